@@ -1,0 +1,52 @@
+# Frontdesk — developer entry points. `make` alone lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/sh
+
+PYTHON_FOUND := $(shell scripts/find_python.sh)
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS ?= never
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: help run test bench lint format check vendor clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.tools/bin/uv:
+	@test -n "$(PYTHON_FOUND)" || { echo "Frontdesk needs Python >= 3.12 (none found on PATH or in pyenv)"; exit 1; }
+	$(PYTHON_FOUND) scripts/bootstrap_uv.py
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	@test -n "$(PYTHON_FOUND)" || { echo "Frontdesk needs Python >= 3.12 (none found on PATH or in pyenv)"; exit 1; }
+	$(UV) sync --frozen --python $(PYTHON_FOUND)
+	@touch $@
+
+run: .venv/.synced ## Migrate, seed demo data the first time, serve web + Celery worker + beat
+	$(RUN) python manage.py migrate --no-input
+	$(RUN) python manage.py seed_demo --if-empty
+	$(RUN) python manage.py collectstatic --no-input -v 0
+	$(RUN) python manage.py banner --port $(PORT)
+	PORT=$(PORT) exec $(RUN) honcho start -f Procfile.dev
+
+test: .venv/.synced ## Run the whole suite (SQLite, or DATABASE_URL / REDIS_URL when set)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+bench: .venv/.synced ## Run the benchmarks and print BENCH lines
+	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	for b in benchmarks/bench_*.py; do $(RUN) python $$b || exit 1; done
+
+lint: .venv/.synced ## ruff check, ruff format --check, migrations up to date
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) python manage.py makemigrations --check --dry-run
+
+format: .venv/.synced ## Apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+vendor: ## Refresh vendored front-end files from npm (versions pinned in scripts/vendor.sh)
+	scripts/vendor.sh
+
+clean: ## Remove the environment and local state (var/: database, broker, logs)
+	rm -rf .venv .tools var staticfiles

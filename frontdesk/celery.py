@@ -1,0 +1,27 @@
+"""The Celery application, and every periodic schedule in one place."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontdesk.settings")
+
+app = Celery("frontdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Close visits left open on an earlier office day, so the one-active-visit rule never
+    # blocks a visitor who comes back tomorrow.
+    "close-stale-visits": {
+        "task": "visitors.tasks.close_stale_visits",
+        "schedule": crontab(minute="*/15"),
+    },
+}
+
+
+@app.task(name="frontdesk.ping", ignore_result=False)
+def ping() -> str:
+    """Answer /healthz's round trip through the broker and the result backend."""
+    return "pong"

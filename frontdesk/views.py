@@ -1,0 +1,80 @@
+"""Project-level pages: the start page and the health check."""
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from frontdesk.celery import app, ping
+from visitors.models import Office, StaffMembership
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = []
+    if request.user.is_authenticated:
+        memberships = list(
+            StaffMembership.objects.filter(user=request.user, is_active=True)
+            .select_related("office")
+            .order_by("office__name")
+        )
+    return render(
+        request,
+        "home.html",
+        {"memberships": memberships, "office_count": Office.objects.count()},
+    )
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        result = {"ok": True, **(detail or {})}
+    except Exception as exc:  # a health check reports every failure, whatever its type
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def _check_broker() -> dict:
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+        return {"transport": conn.transport.driver_type}
+
+
+def _check_worker() -> dict:
+    timeout = settings.HEALTHZ_WORKER_TIMEOUT
+    result = ping.apply_async(queue=settings.HEALTHZ_PING_QUEUE, expires=timeout)
+    try:
+        answer = result.get(timeout=timeout, interval=0.05, disable_sync_subtasks=False)
+    finally:
+        result.forget()
+    if answer != "pong":
+        raise RuntimeError(f"unexpected answer {answer!r}")
+    return {}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Report the database, the broker and a live Celery worker (a real round trip)."""
+    checks = {"database": _timed(_check_database), "broker": _timed(_check_broker)}
+    if checks["broker"]["ok"]:
+        checks["worker"] = _timed(_check_worker)
+    else:
+        checks["worker"] = {"ok": False, "error": "broker unreachable", "ms": 0.0}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )

@@ -1,0 +1,130 @@
+"""Django admin for configuration (offices, staff roles, catalogues, partners, workshops) and a
+read-mostly view of visitors and visits. Equal-opportunity records have no admin: they are
+reported only in aggregate."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from visitors import models
+
+
+class StaffMembershipInline(admin.TabularInline):
+    model = models.StaffMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class ReasonInline(admin.TabularInline):
+    model = models.ReasonForVisit
+    extra = 0
+    fields = ["position", "label_en", "label_es", "is_active", "closed_on", "closed_note"]
+
+
+@admin.register(models.Office)
+class OfficeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "time_zone", "wait_target_minutes", "second_factor"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [StaffMembershipInline, ReasonInline]
+
+
+@admin.register(models.StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "office", "role", "is_active"]
+    list_filter = ["office", "role", "is_active"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user", "office"]
+
+
+@admin.register(models.ReasonForVisit)
+class ReasonForVisitAdmin(admin.ModelAdmin):
+    list_display = ["label_en", "label_es", "office", "position", "is_active", "closed_on"]
+    list_filter = ["office", "is_active"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["label_en", "label_es"]
+
+
+@admin.register(models.Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "reporting_code", "staff_assisted", "position", "is_active"]
+    list_filter = ["staff_assisted", "is_active"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["name", "reporting_code"]
+
+
+@admin.register(models.ReferralPartner)
+class ReferralPartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "website", "is_veterans_specialist", "is_active"]
+    list_filter = ["is_veterans_specialist", "is_active"]
+    search_fields = ["name", "helps_with"]
+
+
+class WorkshopSignupInline(admin.TabularInline):
+    model = models.WorkshopSignup
+    extra = 0
+    raw_id_fields = ["visitor", "signed_up_on"]
+
+
+@admin.register(models.Workshop)
+class WorkshopAdmin(admin.ModelAdmin):
+    list_display = ["title", "office", "starts_at", "capacity", "is_cancelled"]
+    list_filter = ["office", "is_cancelled"]
+    search_fields = ["title"]
+    date_hierarchy = "starts_at"
+    inlines = [WorkshopSignupInline]
+
+
+@admin.register(models.Visitor)
+class VisitorAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "preferred_name", "last_seen_at"]
+    search_fields = ["last_key", "first_key", "email"]
+    readonly_fields = ["first_key", "last_key", "phone_last4", "created_at", "updated_at"]
+
+
+@admin.register(models.Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = ["ticket_code", "service_date", "office", "visitor", "status", "outcome"]
+    list_filter = ["office", "status", "source", "outcome"]
+    date_hierarchy = "checked_in_at"
+    raw_id_fields = ["visitor", "appointment"]
+    list_select_related = ["office", "visitor"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Visits move only through the lifecycle (the console), never by editing a status.
+        return False
+
+
+@admin.register(models.Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ["starts_at", "office", "visitor", "purpose", "state"]
+    list_filter = ["office", "state"]
+    raw_id_fields = ["visitor", "booked_on"]
+    date_hierarchy = "starts_at"
+
+
+@admin.register(models.Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ["due_at", "office", "kind", "channel", "state", "attempts"]
+    list_filter = ["office", "kind", "channel", "state"]
+    raw_id_fields = ["visitor", "visit", "appointment", "workshop"]
+    readonly_fields = ["idempotency_key", "attempts", "last_error", "sent_at", "lease_expires_at"]
+
+
+class MembershipForUserInline(admin.TabularInline):
+    model = models.StaffMembership
+    extra = 0
+    fk_name = "user"
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    inlines = [MembershipForUserInline]
+
+
+admin.site.site_header = "Frontdesk administration"
+admin.site.site_title = "Frontdesk admin"

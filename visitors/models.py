@@ -1,0 +1,862 @@
+"""Frontdesk's domain model.
+
+Invariants the database can hold are declared here as constraints (unique ticket per office and
+day, one active visit per visitor per office, valid statuses, a concluded outcome before done),
+so that no code path, admin action or race can break them.
+"""
+
+import datetime as dt
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from visitors import lifecycle
+from visitors.lifecycle import Action, Outcome, Stage, Status, TransitionNotAllowed
+from visitors.recognition import normalise_name, phone_digits
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+def validate_opening_hours(value: object) -> None:
+    """Opening hours look like {"mon": [["08:00", "17:00"]], …}; missing days are closed."""
+    if not isinstance(value, dict):
+        raise ValidationError(_("Opening hours must be an object keyed by weekday."))
+    for day, spans in value.items():
+        if day not in WEEKDAYS:
+            raise ValidationError(_("Unknown weekday %(day)s."), params={"day": day})
+        if not isinstance(spans, list):
+            raise ValidationError(
+                _("%(day)s must be a list of [open, close]."), params={"day": day}
+            )
+        for span in spans:
+            try:
+                opens, closes = (dt.time.fromisoformat(t) for t in span)
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    _('%(day)s: %(span)s is not ["HH:MM", "HH:MM"].'),
+                    params={"day": day, "span": span},
+                ) from None
+            if opens >= closes:
+                raise ValidationError(
+                    _("%(day)s: opening must be before closing."), params={"day": day}
+                )
+
+
+def default_opening_hours() -> dict:
+    return {day: [["08:00", "17:00"]] for day in WEEKDAYS[:5]}
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+
+
+class Office(models.Model):
+    class SecondFactor(models.TextChoices):
+        PHONE_LAST4 = "phone_last4", _("Last 4 digits of phone")
+        BIRTH_MONTH_DAY = "birth_month_day", _("Birth month and day")
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    opening_hours = models.JSONField(
+        default=default_opening_hours, validators=[validate_opening_hours]
+    )
+    ticket_prefix = models.CharField(
+        max_length=2,
+        default="A",
+        validators=[RegexValidator(r"^[A-Z]{1,2}$", _("One or two capital letters."))],
+    )
+    wait_target_minutes = models.PositiveSmallIntegerField(
+        default=20, help_text=_("Waits longer than this are shown in red and counted as late.")
+    )
+    second_factor = models.CharField(
+        max_length=20, choices=SecondFactor.choices, default=SecondFactor.PHONE_LAST4
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(second_factor__in=["phone_last4", "birth_month_day"]),
+                name="office_second_factor_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local_now(self) -> dt.datetime:
+        return timezone.now().astimezone(self.zone)
+
+    def local_date(self, at: dt.datetime | None = None) -> dt.date:
+        return (at or timezone.now()).astimezone(self.zone).date()
+
+    def day_bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """Return the UTC instants where the office's local ``day`` starts and ends."""
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=self.zone)
+        return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+    def is_open_at(self, at: dt.datetime) -> bool:
+        local = at.astimezone(self.zone)
+        spans = self.opening_hours.get(WEEKDAYS[local.weekday()], [])
+        now = local.time()
+        return any(
+            dt.time.fromisoformat(opens) <= now < dt.time.fromisoformat(closes)
+            for opens, closes in spans
+        )
+
+
+class StaffRole(models.TextChoices):
+    FRONT_DESK = "front_desk", _("Front desk")
+    COUNSELLOR = "counsellor", _("Counsellor")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("Office admin")
+
+
+class StaffMembership(models.Model):
+    """A user's role at one office; staff who move between offices hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "office"], name="membership_unique_user_office"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=StaffRole.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.office}"
+
+
+class PriorityCategory(models.TextChoices):
+    NONE = "none", _("None")
+    COVERED_VETERAN = "veteran", _("Covered veteran")
+    ELIGIBLE_SPOUSE = "spouse", _("Eligible spouse")
+
+
+class Visitor(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    # Search keys: normalised copies of the names, kept in step by save().
+    first_key = models.CharField(max_length=100, editable=False, db_index=True)
+    last_key = models.CharField(max_length=100, editable=False)
+    phone = models.CharField(max_length=32, blank=True)
+    phone_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    email = models.EmailField(blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    preferred_language = models.CharField(
+        max_length=5, choices=Language.choices, default=Language.ENGLISH
+    )
+    consent_sms = models.BooleanField(default=False, help_text=_("Agreed to text messages."))
+    consent_email = models.BooleanField(default=False, help_text=_("Agreed to email."))
+    consent_updated_at = models.DateTimeField(null=True, blank=True)
+    priority_category = models.CharField(
+        max_length=10, choices=PriorityCategory.choices, default=PriorityCategory.NONE
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["last_key", "first_key"], name="visitor_name_keys")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority_category__in=PriorityCategory.values),
+                name="visitor_priority_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(preferred_language__in=Language.values),
+                name="visitor_language_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seen_at__gte=F("first_seen_at")),
+                name="visitor_seen_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} {self.last_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.first_key = normalise_name(self.first_name)
+        self.last_key = normalise_name(self.last_name)
+        self.phone_last4 = phone_digits(self.phone)[-4:]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            derived = {"first_key", "last_key", "phone_last4"}
+            kwargs["update_fields"] = set(update_fields) | derived
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        return self.preferred_name or self.first_name
+
+    @property
+    def is_covered_person(self) -> bool:
+        """Covered veterans and eligible spouses are served ahead of others."""
+        return self.priority_category != PriorityCategory.NONE
+
+
+class ReasonForVisit(models.Model):
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="reasons")
+    label_en = models.CharField(_("label (English)"), max_length=80)
+    label_es = models.CharField(_("label (Spanish)"), max_length=80, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    closed_on = models.DateField(
+        null=True, blank=True, help_text=_("Closed for this office day, e.g. a full programme.")
+    )
+    closed_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["office", "position", "label_en"]
+        verbose_name = _("reason for visit")
+        verbose_name_plural = _("reasons for visit")
+        constraints = [
+            models.UniqueConstraint(fields=["office", "label_en"], name="reason_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label_en
+
+    def label_for(self, language: str) -> str:
+        if language == Language.SPANISH and self.label_es:
+            return self.label_es
+        return self.label_en
+
+    def is_closed_on(self, day: dt.date) -> bool:
+        return self.closed_on == day
+
+
+class Service(models.Model):
+    """A service the agency reports on, e.g. a WIOA basic career service."""
+
+    name = models.CharField(max_length=120)
+    reporting_code = models.CharField(max_length=32, unique=True)
+    description = models.TextField(blank=True)
+    staff_assisted = models.BooleanField(
+        default=True, help_text=_("Counts as staff-assisted in funders' reports.")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.reporting_code})"
+
+
+class EOSex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    DECLINED = "declined", _("Declined to answer")
+
+
+class EOAgeBand(models.TextChoices):
+    UNDER_18 = "u18", _("Under 18")
+    AGE_18_24 = "18-24", "18–24"
+    AGE_25_44 = "25-44", "25–44"
+    AGE_45_54 = "45-54", "45–54"
+    AGE_55_64 = "55-64", "55–64"
+    AGE_65_PLUS = "65+", _("65 and over")
+    DECLINED = "declined", _("Declined to answer")
+
+
+class EOAnswer(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    DECLINED = "declined", _("Declined to answer")
+
+
+class EqualOpportunityRecord(models.Model):
+    """Optional equal-opportunity data, recorded by staff only and reported only in aggregate.
+
+    Stored apart from Visitor, and with no reverse accessor, so that no screen that shows a
+    visitor can reach it by accident.
+    """
+
+    RACE_ETHNICITY_CODES = (
+        "hispanic_latino",
+        "american_indian_alaska_native",
+        "asian",
+        "black_african_american",
+        "native_hawaiian_pacific_islander",
+        "white",
+        "declined",
+    )
+
+    visitor = models.OneToOneField(Visitor, on_delete=models.CASCADE, related_name="+")
+    race_ethnicity = models.JSONField(default=list, blank=True)
+    sex = models.CharField(max_length=10, choices=EOSex.choices, default=EOSex.DECLINED)
+    age_band = models.CharField(
+        max_length=10, choices=EOAgeBand.choices, default=EOAgeBand.DECLINED
+    )
+    disability = models.CharField(
+        max_length=10, choices=EOAnswer.choices, default=EOAnswer.DECLINED
+    )
+    limited_english = models.CharField(
+        max_length=10, choices=EOAnswer.choices, default=EOAnswer.DECLINED
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(sex__in=EOSex.values), name="eo_sex_valid"),
+            models.CheckConstraint(condition=Q(age_band__in=EOAgeBand.values), name="eo_age_valid"),
+            models.CheckConstraint(
+                condition=Q(disability__in=EOAnswer.values), name="eo_disability_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(limited_english__in=EOAnswer.values), name="eo_lep_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Equal-opportunity record #{self.pk}"
+
+    def clean(self) -> None:
+        unknown = set(self.race_ethnicity) - set(self.RACE_ETHNICITY_CODES)
+        if unknown:
+            raise ValidationError({"race_ethnicity": _("Unknown codes: %s") % sorted(unknown)})
+
+
+class TicketCounter(models.Model):
+    """The last ticket number handed out at an office on a local day."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+")
+    service_date = models.DateField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["office", "service_date"], name="ticket_counter_unique_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office_id} {self.service_date}: {self.last_number}"
+
+
+class Source(models.TextChoices):
+    KIOSK = "kiosk", _("Kiosk")
+    DESK = "desk", _("Front desk")
+    APPOINTMENT = "appointment", _("Appointment")
+
+
+class Visit(models.Model):
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="visits")
+    visitor = models.ForeignKey(Visitor, on_delete=models.PROTECT, related_name="visits")
+    service_date = models.DateField(help_text=_("The office's local date of the check-in."))
+    ticket_number = models.PositiveIntegerField()
+    ticket_code = models.CharField(max_length=8)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
+    priority = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Higher is served first; 1 for covered veterans and spouses.")
+    )
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.KIOSK)
+    reasons = models.ManyToManyField(ReasonForVisit, blank=True, related_name="visits")
+    reason_other = models.CharField(max_length=200, blank=True)
+    visitor_words = models.TextField(blank=True, help_text=_("What they need, in their words."))
+    appointment = models.ForeignKey(
+        "Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits"
+    )
+
+    checked_in_at = models.DateTimeField(default=timezone.now)
+    called_at = models.DateTimeField(null=True, blank=True)
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    desk = models.CharField(max_length=40, blank=True)
+    service_started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    greeted_at = models.DateTimeField(null=True, blank=True)
+    greeted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    determined_at = models.DateTimeField(null=True, blank=True)
+    determined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    concluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    future_reference_at = models.DateTimeField(null=True, blank=True)
+    future_reference_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    notes = models.TextField(blank=True)
+    note_for_next_time = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-checked_in_at"]
+        indexes = [
+            models.Index(fields=["office", "service_date", "status"], name="visit_office_day"),
+            models.Index(fields=["visitor", "-checked_in_at"], name="visit_visitor_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["office", "service_date", "ticket_number"], name="visit_unique_ticket"
+            ),
+            models.UniqueConstraint(
+                fields=["office", "service_date", "ticket_code"], name="visit_unique_ticket_code"
+            ),
+            models.UniqueConstraint(
+                fields=["office", "visitor"],
+                condition=Q(status__in=[s.value for s in lifecycle.ACTIVE_STATUSES]),
+                name="visit_one_active_per_visitor",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="visit_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=Source.values), name="visit_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(outcome__in=Outcome.values), name="visit_outcome_valid"
+            ),
+            models.CheckConstraint(condition=Q(ticket_number__gt=0), name="visit_ticket_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=[Status.WAITING, Status.LEFT, Status.NO_SHOW])
+                | Q(called_at__isnull=False),
+                name="visit_called_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.DONE) | (Q(concluded_at__isnull=False) & ~Q(outcome="")),
+                name="visit_done_needs_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(determined_at__isnull=True) | Q(greeted_at__isnull=False),
+                name="visit_stage_determining_after_greeting",
+            ),
+            models.CheckConstraint(
+                condition=Q(responded_at__isnull=True) | Q(determined_at__isnull=False),
+                name="visit_stage_responding_after_determining",
+            ),
+            models.CheckConstraint(
+                condition=Q(concluded_at__isnull=True) | Q(responded_at__isnull=False),
+                name="visit_stage_concluding_after_responding",
+            ),
+            models.CheckConstraint(
+                condition=Q(future_reference_at__isnull=True) | Q(concluded_at__isnull=False),
+                name="visit_stage_future_after_concluding",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_code} on {self.service_date}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in lifecycle.ACTIVE_STATUSES
+
+    @property
+    def recorded_stages(self) -> set[Stage]:
+        return {stage for stage, (at, _by) in lifecycle.STAGE_FIELDS.items() if getattr(self, at)}
+
+    def allowed_actions(self) -> list[Action]:
+        return lifecycle.allowed_actions(self.status)
+
+    # --- Status changes: compare-and-set, so the database settles races -----------------------
+
+    def _apply(self, action: Action, *, extra_filter: Q | None = None, **fields) -> None:
+        """Move this visit by ``action`` if it is still where the lifecycle allows.
+
+        The UPDATE's WHERE carries the allowed source statuses: of two concurrent requests only
+        one changes the row; the other sees 0 rows and gets a clear TransitionNotAllowed.
+        """
+        target = lifecycle.check_action(action, self.status)
+        fields["status"] = target
+        query = Q(pk=self.pk, status__in=list(lifecycle.STATUS_ACTIONS[action].sources))
+        if extra_filter is not None:
+            query &= extra_filter
+        if action == Action.RECALL:
+            # A recall must not overwrite a call made by someone else in between.
+            query &= Q(called_at=self.called_at)
+        changed = Visit.objects.filter(query).update(**fields)
+        if changed == 0:
+            current = Visit.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            raise TransitionNotAllowed(
+                _("This visit has moved on (it is now %(status)s); the screen has been updated.")
+                % {"status": str(Status(current).label).lower() if current else _("gone")},
+                current=current,
+            )
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def mark_called(self, *, by, desk: str = "") -> None:
+        self._apply(Action.CALL, called_at=timezone.now(), called_by=by, desk=desk)
+
+    def recall(self, *, by) -> None:
+        self._apply(Action.RECALL, called_at=timezone.now(), called_by=by)
+
+    def start_service(self, *, by) -> None:
+        self._apply(Action.START_SERVICE, service_started_at=timezone.now())
+
+    def return_to_queue(self) -> None:
+        self._apply(
+            Action.RETURN_TO_QUEUE, called_at=None, called_by=None, desk="", service_started_at=None
+        )
+
+    def mark_left(self) -> None:
+        self._apply(Action.MARK_LEFT, ended_at=timezone.now())
+
+    def mark_no_show(self) -> None:
+        self._apply(Action.MARK_NO_SHOW, ended_at=timezone.now())
+
+    def finish(self) -> None:
+        lifecycle.check_finish(
+            status=self.status, recorded=self.recorded_stages, outcome=self.outcome
+        )
+        self._apply(
+            Action.FINISH,
+            extra_filter=Q(concluded_at__isnull=False) & ~Q(outcome=""),
+            ended_at=timezone.now(),
+        )
+
+    # --- The five stages ----------------------------------------------------------------------
+
+    def record_stage(self, stage: Stage, *, by, outcome: str = "", **details) -> None:
+        """Record who completed ``stage`` and when, with the stage's own details.
+
+        Greeting a visitor who has been called starts their service.
+        """
+        lifecycle.check_stage(
+            stage, status=self.status, recorded=self.recorded_stages, outcome=outcome
+        )
+        at_field, by_field = lifecycle.STAGE_FIELDS[stage]
+        fields = {at_field: timezone.now(), by_field: by, **details}
+        if stage == Stage.CONCLUDING:
+            fields["outcome"] = outcome
+        if self.status == Status.CALLED:
+            self._apply(Action.START_SERVICE, service_started_at=fields[at_field], **fields)
+            return
+        changed = Visit.objects.filter(pk=self.pk, status=self.status).update(**fields)
+        if changed == 0:
+            raise TransitionNotAllowed(_("This visit has moved on; the screen has been updated."))
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+
+class ServiceGiven(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="services_given")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    given_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name_plural = _("services given")
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "service"], name="service_given_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} on {self.visit}"
+
+
+class ReferralPartner(models.Model):
+    name = models.CharField(max_length=160, unique=True)
+    helps_with = models.TextField(help_text=_("What they help with, in plain words."))
+    phone = models.CharField(max_length=32, blank=True)
+    website = models.URLField(blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    is_veterans_specialist = models.BooleanField(
+        default=False, help_text=_("A veterans' employment specialist (JVSG).")
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Referral(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="referrals")
+    partner = models.ForeignKey(ReferralPartner, on_delete=models.PROTECT, related_name="referrals")
+    note = models.CharField(max_length=300, blank=True)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "partner"], name="referral_once_per_visit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} → {self.partner}"
+
+
+class RequestState(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class OpenRequest(models.Model):
+    """A need raised on a visit and not yet met; it follows the visitor to their next visit."""
+
+    State = RequestState
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="open_requests")
+    visitor = models.ForeignKey(Visitor, on_delete=models.PROTECT, related_name="open_requests")
+    raised_on = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="requests_raised")
+    description = models.CharField(max_length=300)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_on = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests_resolved"
+    )
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["office", "created_at"],
+                condition=Q(state="open"),
+                name="open_request_open",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=RequestState.values), name="open_request_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="open") & Q(resolved_at__isnull=True))
+                | (Q(state="resolved") & Q(resolved_at__isnull=False)),
+                name="open_request_resolved_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class AppointmentState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    KEPT = "kept", _("Kept")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Appointment(models.Model):
+    State = AppointmentState
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="appointments")
+    visitor = models.ForeignKey(Visitor, on_delete=models.PROTECT, related_name="appointments")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=30)
+    purpose = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    booked_on = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments_booked"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["office", "starts_at"], name="appointment_office_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=AppointmentState.values), name="appointment_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0), name="appointment_duration_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Workshop(models.Model):
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="workshops")
+    title = models.CharField(max_length=160)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    location = models.CharField(max_length=160, blank=True)
+    is_cancelled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gt=0), name="workshop_capacity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.starts_at:%Y-%m-%d})"
+
+
+class WorkshopSignup(models.Model):
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="signups")
+    visitor = models.ForeignKey(Visitor, on_delete=models.PROTECT, related_name="workshop_signups")
+    signed_up_on = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    attended = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "visitor"], name="signup_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visitor} → {self.workshop}"
+
+
+class ReminderKind(models.TextChoices):
+    APPOINTMENT = "appointment", _("Appointment reminder")
+    WORKSHOP = "workshop", _("Workshop reminder")
+    REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up")
+    CALLED_NOW = "called_now", _("You're being called")
+    QUEUE_POSITION = "queue_position", _("People ahead of you")
+    CALL_BACK_DUE = "call_back_due", _("Promised call-back due")
+    BROADCAST = "broadcast", _("Message to everyone waiting")
+    DAILY_SUMMARY = "daily_summary", _("Daily summary")
+
+
+class ReminderChannel(models.TextChoices):
+    SMS = "sms", _("Text message")
+    EMAIL = "email", _("Email")
+    CONSOLE = "console", _("Staff console")
+
+
+class ReminderState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Reminder(models.Model):
+    """One message to send, as a row in the outbox: swept when due, never an ETA broker task."""
+
+    Kind = ReminderKind
+
+    Channel = ReminderChannel
+
+    State = ReminderState
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="reminders")
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.PROTECT, related_name="reminders"
+    )
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=120, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    visit = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"
+    )
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    workshop = models.ForeignKey(
+        Workshop, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(state="scheduled"), name="reminder_due_scheduled"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ReminderKind.values), name="reminder_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ReminderChannel.values), name="reminder_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ReminderState.values), name="reminder_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="sent") | Q(sent_at__isnull=False),
+                name="reminder_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(visitor__isnull=False) | Q(recipient_user__isnull=False),
+                name="reminder_has_recipient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} via {self.get_channel_display()} at {self.due_at}"
