@@ -13,7 +13,7 @@ RUN := $(UV) run --frozen --no-sync
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.tools/bin/uv:
+$(CURDIR)/.tools/bin/uv:
 	@test -n "$(PYTHON_FOUND)" || { echo "Frontdesk needs Python >= 3.12 (none found on PATH or in pyenv)"; exit 1; }
 	$(PYTHON_FOUND) scripts/bootstrap_uv.py
 

@@ -15,6 +15,7 @@ import urllib.request
 import zipfile
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import urljoin
 
 UV_VERSION = "0.13.9"
 INDEX = os.environ.get("FRONTDESK_PYPI_JSON", "https://pypi.org/pypi")
@@ -37,14 +38,17 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    with urllib.request.urlopen(f"{INDEX}/uv/{UV_VERSION}/json", timeout=60) as response:
-        release = json.load(response)
-    wheel = next((f for f in release["urls"] if tag in f["filename"]), None)
+    # The project-wide JSON lists every release's files; some mirrors serve only this one.
+    index_url = f"{INDEX}/uv/json"
+    with urllib.request.urlopen(index_url, timeout=60) as response:
+        files = json.load(response)["releases"].get(UV_VERSION, [])
+    wheel = next((f for f in files if tag in f["filename"]), None)
     if wheel is None:
         print(f"bootstrap_uv: uv {UV_VERSION} has no wheel tagged {tag}", file=sys.stderr)
         return 1
     print(f"bootstrap_uv: downloading {wheel['filename']}")
-    with urllib.request.urlopen(wheel["url"], timeout=300) as response:
+    # Mirrors may give the file's address relative to the JSON document.
+    with urllib.request.urlopen(urljoin(index_url, wheel["url"]), timeout=300) as response:
         payload = response.read()
     digest = hashlib.sha256(payload).hexdigest()
     if digest != wheel["digests"]["sha256"]:
