@@ -25,7 +25,6 @@ $(CURDIR)/.tools/bin/uv:
 run: .venv/.synced ## Migrate, seed demo data the first time, serve web + Celery worker + beat
 	$(RUN) python manage.py migrate --no-input
 	$(RUN) python manage.py seed_demo --if-empty
-	$(RUN) python manage.py collectstatic --no-input -v 0
 	$(RUN) python manage.py banner --port $(PORT)
 	PORT=$(PORT) exec $(RUN) honcho start -f Procfile.dev
 

@@ -1,0 +1,62 @@
+"""Shared personas and places.
+
+Personas, and what each may reach once the staff views exist:
+- ``clerk``: front desk at Riverside — the queue and visits of Riverside only.
+- ``counsellor``: counsellor at Riverside — serves visitors, records the five stages.
+- ``manager``: manager at Riverside — the dashboard and reports of Riverside.
+- ``outsider``: front desk at Hillside — nothing of Riverside's.
+"""
+
+import pytest
+
+from tests.factories import MembershipFactory, OfficeFactory, UserFactory
+from visitors.models import StaffRole
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def office(db):
+    return OfficeFactory(name="Riverside Job Center", slug="riverside", time_zone="America/Chicago")
+
+
+@pytest.fixture
+def other_office(db):
+    return OfficeFactory(name="Hillside Job Center", slug="hillside", time_zone="America/Denver")
+
+
+def _member(office, username, role):
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, office=office, role=role)
+    return user
+
+
+@pytest.fixture
+def clerk(office):
+    return _member(office, "clerk", StaffRole.FRONT_DESK)
+
+
+@pytest.fixture
+def counsellor(office):
+    return _member(office, "counsellor", StaffRole.COUNSELLOR)
+
+
+@pytest.fixture
+def manager(office):
+    return _member(office, "manager", StaffRole.MANAGER)
+
+
+@pytest.fixture
+def outsider(other_office):
+    return _member(other_office, "outsider", StaffRole.FRONT_DESK)
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hash test passwords cheaply; the real hasher's cost is for production, not the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,76 @@
+"""Small factories for the core models; tests say what matters and take defaults for the rest."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from visitors import models
+from visitors.lifecycle import Status
+
+
+class OfficeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Office
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Office {n}")
+    slug = factory.Sequence(lambda n: f"office-{n}")
+    time_zone = "America/Chicago"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.StaffMembership
+
+    user = factory.SubFactory(UserFactory)
+    office = factory.SubFactory(OfficeFactory)
+    role = models.StaffRole.FRONT_DESK
+
+
+class VisitorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Visitor
+
+    first_name = factory.Sequence(lambda n: f"Ana{n}")
+    last_name = "García"
+    phone = "(555) 201-4477"
+
+
+class ReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ReasonForVisit
+
+    office = factory.SubFactory(OfficeFactory)
+    label_en = factory.Sequence(lambda n: f"Reason {n}")
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    """A waiting visit with the next free ticket of its office's day."""
+
+    class Meta:
+        model = models.Visit
+
+    office = factory.SubFactory(OfficeFactory)
+    visitor = factory.SubFactory(VisitorFactory)
+    checked_in_at = factory.LazyFunction(timezone.now)
+    service_date = factory.LazyAttribute(lambda o: o.office.local_date(o.checked_in_at))
+    ticket_number = factory.Sequence(lambda n: n + 1)
+    ticket_code = factory.LazyAttribute(lambda o: f"{o.office.ticket_prefix}-{o.ticket_number:03d}")
+    status = Status.WAITING
+
+
+def aware(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)

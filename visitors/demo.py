@@ -1,0 +1,500 @@
+"""Demo data: an office that looks like a real Monday morning, for `make run` and screenshots.
+
+Everything is idempotent: configuration rows are matched by natural keys and updated, the visit
+history is generated once per office (deterministically, from a seed), and the live queue is only
+topped up to its target size. Running it twice leaves the same rows.
+"""
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from visitors import services
+from visitors.lifecycle import ACTIVE_STATUSES, Outcome, Stage, Status
+from visitors.models import (
+    Appointment,
+    EOAgeBand,
+    EOAnswer,
+    EOSex,
+    EqualOpportunityRecord,
+    Language,
+    Office,
+    OpenRequest,
+    PriorityCategory,
+    ReasonForVisit,
+    Referral,
+    ReferralPartner,
+    Service,
+    ServiceGiven,
+    Source,
+    StaffMembership,
+    StaffRole,
+    TicketCounter,
+    Visit,
+    Visitor,
+    Workshop,
+    WorkshopSignup,
+)
+from visitors.recognition import normalise_name, phone_digits
+
+OFFICE_SLUG = "riverside"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: StaffRole
+    first_name: str
+    last_name: str
+
+
+# Demo passwords are printed by `manage.py banner`; seed_demo refuses to run with DEBUG=0.
+DEMO_USERS = (
+    DemoUser("frontdesk", "frontdesk-demo", StaffRole.FRONT_DESK, "Dana", "Reyes"),
+    DemoUser("counsellor", "counsellor-demo", StaffRole.COUNSELLOR, "Sam", "Okafor"),
+    DemoUser("manager", "manager-demo", StaffRole.MANAGER, "Priya", "Shah"),
+    DemoUser("admin", "admin-demo", StaffRole.ADMIN, "Alex", "Kowalski"),
+)
+
+REASONS = (
+    ("Looking for work", "Busco trabajo"),
+    ("Unemployment insurance question", "Pregunta sobre el seguro de desempleo"),
+    ("Help with my résumé", "Ayuda con mi currículum"),
+    ("Use a computer or printer", "Usar una computadora o impresora"),
+    ("Training and WIOA programmes", "Capacitación y programas WIOA"),
+    ("Veterans' services", "Servicios para veteranos"),
+    ("Sign up for a workshop", "Inscribirme en un taller"),
+    ("I have an appointment", "Tengo una cita"),
+)
+
+# Codes in the shape a state's WIOA basic-career-services reporting uses.
+SERVICES = (
+    ("Initial assessment of skills and needs", "BCS-101", True),
+    ("Job search and placement assistance", "BCS-102", True),
+    ("Labour market information", "BCS-104", True),
+    ("Self-service resource room", "BCS-105", False),
+    ("Referral to partner programme", "BCS-106", True),
+    ("Workshop", "BCS-107", True),
+    ("Résumé assistance", "BCS-108", True),
+    ("Unemployment insurance claim assistance", "BCS-112", True),
+    ("Eligibility for training (WIOA individualised)", "IND-201", True),
+)
+
+PARTNERS = (
+    (
+        "Riverside Adult Education",
+        "GED classes, English as a second language, basic computer skills.",
+        "(555) 010-2200",
+        "https://adulted.example.org",
+        False,
+    ),
+    (
+        "County Childcare Resource Center",
+        "Finding and paying for childcare while working or in training.",
+        "(555) 010-3300",
+        "https://childcare.example.org",
+        False,
+    ),
+    (
+        "Legal Aid of the Valley",
+        "Free legal help: wage theft, record expungement, benefits appeals.",
+        "(555) 010-4400",
+        "https://legalaid.example.org",
+        False,
+    ),
+    (
+        "Veterans' Employment Specialist (DVOP)",
+        "One-to-one employment help for veterans with significant barriers.",
+        "(555) 010-5500",
+        "",
+        True,
+    ),
+    (
+        "Community Food Bank",
+        "Emergency food and help applying for SNAP.",
+        "(555) 010-6600",
+        "https://food.example.org",
+        False,
+    ),
+)
+
+WORKSHOPS = (
+    ("Résumé basics", 2, 10, 12),
+    ("Interview practice", 3, 14, 10),
+    ("Computer basics for the job search", 7, 9, 8),
+    ("Talleres de búsqueda de empleo (en español)", 9, 10, 15),
+)
+
+FIRST_NAMES = (
+    "Maria", "José", "Aaliyah", "James", "Nguyễn", "Fatima", "Robert", "Guadalupe", "Wei",
+    "Jennifer", "Mohammed", "Olga", "DeShawn", "Siobhán", "Luis", "Patricia", "Kwame", "Ana",
+    "Michael", "Thi", "Carlos", "Elizabeth", "Jamal", "Rosa", "William", "Ayesha", "Juan",
+    "Katherine", "Tyrone", "Yesenia", "Daniel", "Chloé", "Abdi", "Margaret", "Andrés", "Lakshmi",
+)  # fmt: skip
+LAST_NAMES = (
+    "García", "Smith", "Nguyen", "Johnson", "Hernández", "Williams", "Ali", "Brown", "López",
+    "Jones", "O'Brien", "Martínez", "Davis", "Kim", "Rodríguez", "Miller", "Hassan", "Wilson",
+    "Pérez", "Moore", "Okonkwo", "Taylor", "Sánchez", "Anderson", "Díaz", "Thomas", "Chen",
+    "Jackson", "Ramírez", "White", "Novak", "Harris", "Flores", "Clark", "Patel", "Lewis",
+)  # fmt: skip
+NICKNAMES = {"Robert": "Bob", "William": "Bill", "Elizabeth": "Liz", "Katherine": "Kate"}
+
+
+@dataclass
+class SeedReport:
+    created_office: bool
+    visitors: int
+    visits: int
+    waiting: int
+
+
+def demo_seed(*, visitors: int = 200, seed: int = 2026, now: dt.datetime | None = None):
+    """Create or update the demo office, its staff, catalogues, history and live queue."""
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    with transaction.atomic():
+        office, created = _office()
+        staff = _staff(office)
+        reasons = _reasons(office)
+        service_rows = _services()
+        partners = _partners()
+        _workshops(office, now)
+        history_visits = 0
+        if not Visitor.objects.filter(visits__office=office).exists():
+            history_visits = _history(
+                office, staff, reasons, service_rows, partners, rng, visitors, now
+            )
+    waiting = _live_queue(office, staff, reasons, rng, now)
+    return SeedReport(
+        created_office=created,
+        visitors=Visitor.objects.filter(visits__office=office).distinct().count(),
+        visits=history_visits,
+        waiting=waiting,
+    )
+
+
+def _office() -> tuple[Office, bool]:
+    return Office.objects.update_or_create(
+        slug=OFFICE_SLUG,
+        defaults={
+            "name": "Riverside Job Center",
+            "time_zone": "America/Chicago",
+            "address": "120 River Street, Riverside",
+            "phone": "(555) 010-1000",
+        },
+    )
+
+
+def _staff(office: Office) -> dict[StaffRole, object]:
+    user_model = get_user_model()
+    staff = {}
+    for demo in DEMO_USERS:
+        user, created = user_model.objects.get_or_create(
+            username=demo.username,
+            defaults={
+                "first_name": demo.first_name,
+                "last_name": demo.last_name,
+                "email": f"{demo.username}@riverside.example.org",
+                "is_staff": demo.role == StaffRole.ADMIN,
+                "is_superuser": demo.role == StaffRole.ADMIN,
+            },
+        )
+        if created:
+            user.set_password(demo.password)
+            user.save(update_fields=["password"])
+        StaffMembership.objects.update_or_create(
+            user=user, office=office, defaults={"role": demo.role, "is_active": True}
+        )
+        staff[demo.role] = user
+    return staff
+
+
+def _reasons(office: Office) -> list[ReasonForVisit]:
+    return [
+        ReasonForVisit.objects.update_or_create(
+            office=office,
+            label_en=label_en,
+            defaults={"label_es": label_es, "position": position * 10, "is_active": True},
+        )[0]
+        for position, (label_en, label_es) in enumerate(REASONS, start=1)
+    ]
+
+
+def _services() -> list[Service]:
+    return [
+        Service.objects.update_or_create(
+            reporting_code=code,
+            defaults={"name": name, "staff_assisted": assisted, "position": position * 10},
+        )[0]
+        for position, (name, code, assisted) in enumerate(SERVICES, start=1)
+    ]
+
+
+def _partners() -> list[ReferralPartner]:
+    return [
+        ReferralPartner.objects.update_or_create(
+            name=name,
+            defaults={
+                "helps_with": helps,
+                "phone": phone,
+                "website": website,
+                "is_veterans_specialist": veterans,
+            },
+        )[0]
+        for name, helps, phone, website, veterans in PARTNERS
+    ]
+
+
+def _workshops(office: Office, now: dt.datetime) -> None:
+    today = office.local_date(now)
+    for title, days_ahead, hour, capacity in WORKSHOPS:
+        if Workshop.objects.filter(office=office, title=title).exists():
+            continue
+        day = today + dt.timedelta(days=days_ahead)
+        Workshop.objects.create(
+            office=office,
+            title=title,
+            starts_at=dt.datetime.combine(day, dt.time(hour), tzinfo=office.zone),
+            capacity=capacity,
+            location="Room B",
+        )
+
+
+def _working_days(office: Office, now: dt.datetime, count: int) -> list[dt.date]:
+    days, day = [], office.local_date(now)
+    while len(days) < count:
+        day -= dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days.append(day)
+    return days
+
+
+def _new_visitor(rng: random.Random, now: dt.datetime) -> Visitor:
+    first = rng.choice(FIRST_NAMES)
+    last = rng.choice(LAST_NAMES)
+    phone = f"(555) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}" if rng.random() < 0.8 else ""
+    email = f"{first}.{last}{rng.randint(1, 99)}@example.com".lower() if rng.random() < 0.5 else ""
+    roll = rng.random()
+    category = (
+        PriorityCategory.COVERED_VETERAN
+        if roll < 0.07
+        else PriorityCategory.ELIGIBLE_SPOUSE
+        if roll < 0.09
+        else PriorityCategory.NONE
+    )
+    visitor = Visitor(
+        first_name=first,
+        last_name=last,
+        preferred_name=NICKNAMES.get(first, "") if rng.random() < 0.5 else "",
+        phone=phone,
+        email=email.encode("ascii", "ignore").decode().replace("'", ""),
+        birth_date=dt.date(rng.randint(1955, 2006), rng.randint(1, 12), rng.randint(1, 28)),
+        preferred_language=Language.SPANISH if rng.random() < 0.25 else Language.ENGLISH,
+        consent_sms=bool(phone) and rng.random() < 0.7,
+        consent_email=bool(email) and rng.random() < 0.6,
+        priority_category=category,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    # bulk_create skips save(), so fill in the search keys the way save() would.
+    visitor.first_key, visitor.last_key = _keys(visitor)
+    visitor.phone_last4 = phone_digits(phone)[-4:]
+    return visitor
+
+
+def _keys(visitor: Visitor) -> tuple[str, str]:
+    return normalise_name(visitor.first_name), normalise_name(visitor.last_name)
+
+
+def _history(office, staff, reasons, service_rows, partners, rng, count, now) -> int:
+    """Generate about eight weeks of finished visits for ``count`` visitors."""
+    days = _working_days(office, now, 40)
+    people = Visitor.objects.bulk_create([_new_visitor(rng, now) for _ in range(count)])
+    staff_users = [staff[StaffRole.FRONT_DESK], staff[StaffRole.COUNSELLOR]]
+    numbers: dict[dt.date, int] = {}
+    visits: list[Visit] = []
+    plans = []
+    for person in people:
+        for day in sorted(rng.sample(days, k=rng.choice((1, 1, 1, 2, 2, 3, 4)))):
+            numbers[day] = numbers.get(day, 0) + 1
+            visit, plan = _past_visit(office, person, day, numbers[day], staff_users, rng)
+            visits.append(visit)
+            plans.append((person, plan))
+    visits = Visit.objects.bulk_create(visits)
+    TicketCounter.objects.bulk_create(
+        [TicketCounter(office=office, service_date=d, last_number=n) for d, n in numbers.items()]
+    )
+    _history_details(office, visits, plans, reasons, service_rows, partners, staff_users, rng)
+    _history_seen(people, visits)
+    _equal_opportunity(people, staff[StaffRole.FRONT_DESK], rng)
+    return len(visits)
+
+
+def _past_visit(office, person, day, number, staff_users, rng):
+    opens = dt.datetime.combine(day, dt.time(8, 0), tzinfo=office.zone)
+    checked_in = opens + dt.timedelta(minutes=rng.randint(0, 8 * 60 - 30))
+    wait = dt.timedelta(minutes=max(1, int(rng.gauss(14, 9))))
+    by = rng.choice(staff_users)
+    roll = rng.random()
+    visit = Visit(
+        office=office,
+        visitor=person,
+        service_date=day,
+        ticket_number=number,
+        ticket_code=services.ticket_code(office=office, number=number),
+        priority=1 if person.priority_category != PriorityCategory.NONE else 0,
+        source=Source.KIOSK if rng.random() < 0.8 else Source.DESK,
+        checked_in_at=checked_in,
+    )
+    if roll < 0.06:
+        visit.status, visit.ended_at = Status.LEFT, checked_in + wait
+        return visit, None
+    visit.called_at, visit.called_by, visit.desk = checked_in + wait, by, f"Desk {rng.randint(1, 4)}"
+    if roll < 0.09:
+        visit.status, visit.ended_at = Status.NO_SHOW, visit.called_at + dt.timedelta(minutes=5)
+        return visit, None
+    start = visit.called_at + dt.timedelta(minutes=1)
+    visit.status = Status.DONE
+    visit.service_started_at = visit.greeted_at = start
+    visit.determined_at = start + dt.timedelta(minutes=rng.randint(2, 5))
+    visit.responded_at = visit.determined_at + dt.timedelta(minutes=rng.randint(3, 20))
+    visit.concluded_at = visit.responded_at + dt.timedelta(minutes=rng.randint(1, 4))
+    visit.greeted_by = visit.determined_by = visit.responded_by = visit.concluded_by = by
+    visit.outcome = rng.choices(
+        [Outcome.RESOLVED, Outcome.REFERRED, Outcome.FOLLOW_UP, Outcome.HIRED], [60, 20, 17, 3]
+    )[0]
+    visit.future_reference_at = visit.concluded_at + dt.timedelta(minutes=1)
+    visit.future_reference_by = by
+    visit.ended_at = visit.future_reference_at + dt.timedelta(minutes=1)
+    return visit, visit.outcome
+
+
+def _history_details(office, visits, plans, reasons, service_rows, partners, staff_users, rng):
+    reason_links, given, referrals, requests, appointments = [], [], [], [], []
+    through = Visit.reasons.through
+    for visit, (person, outcome) in zip(visits, plans, strict=True):
+        for reason in rng.sample(reasons[:7], k=rng.choice((1, 1, 2))):
+            reason_links.append(through(visit_id=visit.pk, reasonforvisit_id=reason.pk))
+        if outcome is None:
+            continue
+        for service in rng.sample(service_rows, k=rng.randint(1, 3)):
+            given.append(
+                ServiceGiven(
+                    visit=visit, service=service, given_by=visit.responded_by,
+                    given_at=visit.responded_at,
+                )  # fmt: skip
+            )
+        if outcome == Outcome.REFERRED:
+            referrals.append(
+                Referral(
+                    visit=visit, partner=rng.choice(partners), referred_by=visit.responded_by,
+                    created_at=visit.responded_at,
+                )  # fmt: skip
+            )
+        if outcome == Outcome.FOLLOW_UP:
+            requests.append(
+                OpenRequest(
+                    office=office, visitor=person, raised_on=visit,
+                    description=rng.choice(
+                        (
+                            "Waiting on documents for the training application",
+                            "Call back with the UI appeal hearing date",
+                            "Check forklift certification class dates",
+                        )
+                    ),
+                    created_at=visit.concluded_at,
+                )  # fmt: skip
+            )
+            appointments.append(
+                Appointment(
+                    office=office, visitor=person, staff=rng.choice(staff_users),
+                    starts_at=visit.concluded_at + dt.timedelta(days=7), purpose="Follow-up",
+                    state=Appointment.State.KEPT if rng.random() < 0.7 else Appointment.State.MISSED,
+                    booked_on=visit, created_at=visit.concluded_at,
+                )  # fmt: skip
+            )
+    through.objects.bulk_create(reason_links)
+    ServiceGiven.objects.bulk_create(given)
+    Referral.objects.bulk_create(referrals)
+    OpenRequest.objects.bulk_create(requests)
+    now = timezone.now()
+    for appointment in appointments:
+        if appointment.starts_at > now:
+            appointment.state = Appointment.State.SCHEDULED
+    Appointment.objects.bulk_create(appointments)
+    workshop = Workshop.objects.filter(office=office).order_by("starts_at").first()
+    if workshop is not None:
+        people = {person.pk: person for person, _outcome in plans}
+        chosen = rng.sample(sorted(people), k=min(workshop.capacity - 2, len(people)))
+        WorkshopSignup.objects.bulk_create(
+            [WorkshopSignup(workshop=workshop, visitor_id=pk) for pk in chosen]
+        )
+
+
+def _history_seen(people, visits) -> None:
+    seen: dict[int, list[dt.datetime]] = {}
+    for visit in visits:
+        seen.setdefault(visit.visitor_id, []).append(visit.checked_in_at)
+    for person in people:
+        times = seen.get(person.pk)
+        if times:
+            person.first_seen_at, person.last_seen_at = min(times), max(times)
+    Visitor.objects.bulk_update(people, ["first_seen_at", "last_seen_at"])
+
+
+def _equal_opportunity(people, recorded_by, rng) -> None:
+    records = []
+    for person in people:
+        if rng.random() < 0.4:
+            continue
+        records.append(
+            EqualOpportunityRecord(
+                visitor=person,
+                race_ethnicity=rng.sample(EqualOpportunityRecord.RACE_ETHNICITY_CODES[:6], k=1),
+                sex=rng.choice(EOSex.values),
+                age_band=rng.choice(EOAgeBand.values[1:6]),
+                disability=rng.choice(EOAnswer.values),
+                limited_english=rng.choice(EOAnswer.values),
+                recorded_by=recorded_by,
+                recorded_at=person.first_seen_at,
+            )
+        )
+    EqualOpportunityRecord.objects.bulk_create(records)
+
+
+LIVE_QUEUE_TARGET = 6
+
+
+def _live_queue(office, staff, reasons, rng, now) -> int:
+    """Top today's queue up to a handful waiting, one called and one in service."""
+    today = office.local_date(now)
+    active = Visit.objects.filter(office=office, service_date=today, status__in=ACTIVE_STATUSES)
+    missing = LIVE_QUEUE_TARGET - active.count()
+    candidates = list(
+        Visitor.objects.filter(visits__office=office)
+        .exclude(visits__status__in=ACTIVE_STATUSES, visits__office=office)
+        .distinct()
+        .order_by("pk")[:50]
+    )
+    rng.shuffle(candidates)
+    for minutes_ago, person in zip(range(missing * 4, 0, -4), candidates, strict=False):
+        with transaction.atomic():
+            services.visit_check_in(
+                office=office,
+                visitor=person,
+                reasons=[rng.choice(reasons[:7])],
+                at=now - dt.timedelta(minutes=minutes_ago + rng.randint(0, 3)),
+            )
+    waiting = list(active.filter(status=Status.WAITING).order_by("checked_in_at")[:2])
+    if missing > 0 and len(waiting) == 2:
+        # A fresh queue also shows someone being served and someone just called.
+        first, second = waiting
+        first.mark_called(by=staff[StaffRole.COUNSELLOR], desk="Desk 2")
+        first.record_stage(Stage.GREETING, by=staff[StaffRole.COUNSELLOR])
+        second.mark_called(by=staff[StaffRole.FRONT_DESK], desk="Desk 1")
+    return active.filter(status=Status.WAITING).count()
