@@ -104,6 +104,9 @@ else:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # A file, not SQLite's shared in-memory database, so that tests of concurrent
+        # check-ins and calls lock the way the real file does.
+        "TEST": {"NAME": str(VAR_DIR / "test-frontdesk.sqlite3")},
     }
 DATABASES = {"default": default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,5 +1,6 @@
 """Project-level pages: the start page and the health check."""
 
+import contextlib
 import time
 
 from django.conf import settings
@@ -59,7 +60,8 @@ def _check_worker() -> dict:
     try:
         answer = result.get(timeout=timeout, interval=0.05, disable_sync_subtasks=False)
     finally:
-        result.forget()
+        with contextlib.suppress(Exception):  # nothing to forget when no answer came
+            result.forget()
     if answer != "pong":
         raise RuntimeError(f"unexpected answer {answer!r}")
     return {}
