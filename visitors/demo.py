@@ -277,7 +277,9 @@ def _working_days(office: Office, now: dt.datetime, count: int) -> list[dt.date]
 def _new_visitor(rng: random.Random, now: dt.datetime) -> Visitor:
     first = rng.choice(FIRST_NAMES)
     last = rng.choice(LAST_NAMES)
-    phone = f"(555) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}" if rng.random() < 0.8 else ""
+    phone = ""
+    if rng.random() < 0.8:
+        phone = f"(555) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
     email = f"{first}.{last}{rng.randint(1, 99)}@example.com".lower() if rng.random() < 0.5 else ""
     roll = rng.random()
     category = (
@@ -354,7 +356,8 @@ def _past_visit(office, person, day, number, staff_users, rng):
     if roll < 0.06:
         visit.status, visit.ended_at = Status.LEFT, checked_in + wait
         return visit, None
-    visit.called_at, visit.called_by, visit.desk = checked_in + wait, by, f"Desk {rng.randint(1, 4)}"
+    visit.called_at, visit.called_by = checked_in + wait, by
+    visit.desk = f"Desk {rng.randint(1, 4)}"
     if roll < 0.09:
         visit.status, visit.ended_at = Status.NO_SHOW, visit.called_at + dt.timedelta(minutes=5)
         return visit, None
@@ -385,21 +388,27 @@ def _history_details(office, visits, plans, reasons, service_rows, partners, sta
         for service in rng.sample(service_rows, k=rng.randint(1, 3)):
             given.append(
                 ServiceGiven(
-                    visit=visit, service=service, given_by=visit.responded_by,
+                    visit=visit,
+                    service=service,
+                    given_by=visit.responded_by,
                     given_at=visit.responded_at,
                 )  # fmt: skip
             )
         if outcome == Outcome.REFERRED:
             referrals.append(
                 Referral(
-                    visit=visit, partner=rng.choice(partners), referred_by=visit.responded_by,
+                    visit=visit,
+                    partner=rng.choice(partners),
+                    referred_by=visit.responded_by,
                     created_at=visit.responded_at,
                 )  # fmt: skip
             )
         if outcome == Outcome.FOLLOW_UP:
             requests.append(
                 OpenRequest(
-                    office=office, visitor=person, raised_on=visit,
+                    office=office,
+                    visitor=person,
+                    raised_on=visit,
                     description=rng.choice(
                         (
                             "Waiting on documents for the training application",
@@ -410,12 +419,17 @@ def _history_details(office, visits, plans, reasons, service_rows, partners, sta
                     created_at=visit.concluded_at,
                 )  # fmt: skip
             )
+            kept = rng.random() < 0.7
             appointments.append(
                 Appointment(
-                    office=office, visitor=person, staff=rng.choice(staff_users),
-                    starts_at=visit.concluded_at + dt.timedelta(days=7), purpose="Follow-up",
-                    state=Appointment.State.KEPT if rng.random() < 0.7 else Appointment.State.MISSED,
-                    booked_on=visit, created_at=visit.concluded_at,
+                    office=office,
+                    visitor=person,
+                    staff=rng.choice(staff_users),
+                    starts_at=visit.concluded_at + dt.timedelta(days=7),
+                    purpose="Follow-up",
+                    state=Appointment.State.KEPT if kept else Appointment.State.MISSED,
+                    booked_on=visit,
+                    created_at=visit.concluded_at,
                 )  # fmt: skip
             )
     through.objects.bulk_create(reason_links)

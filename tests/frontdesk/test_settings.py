@@ -15,7 +15,11 @@ from django.core.exceptions import ImproperlyConfigured
 from frontdesk.env import env_bool, env_float, env_int, env_list
 
 ROOT = Path(__file__).resolve().parents[2]
-PROD = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "frontdesk.example.org"}
+PROD = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "frontdesk.example.org",
+}
 
 PROBE = """
 import json, django

@@ -76,9 +76,7 @@ def test_it_refuses_to_reactivate_a_closed_visit_while_another_is_active():
     """Putting a left visit back in line while the visitor holds a new ticket would fork them."""
     old = VisitFactory(status=Status.LEFT)
     VisitFactory(office=old.office, visitor=old.visitor)
-    assert_refused(
-        Visit, lambda: Visit.objects.filter(pk=old.pk).update(status=Status.WAITING)
-    )
+    assert_refused(Visit, lambda: Visit.objects.filter(pk=old.pk).update(status=Status.WAITING))
 
 
 def test_it_allows_many_closed_visits_and_one_active_per_office():
@@ -172,9 +170,7 @@ def test_it_refuses_an_unknown_staff_role():
 )
 def test_it_refuses_unknown_visitor_categories_and_languages(field, value):
     visitor = VisitorFactory()
-    assert_refused(
-        Visitor, lambda: Visitor.objects.filter(pk=visitor.pk).update(**{field: value})
-    )
+    assert_refused(Visitor, lambda: Visitor.objects.filter(pk=visitor.pk).update(**{field: value}))
 
 
 def test_it_refuses_a_visitor_last_seen_before_first_seen():

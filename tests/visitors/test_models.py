@@ -71,7 +71,9 @@ def test_it_validates_an_office_as_a_whole():
 
 @pytest.mark.django_db
 def test_it_keeps_the_search_keys_in_step_with_the_names():
-    visitor = VisitorFactory(first_name="José-Luis", last_name="  Núñez ", phone="+1 (555) 201-4477")
+    visitor = VisitorFactory(
+        first_name="José-Luis", last_name="  Núñez ", phone="+1 (555) 201-4477"
+    )
     assert (visitor.first_key, visitor.last_key, visitor.phone_last4) == (
         "jose luis",
         "nunez",
