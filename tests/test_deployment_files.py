@@ -1,0 +1,72 @@
+"""The deployment files stay in step with the code: compose, Dockerfile, .env.example, README.
+
+No Docker engine runs in CI, so the compose file is checked by parsing it.
+"""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _settings_variables() -> set[str]:
+    source = (ROOT / "frontdesk" / "settings.py").read_text()
+    return set(re.findall(r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', source))
+
+
+def test_compose_names_the_five_services_each_with_a_health_check():
+    services = _compose()["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+
+
+def test_compose_keeps_data_in_named_volumes():
+    compose = _compose()
+    assert {"pgdata", "redisdata", "beatdata"} <= set(compose["volumes"])
+    assert "pgdata:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+    assert "redisdata:/data" in compose["services"]["redis"]["volumes"]
+
+
+def test_compose_runs_the_app_in_production_mode_on_postgresql_and_redis():
+    services = _compose()["services"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["DEBUG"] == "0"
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["REDIS_URL"].startswith("redis://redis:6379")
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert services[name]["build"] == "."
+    assert "celery" in services["worker"]["command"] and "worker" in services["worker"]["command"]
+    assert "beat" in services["beat"]["command"]
+    assert "gunicorn frontdesk.wsgi" in " ".join(services["web"]["command"])
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_the_dockerfile_installs_from_the_lock_file_with_the_bootstrapped_uv_version():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "uv sync --frozen --no-dev" in dockerfile
+    assert "COPY pyproject.toml uv.lock" in dockerfile
+    bootstrap = (ROOT / "scripts" / "bootstrap_uv.py").read_text()
+    version = re.search(r'UV_VERSION = "([\d.]+)"', bootstrap).group(1)
+    assert f"uv=={version}" in dockerfile
+    base = re.search(r"FROM python:(\d+)\.(\d+)", dockerfile)
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert requires == ">=3.12" and (int(base[1]), int(base[2])) >= (3, 12)
+
+
+def test_every_setting_read_from_the_environment_is_documented():
+    """Each variable settings.py reads is in .env.example and in the README's settings table."""
+    variables = _settings_variables() | {"EMAIL_BACKEND"}
+    assert len(variables) > 25  # the pattern still finds them
+    example = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    readme = (ROOT / "README.md").read_text()
+    assert variables - example == set()
+    assert {v for v in variables if f"`{v}`" not in readme} == set()
