@@ -20,8 +20,9 @@ class Status(models.TextChoices):
     NO_SHOW = "no_show", _("No-show")
 
 
-ACTIVE_STATUSES = frozenset({Status.WAITING, Status.CALLED, Status.IN_SERVICE})
-FINAL_STATUSES = frozenset({Status.DONE, Status.LEFT, Status.NO_SHOW})
+# Tuples, not sets: their order ends up in migrations and must not depend on hash seeds.
+ACTIVE_STATUSES = (Status.WAITING, Status.CALLED, Status.IN_SERVICE)
+FINAL_STATUSES = (Status.DONE, Status.LEFT, Status.NO_SHOW)
 
 
 class Action(models.TextChoices):

@@ -361,7 +361,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='visit',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['in_service', 'waiting', 'called'])), fields=('office', 'visitor'), name='visit_one_active_per_visitor'),
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['waiting', 'called', 'in_service'])), fields=('office', 'visitor'), name='visit_one_active_per_visitor'),
         ),
         migrations.AddConstraint(
             model_name='visit',
