@@ -15,7 +15,9 @@ def normalise_name(name: str) -> str:
     Letters in scripts without a decomposed Latin form (CJK, Arabic, …) are kept as they are,
     so the key is never empty for a non-empty name.
     """
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    # Compatibility-decompose before and after folding case: "𝕬" only becomes "A" (then "a")
+    # once decomposed, and folding can produce characters that decompose further.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SEPARATORS.sub(" ", stripped).strip()
 

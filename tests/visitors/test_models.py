@@ -95,6 +95,7 @@ def test_it_keeps_the_search_keys_in_step_with_the_names():
         ("  Mary   Ann ", "mary ann"),
         ("D'Angelo", "d angelo"),
         ("王", "王"),
+        ("𝕬𝖓𝖆", "ana"),
     ],
 )
 def test_it_normalises_case_accents_and_punctuation(raw, key):
