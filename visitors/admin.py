@@ -2,9 +2,12 @@
 read-mostly view of visitors and visits. Equal-opportunity records have no admin: they are
 reported only in aggregate."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from visitors import models
 
@@ -128,3 +131,53 @@ class StaffUserAdmin(UserAdmin):
 
 admin.site.site_header = "Frontdesk administration"
 admin.site.site_title = "Frontdesk admin"
+
+
+@admin.register(models.KioskLink)
+class KioskLinkAdmin(admin.ModelAdmin):
+    """Kiosk links: made here, shown once, revoked here."""
+
+    list_display = ["label", "office", "created_at", "last_seen_at", "revoked_at"]
+    list_filter = ["office"]
+    fields = ["office", "label", "created_by", "created_at", "last_seen_at", "revoked_at"]
+    readonly_fields = ["created_by", "created_at", "last_seen_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        link, token = models.KioskLink.issue(
+            office=obj.office, label=obj.label, created_by=request.user
+        )
+        obj.pk = link.pk
+        obj.token_hash = link.token_hash
+        url = request.build_absolute_uri(reverse("kiosk:open", args=[link.office.slug, token]))
+        messages.warning(
+            request,
+            format_html(
+                "Open this link once on the kiosk tablet: <code>{}</code> — it is shown only now.",
+                url,
+            ),
+        )
+
+    @admin.action(description="Revoke the selected kiosk links")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"Revoked {count} kiosk link(s).")
+
+
+@admin.register(models.VisitorMerge)
+class VisitorMergeAdmin(admin.ModelAdmin):
+    list_display = ["merged_name", "kept", "merged_by", "merged_at"]
+    readonly_fields = [
+        "kept",
+        "merged_visitor_id",
+        "merged_name",
+        "moved",
+        "merged_by",
+        "merged_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False

@@ -36,6 +36,7 @@ from visitors.models import (
     TicketCounter,
     Visit,
     Visitor,
+    VisitorNameKey,
     Workshop,
     WorkshopSignup,
 )
@@ -317,6 +318,7 @@ def _history(office, staff, reasons, service_rows, partners, rng, count, now) ->
     """Generate about eight weeks of finished visits for ``count`` visitors."""
     days = _working_days(office, now, 40)
     people = Visitor.objects.bulk_create([_new_visitor(rng, now) for _ in range(count)])
+    VisitorNameKey.rebuild(people)
     staff_users = [staff[StaffRole.FRONT_DESK], staff[StaffRole.COUNSELLOR]]
     numbers: dict[dt.date, int] = {}
     visits: list[Visit] = []

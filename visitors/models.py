@@ -6,6 +6,8 @@ so that no code path, admin action or race can break them.
 """
 
 import datetime as dt
+import hashlib
+import secrets
 import zoneinfo
 from functools import cached_property
 
@@ -19,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from visitors import lifecycle
 from visitors.lifecycle import Action, Outcome, Stage, Status, TransitionNotAllowed
-from visitors.recognition import normalise_name, phone_digits
+from visitors.recognition import normalise_name, phone_digits, visitor_keys
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -89,6 +91,26 @@ class Office(models.Model):
     second_factor = models.CharField(
         max_length=20, choices=SecondFactor.choices, default=SecondFactor.PHONE_LAST4
     )
+    kiosk_idle_seconds = models.PositiveSmallIntegerField(
+        default=45, help_text=_("The kiosk returns to its welcome screen after this idle time.")
+    )
+    kiosk_reset_seconds = models.PositiveSmallIntegerField(
+        default=15, help_text=_("Seconds the kiosk shows the ticket before starting over.")
+    )
+    priority_notice_en = models.TextField(
+        blank=True,
+        default=(
+            "Veterans and eligible spouses receive priority of service: you will be served "
+            "ahead of others waiting for the same service. Answering is voluntary."
+        ),
+    )
+    priority_notice_es = models.TextField(
+        blank=True,
+        default=(
+            "Los veteranos y sus cónyuges elegibles tienen prioridad de servicio: se les atiende "
+            "antes que a otras personas que esperan el mismo servicio. Responder es voluntario."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -118,6 +140,11 @@ class Office(models.Model):
         start = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
         end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=self.zone)
         return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+    def priority_notice(self, language: str) -> str:
+        if language == Language.SPANISH and self.priority_notice_es:
+            return self.priority_notice_es
+        return self.priority_notice_en
 
     def is_open_at(self, at: dt.datetime) -> bool:
         local = at.astimezone(self.zone)
@@ -189,6 +216,11 @@ class Visitor(models.Model):
     )
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
+        help_text=_("Set when this record was merged into another; it is then kept only as a "
+                    "tombstone so that old links resolve."),
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -222,6 +254,8 @@ class Visitor(models.Model):
             derived = {"first_key", "last_key", "phone_last4"}
             kwargs["update_fields"] = set(update_fields) | derived
         super().save(*args, **kwargs)
+        if update_fields is None or {"first_name", "last_name"} & set(update_fields):
+            VisitorNameKey.rebuild([self])
 
     @property
     def display_name(self) -> str:
@@ -231,6 +265,55 @@ class Visitor(models.Model):
     def is_covered_person(self) -> bool:
         """Covered veterans and eligible spouses are served ahead of others."""
         return self.priority_category != PriorityCategory.NONE
+
+
+class VisitorNameKey(models.Model):
+    """A blocking key for recognising a visitor by name (see visitors.recognition)."""
+
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="name_keys")
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "visitor"], name="visitor_name_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["visitor", "key"], name="visitor_name_key_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @classmethod
+    def rebuild(cls, visitors) -> None:
+        """Replace the keys of ``visitors`` (also after bulk_create, which skips save())."""
+        visitors = list(visitors)
+        cls.objects.filter(visitor__in=[v.pk for v in visitors]).delete()
+        cls.objects.bulk_create(
+            [
+                cls(visitor_id=v.pk, key=key)
+                for v in visitors
+                for key in sorted(visitor_keys(v.first_name, v.last_name))
+            ],
+            batch_size=2000,
+        )
+
+
+class VisitorMerge(models.Model):
+    """A record of two visitor records merged into one by staff."""
+
+    kept = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="merges")
+    merged_visitor_id = models.BigIntegerField()
+    merged_name = models.CharField(max_length=210)
+    moved = models.JSONField(default=dict, help_text=_("How many rows of each kind moved."))
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} → {self.kept}"
 
 
 class ReasonForVisit(models.Model):
@@ -360,6 +443,11 @@ class EqualOpportunityRecord(models.Model):
             raise ValidationError({"race_ethnicity": _("Unknown codes: %s") % sorted(unknown)})
 
 
+def new_status_token() -> str:
+    """A visitor's status-page token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
 class TicketCounter(models.Model):
     """The last ticket number handed out at an office on a local day."""
 
@@ -401,6 +489,24 @@ class Visit(models.Model):
     appointment = models.ForeignKey(
         "Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits"
     )
+
+    checkin_token = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False,
+        help_text=_("The kiosk form's idempotency token: a double-tapped submit makes one visit."),
+    )  # fmt: skip
+    status_token = models.CharField(
+        max_length=64, unique=True, default=new_status_token, editable=False
+    )
+    identity_flag = models.CharField(
+        max_length=200, blank=True,
+        help_text=_("Why staff should check who this is, e.g. failed second-factor answers."),
+    )  # fmt: skip
+    notify_when_called = models.BooleanField(default=False)
+    notify_when_ahead = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Text the visitor when this many people are ahead.")
+    )
+    quoted_wait_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    quoted_wait_max = models.PositiveSmallIntegerField(null=True, blank=True)
 
     checked_in_at = models.DateTimeField(default=timezone.now)
     called_at = models.DateTimeField(null=True, blank=True)
@@ -860,3 +966,52 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} via {self.get_channel_display()} at {self.due_at}"
+
+
+class KioskLink(models.Model):
+    """A link that opens an office's kiosk on a tablet: a long random token, stored hashed.
+
+    The token is shown once, when the link is made; revoking the link stops every tablet that
+    opened it at its next request.
+    """
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="kiosk_links")
+    label = models.CharField(max_length=80, help_text=_("Where the tablet is, e.g. Lobby left."))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["office", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.office} — {self.label}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, office: Office, label: str, created_by=None) -> tuple["KioskLink", str]:
+        """Create a link; return it with its token, which is stored only as a hash."""
+        token = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            office=office, label=label, token_hash=cls.hash_token(token), created_by=created_by
+        )
+        return link, token
+
+    @classmethod
+    def find_active(cls, *, office: Office, token: str) -> "KioskLink | None":
+        if not token or len(token) > 100:
+            return None
+        return cls.objects.filter(
+            office=office, token_hash=cls.hash_token(token), revoked_at__isnull=True
+        ).first()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,12 +1,41 @@
-"""Name normalisation for recognising returning visitors.
+"""Recognising returning visitors by name: normalisation, blocking keys, scoring, confirmation.
 
-This module owns the search keys stored on Visitor. Fuzzy matching builds on them.
+How a kiosk query finds a person among hundreds of thousands without scanning them:
+
+1. Every visitor stores a handful of *blocking keys* (``VisitorNameKey`` rows, indexed) built from
+   the normalised names: each surname token and its phonetic code, paired with the initials of
+   the first name's forms; each first-name form (the name and its nickname canonicals from the
+   ``nicknames`` data, so Bill and William share "william") and its phonetic code, paired with the
+   surname's initials. Compound and hyphenated surnames give a key per part.
+2. A query builds the same keys for both name orders (so first and last typed swapped still meet)
+   and fetches the visitors sharing most keys, in one indexed query.
+3. Those few candidates are scored in Python with rapidfuzz (Jaro-Winkler and Indel similarity,
+   best token for compound names, nickname equivalence, a small penalty for swapped order).
+4. A candidate is *confirmed* only when the office's second factor matches as well.
 """
 
+import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_.,'’`´\"]+")
+import jellyfish
+from nicknames import NickNamer
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_.,'’`´\"/()]+")
+
+# Scores are 0..1. Candidates below CANDIDATE_MIN are not shown; CONFIRM_MIN is what a name must
+# reach, with the second factor, to be greeted as that person. Tuned on tests/recognition/.
+CANDIDATE_MIN = 0.72
+CONFIRM_MIN = 0.80
+PART_MIN = 0.75  # each of first and last must be at least this alike to confirm
+NICKNAME_SCORE = 0.95
+PART_PENALTY = 0.96  # one name given where the record has several parts (García ↔ García López)
+SWAP_PENALTY = 0.97  # first and last typed the other way round
+CANDIDATE_POOL = 60  # visitors fetched by key overlap before scoring
 
 
 def normalise_name(name: str) -> str:
@@ -24,3 +53,190 @@ def normalise_name(name: str) -> str:
 
 def phone_digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=4096)
+def first_name_forms(first_key: str) -> frozenset[str]:
+    """The forms a first name is known by: its parts, joined, and their nickname canonicals."""
+    parts = first_key.split()
+    forms = set(parts)
+    if len(parts) > 1:
+        forms.add("".join(parts))
+    namer = _nicknamer()
+    for part in parts:
+        forms |= {normalise_name(c) for c in namer.canonicals_of(part)}
+    return frozenset(f for f in forms if f)
+
+
+def _surname_parts(last_key: str) -> set[str]:
+    parts = set(last_key.split())
+    if len(parts) > 1:
+        parts.add(last_key.replace(" ", ""))
+    return parts
+
+
+@lru_cache(maxsize=8192)
+def _phonetic(token: str) -> str:
+    return jellyfish.metaphone(token) or token
+
+
+def _keys_one_way(first_key: str, last_key: str) -> set[str]:
+    if not first_key or not last_key:
+        return set()
+    forms = first_name_forms(first_key)
+    initials = {form[0] for form in forms}
+    parts = _surname_parts(last_key)
+    surname_initials = {part[0] for part in parts}
+    keys = set()
+    for part in parts:
+        for initial in initials:
+            keys.add(f"N:{part}|{initial}")
+            keys.add(f"P:{_phonetic(part)}|{initial}")
+    for form in forms:
+        for initial in surname_initials:
+            keys.add(f"F:{form}|{initial}")
+            keys.add(f"G:{_phonetic(form)}|{initial}")
+    return {key[:64] for key in keys}
+
+
+def visitor_keys(first_name: str, last_name: str) -> set[str]:
+    """The blocking keys stored for a visitor."""
+    return _keys_one_way(normalise_name(first_name), normalise_name(last_name))
+
+
+def query_keys(first_name: str, last_name: str) -> set[str]:
+    """The keys to look up for a query: both name orders, so swapped names still meet."""
+    first, last = normalise_name(first_name), normalise_name(last_name)
+    return _keys_one_way(first, last) | _keys_one_way(last, first)
+
+
+# --- Scoring ---------------------------------------------------------------------------------
+
+
+def _similar(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    return max(JaroWinkler.similarity(a, b), fuzz.ratio(a, b) / 100)
+
+
+def _parts_similarity(query: str, stored: str) -> float:
+    """Whole names compared, or each part of the shorter name to its best partner in the longer
+    (so "Garcia" meets "Garcia Lopez", but "Thi Hoa" does not meet "Van Thanh")."""
+    if not query or not stored:
+        return 0.0
+    whole = _similar(query.replace(" ", ""), stored.replace(" ", ""))
+    shorter, longer = sorted((query.split(), stored.split()), key=len)
+    aligned = sum(max(_similar(a, b) for b in longer) for a in shorter) / len(shorter)
+    if len(shorter) != len(longer):
+        aligned *= PART_PENALTY
+    return max(whole, aligned)
+
+
+def _first_similarity(query: str, stored: str) -> float:
+    if not query or not stored:
+        return 0.0
+    nickname = NICKNAME_SCORE if first_name_forms(query) & first_name_forms(stored) else 0.0
+    return max(_parts_similarity(query, stored), nickname)
+
+
+@dataclass(frozen=True)
+class NameLikeness:
+    score: float  # the two parts together
+    given: float  # first name (or preferred name)
+    family: float  # last name
+
+
+def name_likeness(
+    query_first: str, query_last: str, first: str, last: str, preferred: str = ""
+) -> NameLikeness:
+    """How alike a typed name is to a stored one, 0..1, allowing for swapped order."""
+    qf, ql = normalise_name(query_first), normalise_name(query_last)
+    sf, sl, sp = normalise_name(first), normalise_name(last), normalise_name(preferred)
+
+    def one_way(given: str, family: str, weight: float) -> NameLikeness:
+        given_score = max(_first_similarity(given, sf), _first_similarity(given, sp) if sp else 0)
+        family_score = _parts_similarity(family, sl)
+        score = (0.5 * given_score + 0.5 * family_score) * weight
+        return NameLikeness(score, given_score * weight, family_score * weight)
+
+    return max(one_way(qf, ql, 1.0), one_way(ql, qf, SWAP_PENALTY), key=lambda n: n.score)
+
+
+def name_score(
+    query_first: str, query_last: str, first: str, last: str, preferred: str = ""
+) -> float:
+    return name_likeness(query_first, query_last, first, last, preferred).score
+
+
+# --- Matching against stored visitors -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    visitor: object  # visitors.models.Visitor
+    score: float
+    confirmed: bool
+
+
+def second_factor_matches(
+    visitor, *, phone_last4: str = "", birth_date: dt.date | None = None, birth_month_day=None
+) -> bool:
+    """True when any second factor given agrees with the record (and the record has it)."""
+    if phone_last4 and visitor.phone_last4 and phone_last4 == visitor.phone_last4:
+        return True
+    month_day = birth_month_day or ((birth_date.month, birth_date.day) if birth_date else None)
+    if month_day and visitor.birth_date:
+        return (visitor.birth_date.month, visitor.birth_date.day) == tuple(month_day)
+    return False
+
+
+def visitor_match(
+    *,
+    first_name: str,
+    last_name: str,
+    phone_last4: str = "",
+    birth_date: dt.date | None = None,
+    birth_month_day: tuple[int, int] | None = None,
+    limit: int = 10,
+) -> list[Candidate]:
+    """Rank stored visitors by likeness to the name; mark those the second factor confirms."""
+    from django.db.models import Count
+
+    from visitors.models import Visitor, VisitorNameKey
+
+    keys = query_keys(first_name, last_name)
+    if not keys:
+        return []
+    pool = [
+        row["visitor_id"]
+        for row in VisitorNameKey.objects.filter(key__in=keys)
+        .values("visitor_id")
+        .annotate(hits=Count("id"))
+        .order_by("-hits", "visitor_id")[:CANDIDATE_POOL]
+    ]
+    visitors = Visitor.objects.filter(pk__in=pool, merged_into__isnull=True).only(
+        "first_name", "last_name", "preferred_name", "phone_last4", "birth_date", "last_seen_at"
+    )
+    ranked = []
+    for visitor in visitors:
+        likeness = name_likeness(
+            first_name, last_name, visitor.first_name, visitor.last_name, visitor.preferred_name
+        )
+        score = likeness.score
+        if score < CANDIDATE_MIN:
+            continue
+        names_agree = score >= CONFIRM_MIN and min(likeness.given, likeness.family) >= PART_MIN
+        confirmed = names_agree and second_factor_matches(
+            visitor,
+            phone_last4=phone_last4,
+            birth_date=birth_date,
+            birth_month_day=birth_month_day,
+        )
+        ranked.append(Candidate(visitor=visitor, score=round(score, 4), confirmed=confirmed))
+    ranked.sort(key=lambda c: (-c.score, -c.visitor.last_seen_at.timestamp(), c.visitor.pk))
+    return ranked[:limit]

@@ -2,10 +2,12 @@
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from visitors.lifecycle import Status
 from visitors.models import (
@@ -16,6 +18,7 @@ from visitors.models import (
     TicketCounter,
     Visit,
     Visitor,
+    VisitorMerge,
 )
 
 
@@ -52,10 +55,20 @@ def visit_check_in(
     reason_other: str = "",
     source: str = Source.KIOSK,
     at: dt.datetime | None = None,
+    checkin_token: str | None = None,
+    **options,
 ) -> Visit:
-    """Put a visitor in the office's queue with a new ticket, or raise AlreadyWaiting."""
+    """Put a visitor in the office's queue with a new ticket, or raise AlreadyWaiting.
+
+    ``options`` are further Visit fields (notification wishes, identity flag). A repeated
+    ``checkin_token`` returns the visit it already made.
+    """
     at = at or timezone.now()
     service_date = office.local_date(at)
+    if checkin_token:
+        made = Visit.objects.filter(checkin_token=checkin_token).first()
+        if made is not None:
+            return made
     existing = Visit.objects.filter(
         office=office,
         visitor=visitor,
@@ -76,11 +89,17 @@ def visit_check_in(
                 source=source,
                 reason_other=reason_other,
                 checked_in_at=at,
+                checkin_token=checkin_token,
+                **options,
             )
             visit.reasons.set(reasons)
             Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
     except IntegrityError:
-        # A concurrent check-in of the same visitor won the one-active-visit constraint.
+        # A concurrent check-in of the same visitor (or the same form, twice) won the race.
+        if checkin_token:
+            made = Visit.objects.filter(checkin_token=checkin_token).first()
+            if made is not None:
+                return made
         existing = Visit.objects.filter(
             office=office,
             visitor=visitor,
@@ -110,3 +129,169 @@ def visits_close_stale(*, now: dt.datetime | None = None) -> int:
             status=Status.NO_SHOW, ended_at=now
         )
     return closed
+
+
+def visit_quote_wait(*, visit: Visit) -> None:
+    """Store the wait range quoted at check-in, so quotes can be compared with real waits."""
+    from visitors.selectors import wait_estimate
+
+    estimate = wait_estimate(visit)
+    if estimate is not None:
+        Visit.objects.filter(pk=visit.pk).update(
+            quoted_wait_min=estimate.low, quoted_wait_max=estimate.high
+        )
+        visit.quoted_wait_min, visit.quoted_wait_max = estimate.low, estimate.high
+
+
+@dataclass
+class KioskCheckIn:
+    """What the visitor told the kiosk, gathered over its steps."""
+
+    first_name: str
+    last_name: str
+    preferred_name: str = ""
+    language: str = "en"
+    visitor_id: int | None = None  # a returning visitor, confirmed by the second factor
+    identity_flag: str = ""
+    reason_ids: list[int] = field(default_factory=list)
+    reason_other: str = ""
+    phone: str = ""
+    email: str = ""
+    notify_when_called: bool = False
+    notify_when_ahead: int | None = None
+    consent_reminders: bool = False
+    priority_category: str = PriorityCategory.NONE
+
+
+def kiosk_check_in(*, office: Office, data: KioskCheckIn, token: str) -> Visit:
+    """Create or update the visitor and check them in, once per kiosk form (``token``).
+
+    Raises AlreadyWaiting when the visitor already has an active visit here.
+    """
+    made = Visit.objects.filter(checkin_token=token).first()
+    if made is not None:
+        return made
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            visitor = _kiosk_visitor(data, now)
+            reasons = ReasonForVisit.objects.filter(
+                office=office, pk__in=data.reason_ids, is_active=True
+            )
+            visit = visit_check_in(
+                office=office,
+                visitor=visitor,
+                reasons=reasons,
+                reason_other=data.reason_other,
+                source=Source.KIOSK,
+                at=now,
+                checkin_token=token,
+                notify_when_called=data.notify_when_called and bool(visitor.phone),
+                notify_when_ahead=data.notify_when_ahead if visitor.phone else None,
+                identity_flag=data.identity_flag,
+            )
+    except IntegrityError:
+        made = Visit.objects.filter(checkin_token=token).first()
+        if made is None:
+            raise
+        return made
+    visit_quote_wait(visit=visit)
+    return visit
+
+
+def _kiosk_visitor(data: KioskCheckIn, now: dt.datetime) -> Visitor:
+    if data.visitor_id is not None:
+        visitor = Visitor.objects.select_for_update().get(pk=data.visitor_id)
+    else:
+        visitor = Visitor(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+    visitor.preferred_name = data.preferred_name or visitor.preferred_name
+    visitor.preferred_language = data.language
+    visitor.phone = data.phone or visitor.phone
+    visitor.email = data.email or visitor.email
+    wants_texts = data.notify_when_called or data.notify_when_ahead is not None
+    if data.phone:
+        visitor.consent_sms = data.consent_reminders or wants_texts
+    if data.email:
+        visitor.consent_email = data.consent_reminders
+    if data.phone or data.email:
+        visitor.consent_updated_at = now
+    if data.priority_category != PriorityCategory.NONE or data.visitor_id is None:
+        visitor.priority_category = data.priority_category
+    visitor.save()
+    return visitor
+
+
+class MergeRefused(Exception):
+    pass
+
+
+def visitor_merge(*, keep: Visitor, merge: Visitor, by) -> VisitorMerge:
+    """Move everything of ``merge`` onto ``keep`` and leave ``merge`` as a tombstone.
+
+    Refused when both have an active visit at the same office (one of them must be closed first).
+    """
+    from visitors.models import (
+        Appointment,
+        EqualOpportunityRecord,
+        OpenRequest,
+        Reminder,
+        WorkshopSignup,
+    )
+
+    if keep.pk == merge.pk:
+        raise MergeRefused(_("Choose two different visitors to merge."))
+    if merge.merged_into_id is not None or keep.merged_into_id is not None:
+        raise MergeRefused(_("One of these records has already been merged."))
+    with transaction.atomic():
+        keep, merge = (
+            Visitor.objects.select_for_update().get(pk=keep.pk),
+            Visitor.objects.select_for_update().get(pk=merge.pk),
+        )
+        active = [Status.WAITING, Status.CALLED, Status.IN_SERVICE]
+        both_active = set(
+            Visit.objects.filter(visitor=keep, status__in=active).values_list("office", flat=True)
+        ) & set(
+            Visit.objects.filter(visitor=merge, status__in=active).values_list("office", flat=True)
+        )
+        if both_active:
+            raise MergeRefused(
+                _("Both visitors are in line at the same office; finish one visit first.")
+            )
+        taken = set(WorkshopSignup.objects.filter(visitor=keep).values_list("workshop", flat=True))
+        moved = {
+            "visits": Visit.objects.filter(visitor=merge).update(visitor=keep),
+            "open_requests": OpenRequest.objects.filter(visitor=merge).update(visitor=keep),
+            "appointments": Appointment.objects.filter(visitor=merge).update(visitor=keep),
+            "reminders": Reminder.objects.filter(visitor=merge).update(visitor=keep),
+            "workshop_signups": WorkshopSignup.objects.filter(visitor=merge)
+            .exclude(workshop__in=taken)
+            .update(visitor=keep),
+        }
+        WorkshopSignup.objects.filter(visitor=merge).delete()  # duplicates of keep's sign-ups
+        if not EqualOpportunityRecord.objects.filter(visitor=keep).exists():
+            EqualOpportunityRecord.objects.filter(visitor=merge).update(visitor=keep)
+        EqualOpportunityRecord.objects.filter(visitor=merge).delete()
+        for name in ("phone", "email", "birth_date", "preferred_name"):
+            if not getattr(keep, name) and getattr(merge, name):
+                setattr(keep, name, getattr(merge, name))
+        keep.first_seen_at = min(keep.first_seen_at, merge.first_seen_at)
+        keep.last_seen_at = max(keep.last_seen_at, merge.last_seen_at)
+        if keep.priority_category == PriorityCategory.NONE:
+            keep.priority_category = merge.priority_category
+        keep.save()
+        record = VisitorMerge.objects.create(
+            kept=keep,
+            merged_visitor_id=merge.pk,
+            merged_name=f"{merge.first_name} {merge.last_name}"[:210],
+            moved=moved,
+            merged_by=by,
+        )
+        merge.merged_into = keep
+        merge.save(update_fields=["merged_into"])
+        merge.name_keys.all().delete()
+    return record

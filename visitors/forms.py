@@ -1,0 +1,171 @@
+"""Forms for every input: the kiosk's steps, the front-desk lookup and merge."""
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from visitors.models import Language, PriorityCategory, ReasonForVisit
+from visitors.recognition import phone_digits
+
+NAME_MAX = 100
+
+
+class NameField(forms.CharField):
+    """A name of 1–100 characters in any script, kept as typed (outer spaces aside)."""
+
+    def __init__(self, *, required=True, **kwargs):
+        super().__init__(
+            max_length=NAME_MAX,
+            required=required,
+            error_messages={
+                "required": _("Please type your name here."),
+                "max_length": _("That is too long: at most %(limit_value)d characters."),
+            },
+            widget=forms.TextInput(
+                attrs={"autocomplete": "off", "autocapitalize": "words", "spellcheck": "false"}
+            ),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and not any(ch.isalnum() for ch in value):
+            raise forms.ValidationError(_("Please type your name with letters."))
+        return value
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=Language.choices)
+
+
+class NameForm(forms.Form):
+    first_name = NameField(label=_("First name"))
+    last_name = NameField(label=_("Last name"))
+    preferred_name = NameField(label=_("Name you go by (optional)"), required=False)
+
+
+class SecondFactorForm(forms.Form):
+    """Either the last 4 digits of a phone number or a birth month and day, per office."""
+
+    phone_last4 = forms.CharField(
+        label=_("Last 4 digits of your phone number"),
+        required=False,
+        max_length=4,
+        validators=[RegexValidator(r"^\d{4}$", _("Please type exactly 4 digits."))],
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": r"\d{4}"}
+        ),
+    )
+    birth_month = forms.TypedChoiceField(
+        label=_("Birth month"),
+        required=False,
+        coerce=int,
+        choices=[("", "—")] + [(m, m) for m in range(1, 13)],
+    )
+    birth_day = forms.TypedChoiceField(
+        label=_("Birth day"),
+        required=False,
+        coerce=int,
+        choices=[("", "—")] + [(d, d) for d in range(1, 32)],
+    )
+
+    def __init__(self, *args, factor: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.factor = factor
+
+    def clean(self):
+        data = super().clean()
+        if self.factor == "phone_last4":
+            if not data.get("phone_last4") and "phone_last4" not in self.errors:
+                self.add_error("phone_last4", _("Please type exactly 4 digits."))
+        elif not (data.get("birth_month") and data.get("birth_day")):
+            self.add_error("birth_day", _("Please choose your birth month and day."))
+        return data
+
+
+class ReasonsForm(forms.Form):
+    reasons = forms.ModelMultipleChoiceField(
+        queryset=ReasonForVisit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    other = forms.CharField(
+        label=_("Something else"),
+        required=False,
+        max_length=200,
+        error_messages={
+            "max_length": _("Please keep it short: at most %(limit_value)d characters.")
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, office, day, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reasons"].queryset = ReasonForVisit.objects.filter(
+            office=office, is_active=True
+        ).exclude(closed_on=day)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("reasons") and not data.get("other") and not self.errors:
+            raise forms.ValidationError(_("Please choose at least one reason, or tell us below."))
+        return data
+
+
+class ContactForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile number (optional)"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    email = forms.EmailField(
+        label=_("Email (optional)"),
+        required=False,
+        max_length=254,
+        error_messages={"invalid": _("Please check the email address.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    notify_when_called = forms.BooleanField(label=_("Text me when I'm called"), required=False)
+    notify_when_ahead = forms.BooleanField(required=False)
+    ahead_count = forms.TypedChoiceField(
+        coerce=int, choices=[(n, n) for n in range(1, 11)], initial=3, required=False
+    )
+    consent_reminders = forms.BooleanField(
+        label=_("Send me reminders about appointments and workshops"), required=False
+    )
+    priority_category = forms.ChoiceField(
+        choices=[
+            (PriorityCategory.NONE, _("No")),
+            (PriorityCategory.COVERED_VETERAN, _("Yes, I served")),
+            (PriorityCategory.ELIGIBLE_SPOUSE, _("Yes, I am the spouse of someone who served")),
+        ],
+        initial=PriorityCategory.NONE,
+        widget=forms.RadioSelect,
+    )
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not 10 <= len(phone_digits(phone)) <= 15:
+            raise forms.ValidationError(_("Please type the whole number, with the area code."))
+        if phone and set(phone) - set("0123456789+-() ."):
+            raise forms.ValidationError(_("Please use only digits for the phone number."))
+        return phone
+
+    def clean(self):
+        data = super().clean()
+        wants_text = data.get("notify_when_called") or data.get("notify_when_ahead")
+        if wants_text and not data.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", _("Type your mobile number so we can text you."))
+        if data.get("consent_reminders") and not (data.get("phone") or data.get("email")):
+            self.add_error("email", _("Type a mobile number or an email for reminders."))
+        return data
+
+
+class VisitorSearchForm(forms.Form):
+    q = forms.CharField(max_length=NAME_MAX * 2 + 1, required=False, strip=True)
+
+
+class MergeForm(forms.Form):
+    keep = forms.IntegerField(min_value=1)
+    merge = forms.IntegerField(min_value=1)

@@ -1,0 +1,155 @@
+"""Front-desk staff: look visitors up as you type, check one in by hand, merge duplicates."""
+
+import re
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from visitors import services
+from visitors.forms import MergeForm, NameForm, ReasonsForm, VisitorSearchForm
+from visitors.lifecycle import Status
+from visitors.models import Office, OpenRequest, Source, StaffMembership, Visitor
+from visitors.recognition import phone_digits, visitor_match
+
+RESULTS = 15
+
+
+def _office_for_staff(request: HttpRequest, slug: str) -> Office:
+    """The office, if the signed-in user is active staff there; a 404 otherwise."""
+    office = get_object_or_404(Office, slug=slug)
+    if not StaffMembership.objects.filter(
+        user=request.user, office=office, is_active=True
+    ).exists():
+        raise Http404
+    return office
+
+
+def visitor_search(*, office: Office, query: str) -> list[dict]:
+    """Ranked visitors for a typed name (fuzzy) or at least 4 digits of a phone number."""
+    digits = phone_digits(query)
+    words = re.sub(r"\d", " ", query).split()
+    scored: dict[int, float] = {}
+    if len(digits) >= 4:
+        for pk in Visitor.objects.filter(
+            Q(phone_last4=digits[-4:]) if len(digits) == 4 else Q(phone__contains=digits[-7:]),
+            merged_into__isnull=True,
+        ).values_list("pk", flat=True)[:RESULTS]:
+            scored[pk] = 1.0
+    if words:
+        first, last = (words[0], words[-1]) if len(words) > 1 else (words[0], words[0])
+        if len(words) > 2:
+            first, last = " ".join(words[:-1]), words[-1]
+        for candidate in visitor_match(first_name=first, last_name=last, limit=RESULTS):
+            scored[candidate.visitor.pk] = max(scored.get(candidate.visitor.pk, 0), candidate.score)
+    visitors = Visitor.objects.filter(pk__in=scored).annotate(
+        last_visit=Max("visits__checked_in_at"),
+        open_requests=Count(
+            "open_requests",
+            filter=Q(open_requests__state=OpenRequest.State.OPEN, open_requests__office=office),
+            distinct=True,
+        ),
+    )
+    ranked = sorted(visitors, key=lambda v: (-scored[v.pk], v.last_name, v.pk))
+    return [{"visitor": v, "score": round(scored[v.pk], 2)} for v in ranked[:RESULTS]]
+
+
+@login_required
+@require_GET
+def visitors(request: HttpRequest, slug: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    form = VisitorSearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    results = visitor_search(office=office, query=query) if query else []
+    context = {"office": office, "form": form, "query": query, "results": results}
+    template = "desk/visitors.html#visitor-results" if request.htmx else "desk/visitors.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visitor_merge(request: HttpRequest, slug: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    form = MergeForm(request.POST or request.GET)
+    if not form.is_valid():
+        messages.error(request, _("Choose the two records to merge."))
+        return redirect("desk:visitors", slug=office.slug)
+    keep = get_object_or_404(Visitor, pk=form.cleaned_data["keep"])
+    merge = get_object_or_404(Visitor, pk=form.cleaned_data["merge"])
+    if request.method == "GET":
+        return render(request, "desk/merge.html", {"office": office, "keep": keep, "merge": merge})
+    try:
+        services.visitor_merge(keep=keep, merge=merge, by=request.user)
+    except services.MergeRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("desk:visitors", slug=office.slug)
+    messages.success(
+        request,
+        _("Merged %(merged)s into %(kept)s.") % {"merged": merge, "kept": keep},
+    )
+    return redirect(f"{reverse('desk:visitors', args=[office.slug])}?q={keep.last_name}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def check_in(request: HttpRequest, slug: str) -> HttpResponse:
+    """Check a visitor in by hand: a found visitor (``visitor``) or a new one from the names."""
+    office = _office_for_staff(request, slug)
+    day = office.local_date()
+    visitor = None
+    visitor_id = request.POST.get("visitor") or request.GET.get("visitor")
+    if visitor_id and visitor_id.isdigit():
+        visitor = get_object_or_404(Visitor, pk=int(visitor_id), merged_into__isnull=True)
+    data = request.POST if request.method == "POST" else None
+    name_form = NameForm(data) if visitor is None else None
+    reasons_form = ReasonsForm(data, office=office, day=day)
+    if (
+        request.method == "POST"
+        and reasons_form.is_valid()
+        and (visitor is not None or name_form.is_valid())
+    ):
+        if visitor is None:
+            visitor = Visitor.objects.create(
+                first_name=name_form.cleaned_data["first_name"],
+                last_name=name_form.cleaned_data["last_name"],
+                preferred_name=name_form.cleaned_data["preferred_name"],
+            )
+        try:
+            visit = services.visit_check_in(
+                office=office,
+                visitor=visitor,
+                reasons=reasons_form.cleaned_data["reasons"],
+                reason_other=reasons_form.cleaned_data["other"],
+                source=Source.DESK,
+                checkin_token=request.POST.get("token") or None,
+            )
+            services.visit_quote_wait(visit=visit)
+            messages.success(
+                request, _("%(name)s is in line as %(ticket)s.")
+                % {"name": visitor.display_name, "ticket": visit.ticket_code},
+            )  # fmt: skip
+        except services.AlreadyWaiting as already:
+            messages.info(
+                request, _("%(name)s is already in line as %(ticket)s.")
+                % {"name": visitor.display_name, "ticket": already.visit.ticket_code},
+            )  # fmt: skip
+        return redirect("desk:visitors", slug=office.slug)
+    context = {
+        "office": office,
+        "visitor": visitor,
+        "name_form": name_form,
+        "reasons_form": reasons_form,
+        "token": secrets.token_urlsafe(18),
+        "active": visitor.visits.filter(
+            office=office, status__in=[Status.WAITING, Status.CALLED, Status.IN_SERVICE]
+        ).first()
+        if visitor
+        else None,
+    }
+    return render(request, "desk/check_in.html", context, status=200 if data is None else 422)

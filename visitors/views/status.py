@@ -1,0 +1,74 @@
+"""The visitor's own status page, opened from the kiosk's QR code on their phone.
+
+The link's token is 256 random bits and works only on the office day of the visit; any other
+token gets the same plain 404, which says nothing about whether it ever existed.
+"""
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from visitors import selectors
+from visitors.lifecycle import Status, TransitionNotAllowed
+from visitors.models import Language, Visit
+
+
+def _visit_for_token(token: str) -> Visit:
+    if len(token) > 64:
+        raise Http404
+    visit = Visit.objects.select_related("office", "visitor").filter(status_token=token).first()
+    if visit is None or visit.service_date != visit.office.local_date():
+        raise Http404
+    return visit
+
+
+def _language(request: HttpRequest, visit: Visit) -> str:
+    chosen = request.GET.get("lang") or request.POST.get("lang")
+    return chosen if chosen in Language.values else visit.visitor.preferred_language
+
+
+def _render(request, visit, *, message="", status=200):
+    lang = _language(request, visit)
+    with translation.override(lang):
+        context = {
+            "visit": visit,
+            "office": visit.office,
+            "lang": lang,
+            "position": selectors.queue_position(visit),
+            "estimate": selectors.wait_estimate(visit),
+            "message": message,
+            "can_leave": visit.status in (Status.WAITING, Status.CALLED),
+            "other_lang": "es" if lang == "en" else "en",
+        }
+        template = "status/status.html#status-panel" if request.htmx else "status/status.html"
+        response = render(request, template, context, status=status)
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_GET
+def status_page(request: HttpRequest, token: str) -> HttpResponse:
+    return _render(request, _visit_for_token(token))
+
+
+@require_POST
+def status_leave(request: HttpRequest, token: str) -> HttpResponse:
+    """The visitor had to leave: take them out of the line."""
+    visit = _visit_for_token(token)
+    message = ""
+    with translation.override(_language(request, visit)):
+        try:
+            visit.mark_left()
+            message = _("You have left the line. We hope to see you soon.")
+        except TransitionNotAllowed:
+            visit.refresh_from_db()
+            message = _("Your visit has already moved on, so nothing was changed.")
+    if not request.htmx:
+        url = reverse("status:page", args=[token])
+        return HttpResponseRedirect(f"{url}?lang={_language(request, visit)}")
+    return _render(request, visit, message=message)
