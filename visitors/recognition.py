@@ -118,7 +118,7 @@ def query_keys(first_name: str, last_name: str) -> set[str]:
 # --- Scoring ---------------------------------------------------------------------------------
 
 
-def _similar(a: str, b: str) -> float:
+def similarity(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
     return max(JaroWinkler.similarity(a, b), fuzz.ratio(a, b) / 100)
@@ -129,9 +129,9 @@ def _parts_similarity(query: str, stored: str) -> float:
     (so "Garcia" meets "Garcia Lopez", but "Thi Hoa" does not meet "Van Thanh")."""
     if not query or not stored:
         return 0.0
-    whole = _similar(query.replace(" ", ""), stored.replace(" ", ""))
+    whole = similarity(query.replace(" ", ""), stored.replace(" ", ""))
     shorter, longer = sorted((query.split(), stored.split()), key=len)
-    aligned = sum(max(_similar(a, b) for b in longer) for a in shorter) / len(shorter)
+    aligned = sum(max(similarity(a, b) for b in longer) for a in shorter) / len(shorter)
     if len(shorter) != len(longer):
         aligned *= PART_PENALTY
     return max(whole, aligned)

@@ -16,7 +16,7 @@ from visitors import services
 from visitors.forms import MergeForm, NameForm, ReasonsForm, VisitorSearchForm
 from visitors.lifecycle import Status
 from visitors.models import Office, OpenRequest, Source, StaffMembership, Visitor
-from visitors.recognition import phone_digits, visitor_match
+from visitors.recognition import normalise_name, phone_digits, similarity, visitor_match
 
 RESULTS = 15
 
@@ -42,15 +42,20 @@ def visitor_search(*, office: Office, query: str) -> list[dict]:
             merged_into__isnull=True,
         ).values_list("pk", flat=True)[:RESULTS]:
             scored[pk] = 1.0
-    if words:
-        first, last = (words[0], words[-1]) if len(words) > 1 else (words[0], words[0])
-        if len(words) > 2:
-            first, last = " ".join(words[:-1]), words[-1]
+    if len(words) == 1:
+        # One word: a first or last name, or the start of one.
+        key = normalise_name(words[0])
+        for pk, first_key, last_key in Visitor.objects.filter(
+            Q(last_key__startswith=key) | Q(first_key__startswith=key), merged_into__isnull=True
+        ).values_list("pk", "first_key", "last_key")[: RESULTS * 4]:
+            scored[pk] = max(similarity(key, first_key), similarity(key, last_key))
+    elif words:
+        first, last = " ".join(words[:-1]), words[-1]
         for candidate in visitor_match(first_name=first, last_name=last, limit=RESULTS):
             scored[candidate.visitor.pk] = max(scored.get(candidate.visitor.pk, 0), candidate.score)
     visitors = Visitor.objects.filter(pk__in=scored).annotate(
         last_visit=Max("visits__checked_in_at"),
-        open_requests=Count(
+        open_request_count=Count(
             "open_requests",
             filter=Q(open_requests__state=OpenRequest.State.OPEN, open_requests__office=office),
             distinct=True,

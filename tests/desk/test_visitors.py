@@ -1,0 +1,121 @@
+"""Front-desk lookup as you type, check-in by hand, and merging duplicate records."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
+from visitors.lifecycle import Status
+from visitors.models import OpenRequest, Source, Visit, Visitor, VisitorMerge
+from visitors.recognition import visitor_match
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(office):
+    maria = VisitorFactory(first_name="María", last_name="García López", phone="(555) 222-1111")
+    VisitorFactory(first_name="Mario", last_name="Garza", phone="(555) 333-2222")
+    VisitorFactory(first_name="Kwame", last_name="Mensah", phone="(555) 444-3333")
+    visit = VisitFactory(office=office, visitor=maria, status=Status.LEFT)
+    OpenRequest.objects.create(
+        office=office, visitor=maria, raised_on=visit, description="Call back about training"
+    )
+    return maria
+
+
+def _search(client, office, q, htmx=True):
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.get(reverse("desk:visitors", args=[office.slug]), {"q": q}, headers=headers)
+
+
+def test_it_finds_a_visitor_despite_a_typo_with_last_visit_and_open_requests(
+    client, clerk, office, people
+):
+    client.force_login(clerk)
+    response = _search(client, office, "maria garcai")
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    rows = response.text.split("<tr>")[2:]
+    assert "María García López" in rows[0]
+    assert "…1111" in rows[0] and "222-1111" not in rows[0]
+    assert "<td>1</td>" in rows[0]  # one open request
+    assert "Kwame" not in response.text
+
+
+def test_it_finds_a_visitor_by_phone_digits(client, clerk, office, people):
+    client.force_login(clerk)
+    assert "Kwame Mensah" in _search(client, office, "3333").text
+
+
+def test_the_search_page_works_without_htmx(client, clerk, office, people):
+    client.force_login(clerk)
+    page = _search(client, office, "Mensah", htmx=False)
+    assert "<html" in page.text and "Kwame Mensah" in page.text
+
+
+def test_the_lookup_is_for_this_office_s_staff_only(client, outsider, office, people):
+    url = reverse("desk:visitors", args=[office.slug])
+    assert client.get(url, {"q": "maria"}).status_code == 302  # anonymous: to the login
+    client.force_login(outsider)
+    assert client.get(url, {"q": "maria"}).status_code == 404
+
+
+def test_it_checks_in_a_new_visitor_by_hand_once(client, clerk, office):
+    reason = ReasonFactory(office=office)
+    client.force_login(clerk)
+    url = reverse("desk:check_in", args=[office.slug])
+    form = {"first_name": "Tomás", "last_name": "Ruiz", "reasons": [reason.pk], "token": "t-1"}
+    assert client.post(url, form).status_code == 302
+    assert client.post(url, form).status_code == 302  # a double click
+    visit = Visit.objects.get()
+    assert visit.source == Source.DESK
+    assert visit.visitor.first_name == "Tomás"
+
+
+def test_it_checks_in_a_found_visitor_and_refuses_a_second_ticket(client, clerk, office, people):
+    reason = ReasonFactory(office=office)
+    client.force_login(clerk)
+    url = reverse("desk:check_in", args=[office.slug])
+    client.post(url, {"visitor": people.pk, "reasons": [reason.pk], "token": "a"})
+    response = client.post(
+        url, {"visitor": people.pk, "reasons": [reason.pk], "token": "b"}, follow=True
+    )
+    assert "is already in line" in response.text
+    assert Visit.objects.filter(visitor=people, status=Status.WAITING).count() == 1
+
+
+def test_merging_moves_everything_and_records_it(client, clerk, office, people):
+    duplicate = VisitorFactory(first_name="Maria", last_name="Garcia", phone="")
+    VisitFactory(office=office, visitor=duplicate)
+    client.force_login(clerk)
+    url = reverse("desk:merge", args=[office.slug])
+    confirm = client.get(url, {"keep": people.pk, "merge": duplicate.pk})
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.text
+    response = client.post(url, {"keep": people.pk, "merge": duplicate.pk})
+    assert response.status_code == 302
+    assert Visit.objects.filter(visitor=people).count() == 2
+    assert Visit.objects.filter(visitor=duplicate).count() == 0
+    record = VisitorMerge.objects.get()
+    assert (record.kept, record.merged_visitor_id, record.merged_by) == (
+        people,
+        duplicate.pk,
+        clerk,
+    )
+    assert record.moved["visits"] == 1
+    assert Visitor.objects.get(pk=duplicate.pk).merged_into == people
+    found = [c.visitor.pk for c in visitor_match(first_name="Maria", last_name="Garcia")]
+    assert found[0] == people.pk and duplicate.pk not in found  # the tombstone is never matched
+
+
+def test_merging_is_refused_when_both_are_in_line_here(client, clerk, office, people):
+    other = VisitorFactory(first_name="Maria", last_name="Garcia")
+    VisitFactory(office=office, visitor=people)
+    VisitFactory(office=office, visitor=other)
+    client.force_login(clerk)
+    response = client.post(
+        reverse("desk:merge", args=[office.slug]), {"keep": people.pk, "merge": other.pk},
+        follow=True,
+    )  # fmt: skip
+    assert "finish one visit first" in response.text
+    assert VisitorMerge.objects.count() == 0
+    assert Visitor.objects.get(pk=other.pk).merged_into is None

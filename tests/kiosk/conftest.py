@@ -1,0 +1,88 @@
+"""A kiosk tablet that walks the check-in screens through the real views, as htmx would."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import ReasonFactory
+from visitors.models import KioskLink
+from visitors.views.kiosk import KIOSK_COOKIE
+
+STATE = re.compile(r'name="state" value="([^"]*)"')
+
+
+class Tablet:
+    """Drives /kiosk/<slug>/ with a Django test client holding the kiosk link's cookie."""
+
+    def __init__(self, client, office, *, htmx=True):
+        self.client, self.office, self.htmx = client, office, htmx
+        self.state = ""
+        self.last = None
+
+    @property
+    def step_url(self):
+        return reverse("kiosk:step", args=[self.office.slug])
+
+    def home(self):
+        self.last = self.client.get(reverse("kiosk:home", args=[self.office.slug]))
+        return self.last
+
+    def post(self, step, **data):
+        headers = {"HX-Request": "true"} if self.htmx else {}
+        payload = {"step": step, "state": self.state, **data}
+        self.last = self.client.post(self.step_url, payload, headers=headers)
+        found = STATE.search(self.last.text)
+        self.state = found.group(1) if found else ""
+        return self.last
+
+    def start(self, language="en"):
+        return self.post("language", language=language)
+
+    def name(self, first, last, preferred=""):
+        return self.post("name", first_name=first, last_name=last, preferred_name=preferred)
+
+    def verify(self, **answer):
+        return self.post("verify", action="find", **answer)
+
+    def first_visit(self):
+        return self.post("verify", action="first_visit")
+
+    def reasons(self, *reasons, other=""):
+        return self.post("reasons", reasons=[r.pk for r in reasons], other=other)
+
+    def contact(self, **data):
+        data = {"priority_category": "none", "ahead_count": "3"} | data
+        return self.post("contact", **data)
+
+    def check_in_new(self, first, last, reason, **contact):
+        self.start()
+        self.name(first, last)
+        self.first_visit()
+        self.reasons(reason)
+        return self.contact(**contact)
+
+
+@pytest.fixture
+def kiosk_link(office):
+    link, token = KioskLink.issue(office=office, label="Lobby")
+    return link, token
+
+
+@pytest.fixture
+def tablet(client, office, kiosk_link):
+    client.cookies[KIOSK_COOKIE] = kiosk_link[1]
+    return Tablet(client, office)
+
+
+@pytest.fixture
+def reasons(office):
+    return [
+        ReasonFactory(office=office, label_en="Looking for work", label_es="Busco trabajo"),
+        ReasonFactory(
+            office=office, label_en="Help with my résumé", label_es="Ayuda con mi currículum"
+        ),
+        ReasonFactory(
+            office=office, label_en="Unemployment insurance", label_es="Seguro de desempleo"
+        ),
+    ]
