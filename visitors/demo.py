@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from visitors import services
 from visitors.lifecycle import ACTIVE_STATUSES, Outcome, Stage, Status
@@ -21,6 +22,7 @@ from visitors.models import (
     EOAnswer,
     EOSex,
     EqualOpportunityRecord,
+    KioskLink,
     Language,
     Office,
     OpenRequest,
@@ -161,6 +163,7 @@ def demo_seed(*, visitors: int = 200, seed: int = 2026, now: dt.datetime | None 
     with transaction.atomic():
         office, created = _office()
         staff = _staff(office)
+        _kiosk_link(office)
         reasons = _reasons(office)
         service_rows = _services()
         partners = _partners()
@@ -177,6 +180,19 @@ def demo_seed(*, visitors: int = 200, seed: int = 2026, now: dt.datetime | None 
         visits=history_visits,
         waiting=waiting,
     )
+
+
+def demo_kiosk_token(office: Office) -> str:
+    """The demo kiosk's token: derived from SECRET_KEY, so the banner can print its link."""
+    return salted_hmac("frontdesk.demo-kiosk", office.slug, algorithm="sha256").hexdigest()
+
+
+def _kiosk_link(office: Office) -> None:
+    token = demo_kiosk_token(office)
+    if not KioskLink.objects.filter(token_hash=KioskLink.hash_token(token)).exists():
+        KioskLink.objects.create(
+            office=office, label="Demo lobby tablet", token_hash=KioskLink.hash_token(token)
+        )
 
 
 def _office() -> tuple[Office, bool]:

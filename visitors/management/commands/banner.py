@@ -2,8 +2,10 @@
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
-from visitors.demo import DEMO_USERS
+from visitors.demo import DEMO_USERS, OFFICE_SLUG, demo_kiosk_token
+from visitors.models import KioskLink, Office
 
 
 class Command(BaseCommand):
@@ -22,6 +24,13 @@ class Command(BaseCommand):
             f"  Health check   {base}/healthz",
             f"  Admin          {base}/admin/",
         ]
+        for office in Office.objects.filter(slug=OFFICE_SLUG):
+            token = demo_kiosk_token(office)
+            if KioskLink.find_active(office=office, token=token):
+                lines.append(
+                    f"  Kiosk          {base}{reverse('kiosk:open', args=[office.slug, token])}"
+                )
+            lines.append(f"  Visitor lookup {base}{reverse('desk:visitors', args=[office.slug])}")
         users = get_user_model().objects.in_bulk(
             [demo.username for demo in DEMO_USERS], field_name="username"
         )

@@ -1,0 +1,90 @@
+"""A new and a returning visitor check in on the kiosk in a real browser (tablet viewport)."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.e2e.conftest import ARTIFACTS
+from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
+from visitors.lifecycle import Outcome, Status
+from visitors.models import KioskLink, Visit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def kiosk(live_server):
+    office = OfficeFactory(name="Riverside Job Center", slug="riverside", kiosk_reset_seconds=3)
+    reasons = [
+        ReasonFactory(office=office, label_en="Looking for work", label_es="Busco trabajo"),
+        ReasonFactory(
+            office=office, label_en="Help with my résumé", label_es="Ayuda con mi currículum"
+        ),
+    ]
+    _link, token = KioskLink.issue(office=office, label="Lobby")
+    url = live_server.url + reverse("kiosk:open", args=[office.slug, token])
+    return office, reasons, url
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_a_new_visitor_checks_in_without_a_page_reload(tablet_page, kiosk):
+    office, reasons, url = kiosk
+    page = tablet_page
+    page.goto(url)
+    page.evaluate("window.__sameDocument = true")  # lost if any step reloads the page
+    _shot(page, "kiosk-welcome")
+    page.get_by_role("button", name="Check in English").tap()
+    page.get_by_label("First name").fill("Aaliyah")
+    page.get_by_label("Last name").fill("Brooks")
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_role("button", name="This is my first visit").tap()
+    page.get_by_text("Looking for work").tap()
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_role("radio", name="No").check()
+    page.get_by_role("button", name="Check in").tap()
+    page.get_by_role("heading", name="You are checked in!").wait_for()
+    assert page.locator(".ticket").inner_text() == "A-001"
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator(".qr svg").count() == 1
+    _shot(page, "kiosk-ticket")
+    # After the confirmation the kiosk starts over by itself, leaving nothing behind.
+    page.get_by_role("heading", name="Welcome · Bienvenido").wait_for(timeout=10_000)
+    assert "Aaliyah" not in page.content() and "A-001" not in page.content()
+    assert page.evaluate("history.length") <= 2
+    visit = Visit.objects.get()
+    assert (visit.visitor.first_name, visit.status) == ("Aaliyah", Status.WAITING)
+
+
+def test_a_returning_visitor_is_greeted_by_name_in_spanish(tablet_page, kiosk):
+    office, reasons, url = kiosk
+    jose = VisitorFactory(first_name="José", last_name="García", phone="(555) 201-4477")
+    past = VisitFactory(
+        office=office, visitor=jose, status=Status.DONE,
+        service_date=timezone.localdate() - dt.timedelta(days=14), called_at=timezone.now(),
+        greeted_at=timezone.now(), determined_at=timezone.now(), responded_at=timezone.now(),
+        concluded_at=timezone.now(), outcome=Outcome.RESOLVED,
+    )  # fmt: skip
+    past.reasons.set([reasons[1]])
+    page = tablet_page
+    page.goto(url)
+    page.get_by_role("button", name="Registrarse Español").tap()
+    page.get_by_label("Nombre", exact=True).fill("jose")
+    page.get_by_label("Apellido").fill("garcia")
+    page.get_by_role("button", name="Siguiente").tap()
+    page.locator("input[name=phone_last4]").fill("4477")
+    page.get_by_role("button", name="Buscarme").tap()
+    page.get_by_role("heading", name="¡Hola de nuevo, José!").wait_for()
+    assert page.get_by_label("Ayuda con mi currículum").is_checked()  # his usual reason
+    _shot(page, "kiosk-welcome-back")
+    page.get_by_role("button", name="Siguiente").tap()
+    page.get_by_role("button", name="Registrar llegada").tap()
+    page.locator(".ticket").wait_for()
+    visit = Visit.objects.get(status=Status.WAITING)
+    assert visit.visitor == jose
+    assert page.locator(".ticket").inner_text() == visit.ticket_code
