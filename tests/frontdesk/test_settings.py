@@ -49,7 +49,15 @@ def _clean_env(**overrides) -> dict:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
         and not k.startswith("EMAIL_")
     }
     return env | {"DJANGO_SETTINGS_MODULE": "frontdesk.settings"} | overrides
