@@ -1,0 +1,54 @@
+"""Shared set-up for benchmarks: a database of their own, never the development one.
+
+SQLite: var/bench/<name>.sqlite3. PostgreSQL (when DATABASE_URL names one): a database named
+after it with a ``_bench`` suffix, created when missing. Populations are kept between runs.
+"""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def django_for_bench(name: str) -> str:
+    """Point Django at the benchmark database, set it up and migrate; return the vendor."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        parts = urlsplit(url)
+        bench_db = f"{parts.path.lstrip('/') or 'frontdesk'}_bench"
+        _create_pg_database(parts, bench_db)
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{bench_db}"))
+    else:
+        os.environ.pop("DATABASE_URL", None)
+        bench_dir = ROOT / "var" / "bench"
+        bench_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["FRONTDESK_VAR_DIR"] = str(bench_dir / name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontdesk.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    return connection.vendor
+
+
+def _create_pg_database(parts, name: str) -> None:
+    import psycopg
+
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
