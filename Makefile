@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS ?= never
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help run test bench lint format check vendor clean
+.PHONY: help run test bench lint format check vendor messages clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +46,10 @@ format: .venv/.synced ## Apply ruff's fixes and formatting
 
 vendor: ## Refresh vendored front-end files from npm (versions pinned in scripts/vendor.sh)
 	scripts/vendor.sh
+
+messages: .venv/.synced ## Refresh and compile the Spanish catalogue (needs GNU gettext)
+	$(RUN) python manage.py makemessages -l es --ignore=.venv --ignore=staticfiles --ignore=tests --no-obsolete
+	$(RUN) python manage.py compilemessages -l es --ignore=.venv
 
 clean: ## Remove the environment and local state (var/: database, broker, logs)
 	rm -rf .venv .tools var staticfiles

@@ -308,3 +308,30 @@ def test_the_idle_timeout_comes_from_the_office(tablet, office):
     office.kiosk_idle_seconds = 30
     office.save()
     assert 'data-idle-seconds="30"' in tablet.home().text
+
+
+HEADINGS = {
+    "en": [
+        "What is your name?", "Have you been here before?", "What brings you in today?",
+        "Can we text or email you?", "You are checked in!",
+    ],
+    "es": [
+        "¿Cómo se llama?", "¿Ha venido antes?", "¿Qué le trae por aquí hoy?",
+        "¿Podemos enviarle mensajes de texto o correos electrónicos?", "¡Listo, ya tiene su turno!",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_screen_speaks_the_chosen_language(tablet, reasons, language):
+    screens = [
+        tablet.start(language),
+        tablet.name("Lucía", "Méndez"),
+        tablet.first_visit(),
+        tablet.reasons(reasons[0]),
+        tablet.contact(),
+    ]
+    for screen, heading in zip(screens, HEADINGS[language], strict=True):
+        assert screen.status_code == 200
+        assert f">{heading}</h1>" in screen.text
+        assert f'lang="{language}"' in screen.text
