@@ -88,3 +88,19 @@ def test_a_returning_visitor_is_greeted_by_name_in_spanish(tablet_page, kiosk):
     visit = Visit.objects.get(status=Status.WAITING)
     assert visit.visitor == jose
     assert page.locator(".ticket").inner_text() == visit.ticket_code
+
+
+def test_an_abandoned_kiosk_starts_over_by_itself(tablet_page, kiosk):
+    office, _reasons, url = kiosk
+    office.kiosk_idle_seconds = 2
+    office.save()
+    page = tablet_page
+    page.goto(url)
+    page.get_by_role("button", name="Check in English").tap()
+    page.get_by_label("First name").fill("Walked")
+    page.get_by_label("Last name").fill("Away")
+    page.get_by_role("heading", name="Welcome · Bienvenido").wait_for(timeout=10_000)
+    assert "Walked" not in page.content()
+    assert page.locator("input[name=first_name]").count() == 0
+    page.go_back()  # nothing to go back to: the reset replaced the page, it did not add one
+    assert "Walked" not in page.content()
