@@ -202,7 +202,7 @@ class Visitor(models.Model):
     first_key = models.CharField(max_length=100, editable=False, db_index=True)
     last_key = models.CharField(max_length=100, editable=False)
     phone = models.CharField(max_length=32, blank=True)
-    phone_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    phone_last4 = models.CharField(max_length=4, blank=True, editable=False, db_index=True)
     email = models.EmailField(blank=True)
     birth_date = models.DateField(null=True, blank=True)
     preferred_language = models.CharField(

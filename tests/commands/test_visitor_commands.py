@@ -114,3 +114,13 @@ def test_match_visitor_rejects_bad_arguments():
         call_command("match_visitor", "--first", "A", "--last", "B", "--phone-last4", "12")
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("match_visitor", "--first", "A", "--last", "B", "--birth-date", "12/01")
+
+
+def test_rebuild_name_keys_restores_recognition():
+    william = VisitorFactory(first_name="William", last_name="Smith", phone="(555) 200-1234")
+    william.name_keys.all().delete()
+    assert visitor_match(first_name="Bill", last_name="Smith") == []
+    out = StringIO()
+    call_command("rebuild_name_keys", stdout=out)
+    assert "Rebuilt the name keys of 1 visitor(s)." in out.getvalue()
+    assert visitor_match(first_name="Bill", last_name="Smith")[0].visitor == william
