@@ -137,9 +137,17 @@ admin.site.site_title = "Frontdesk admin"
 class KioskLinkAdmin(admin.ModelAdmin):
     """Kiosk links: made here, shown once, revoked here."""
 
-    list_display = ["label", "office", "created_at", "last_seen_at", "revoked_at"]
-    list_filter = ["office"]
-    fields = ["office", "label", "created_by", "created_at", "last_seen_at", "revoked_at"]
+    list_display = ["label", "office", "capability", "created_at", "last_seen_at", "revoked_at"]
+    list_filter = ["office", "capability"]
+    fields = [
+        "office",
+        "label",
+        "capability",
+        "created_by",
+        "created_at",
+        "last_seen_at",
+        "revoked_at",
+    ]
     readonly_fields = ["created_by", "created_at", "last_seen_at"]
     actions = ["revoke"]
 
@@ -148,15 +156,16 @@ class KioskLinkAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         link, token = models.KioskLink.issue(
-            office=obj.office, label=obj.label, created_by=request.user
+            office=obj.office, label=obj.label, created_by=request.user, capability=obj.capability
         )
         obj.pk = link.pk
         obj.token_hash = link.token_hash
-        url = request.build_absolute_uri(reverse("kiosk:open", args=[link.office.slug, token]))
+        opener = "display:open" if link.capability == "display" else "kiosk:open"
+        url = request.build_absolute_uri(reverse(opener, args=[link.office.slug, token]))
         messages.warning(
             request,
             format_html(
-                "Open this link once on the kiosk tablet: <code>{}</code> — it is shown only now.",
+                "Open this link once on the device: <code>{}</code> — it is shown only now.",
                 url,
             ),
         )

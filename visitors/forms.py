@@ -2,9 +2,18 @@
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from visitors.models import Language, PriorityCategory, ReasonForVisit
+from visitors.lifecycle import Outcome
+from visitors.models import (
+    Language,
+    PriorityCategory,
+    ReasonForVisit,
+    ReferralPartner,
+    Service,
+    Workshop,
+)
 from visitors.recognition import phone_digits
 
 NAME_MAX = 100
@@ -169,3 +178,118 @@ class VisitorSearchForm(forms.Form):
 class MergeForm(forms.Form):
     keep = forms.IntegerField(min_value=1)
     merge = forms.IntegerField(min_value=1)
+
+
+# --- The visit workspace's five stages ---------------------------------------------------------
+
+BARRIERS = [
+    ("disability", _("Disability")),
+    ("homeless", _("Homeless or at risk")),
+    ("recently_released", _("Recently released from prison")),
+    ("no_diploma", _("No high-school diploma")),
+    ("low_income", _("Low income")),
+    ("long_unemployed", _("Unemployed 27 weeks or more")),
+    ("age_18_24", _("Aged 18–24")),
+]
+
+
+class DeterminingForm(forms.Form):
+    reasons = forms.ModelMultipleChoiceField(
+        queryset=ReasonForVisit.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    visitor_words = forms.CharField(
+        label=_("What they need, in their words"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )  # fmt: skip
+
+    def __init__(self, *args, office, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reasons"].queryset = ReasonForVisit.objects.filter(office=office)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("reasons") and not data.get("visitor_words") and not self.errors:
+            raise forms.ValidationError(_("Choose a reason or write down what they need."))
+        return data
+
+
+class RespondingForm(forms.Form):
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.filter(is_active=True), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    partners = forms.ModelMultipleChoiceField(
+        label=_("Referred to"), queryset=ReferralPartner.objects.filter(is_active=True),
+        required=False, widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    job_leads = forms.CharField(
+        label=_("Job leads handed over"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+    barriers = forms.MultipleChoiceField(
+        label=_("Significant barriers to employment (veterans)"), choices=BARRIERS,
+        required=False, widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        done = data.get("services") or data.get("partners") or data.get("job_leads")
+        if not done and not self.errors:
+            raise forms.ValidationError(
+                _("Record what was done: a service, a referral or a job lead.")
+            )
+        return data
+
+
+class ConcludingForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=Outcome.choices, widget=forms.RadioSelect,
+        error_messages={"required": _("Choose an outcome to conclude the visit.")},
+    )  # fmt: skip
+    notes = forms.CharField(required=False, max_length=4000, widget=forms.Textarea({"rows": 2}))
+    still_open = forms.CharField(
+        label=_("Anything still open? It follows them to their next visit"),
+        required=False, max_length=300,
+    )  # fmt: skip
+
+
+class FutureReferenceForm(forms.Form):
+    appointment_at = forms.DateTimeField(
+        label=_("Next appointment"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )  # fmt: skip
+    appointment_purpose = forms.CharField(required=False, max_length=200)
+    workshop = forms.ModelChoiceField(queryset=Workshop.objects.none(), required=False)
+    follow_up_on = forms.DateField(
+        label=_("Follow up on"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    follow_up_note = forms.CharField(required=False, max_length=300)
+    note_for_next_time = forms.CharField(
+        label=_("Note for the next greeting"), required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+
+    def __init__(self, *args, visit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visit = visit
+        self.fields["workshop"].queryset = Workshop.objects.filter(
+            office=visit.office, starts_at__gte=timezone.now(), is_cancelled=False
+        )
+
+    def clean(self):
+        data = super().clean()
+        now = timezone.now()
+        if data.get("appointment_at") and data["appointment_at"] <= now:
+            self.add_error("appointment_at", _("Choose a time in the future."))
+        if data.get("appointment_at") and not data.get("appointment_purpose"):
+            self.add_error("appointment_purpose", _("Say what the appointment is for."))
+        if data.get("follow_up_on") and data["follow_up_on"] < self.visit.office.local_date():
+            self.add_error("follow_up_on", _("Choose today or a later day."))
+        promised = data.get("appointment_at") or data.get("follow_up_on")
+        if self.visit.outcome == Outcome.FOLLOW_UP and not promised and not self.errors:
+            raise forms.ValidationError(
+                _("Follow-up needed: book an appointment or schedule a follow-up.")
+            )
+        return data

@@ -145,3 +145,7 @@ def check_finish(*, status: str, recorded: set[Stage], outcome: str) -> None:
         raise TransitionNotAllowed(
             _("Conclude the visit with an outcome before finishing it."), current=status
         )
+    if outcome == Outcome.FOLLOW_UP and Stage.FUTURE_REFERENCE not in recorded:
+        raise TransitionNotAllowed(
+            _("Follow-up needed: record the next step before finishing."), current=status
+        )

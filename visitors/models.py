@@ -111,6 +111,13 @@ class Office(models.Model):
             "antes que a otras personas que esperan el mismo servicio. Responder es voluntario."
         ),
     )
+    display_names = models.BooleanField(
+        default=False,
+        help_text=_("Lobby display shows first name and last initial with the ticket."),
+    )
+    queue_version = models.PositiveBigIntegerField(
+        default=0, editable=False, help_text=_("Moves on every queue change; consoles poll it.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -140,6 +147,10 @@ class Office(models.Model):
         start = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
         end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=self.zone)
         return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+    def touch_queue(self) -> None:
+        """Tell every open console and display that the queue changed."""
+        Office.objects.filter(pk=self.pk).update(queue_version=F("queue_version") + 1)
 
     def priority_notice(self, language: str) -> str:
         if language == Language.SPANISH and self.priority_notice_es:
@@ -505,6 +516,17 @@ class Visit(models.Model):
     notify_when_ahead = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text=_("Text the visitor when this many people are ahead.")
     )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text=_("Transferred to this staff member."),
+    )  # fmt: skip
+    served_ahead = models.BooleanField(
+        default=False, help_text=_("A covered person called ahead of others who came earlier.")
+    )
+    barriers = models.JSONField(
+        default=list, blank=True, help_text=_("Significant barriers to employment (veterans).")
+    )
+    job_leads = models.TextField(blank=True)
     quoted_wait_min = models.PositiveSmallIntegerField(null=True, blank=True)
     quoted_wait_max = models.PositiveSmallIntegerField(null=True, blank=True)
 
@@ -636,6 +658,7 @@ class Visit(models.Model):
             )
         for name, value in fields.items():
             setattr(self, name, value)
+        Office(pk=self.office_id).touch_queue()
 
     def mark_called(self, *, by, desk: str = "") -> None:
         self._apply(Action.CALL, called_at=timezone.now(), called_by=by, desk=desk)
@@ -975,8 +998,15 @@ class KioskLink(models.Model):
     opened it at its next request.
     """
 
+    class Capability(models.TextChoices):
+        CHECK_IN = "check_in", _("Kiosk: check-in")
+        DISPLAY = "display", _("Lobby display")
+
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="kiosk_links")
     label = models.CharField(max_length=80, help_text=_("Where the tablet is, e.g. Lobby left."))
+    capability = models.CharField(
+        max_length=10, choices=Capability.choices, default=Capability.CHECK_IN
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -996,20 +1026,31 @@ class KioskLink(models.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, *, office: Office, label: str, created_by=None) -> tuple["KioskLink", str]:
+    def issue(
+        cls, *, office: Office, label: str, created_by=None, capability: str = "check_in"
+    ) -> tuple["KioskLink", str]:
         """Create a link; return it with its token, which is stored only as a hash."""
         token = secrets.token_urlsafe(32)
         link = cls.objects.create(
-            office=office, label=label, token_hash=cls.hash_token(token), created_by=created_by
+            office=office,
+            label=label,
+            token_hash=cls.hash_token(token),
+            created_by=created_by,
+            capability=capability,
         )
         return link, token
 
     @classmethod
-    def find_active(cls, *, office: Office, token: str) -> "KioskLink | None":
+    def find_active(
+        cls, *, office: Office, token: str, capability: str = "check_in"
+    ) -> "KioskLink | None":
         if not token or len(token) > 100:
             return None
         return cls.objects.filter(
-            office=office, token_hash=cls.hash_token(token), revoked_at__isnull=True
+            office=office,
+            token_hash=cls.hash_token(token),
+            capability=capability,
+            revoked_at__isnull=True,
         ).first()
 
     @property

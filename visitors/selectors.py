@@ -131,3 +131,59 @@ def visitor_active_visit(*, visitor: Visitor, office: Office) -> Visit | None:
         .order_by("-checked_in_at")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class Board:
+    version: int
+    waiting: list
+    serving: list
+    done: list
+
+
+def console_board(*, office: Office) -> Board:
+    """Everything the console's queue shows, in a fixed number of queries."""
+    from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from visitors.models import OpenRequest
+
+    day = office.local_date()
+    open_requests = (
+        OpenRequest.objects.filter(visitor=OuterRef("visitor"), state=OpenRequest.State.OPEN)
+        .order_by()
+        .values("visitor")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    earlier = Visit.objects.filter(
+        visitor=OuterRef("visitor"), checked_in_at__lt=OuterRef("checked_in_at")
+    )
+    base = (
+        Visit.objects.filter(office=office, service_date=day)
+        .select_related("visitor", "called_by", "assigned_to")
+        .prefetch_related("reasons")
+        .annotate(
+            open_requests=Coalesce(Subquery(open_requests), Value(0), output_field=IntegerField()),
+            returning=Exists(earlier),
+        )
+    )
+    waiting = list(
+        base.filter(status=Status.WAITING).order_by(
+            "-priority", F("appointment__starts_at").asc(nulls_last=True), "checked_in_at", "pk"
+        )
+    )
+    serving = list(
+        base.filter(status__in=[Status.CALLED, Status.IN_SERVICE]).order_by("called_at", "pk")
+    )
+    done = list(
+        base.filter(status__in=[Status.DONE, Status.LEFT, Status.NO_SHOW]).order_by(
+            "-ended_at", "-pk"
+        )[:50]
+    )
+    version = Office.objects.values_list("queue_version", flat=True).get(pk=office.pk)
+    return Board(version=version, waiting=waiting, serving=serving, done=done)
+
+
+def queue_version(*, office_id: int) -> int:
+    return Office.objects.values_list("queue_version", flat=True).get(pk=office_id)

@@ -94,6 +94,7 @@ def visit_check_in(
             )
             visit.reasons.set(reasons)
             Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
+            office.touch_queue()
     except IntegrityError:
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
@@ -128,6 +129,7 @@ def visits_close_stale(*, now: dt.datetime | None = None) -> int:
         closed += Visit.objects.filter(stale, status=Status.CALLED).update(
             status=Status.NO_SHOW, ended_at=now
         )
+        office.touch_queue()
     return closed
 
 
@@ -295,3 +297,156 @@ def visitor_merge(*, keep: Visitor, merge: Visitor, by) -> VisitorMerge:
         merge.save(update_fields=["merged_into"])
         merge.name_keys.all().delete()
     return record
+
+
+CALL_NEXT_BATCH = 20
+
+
+def visit_call(*, visit: Visit, staff, desk: str = "") -> Visit:
+    """Call one visitor (compare-and-set: raises TransitionNotAllowed if they moved on)."""
+    visit.mark_called(by=staff, desk=desk)
+    _after_call(visit)
+    return visit
+
+
+def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
+    """Call the first waiting visitor by the queue rule, or return None when nobody waits.
+
+    Each candidate is taken with a compare-and-set on its status, so when several staff press
+    "call next" together the database gives each visitor to exactly one of them; the others
+    move on to the next candidate. This holds on SQLite as on PostgreSQL.
+    """
+    from visitors.lifecycle import TransitionNotAllowed
+    from visitors.selectors import queue_waiting
+
+    while True:
+        candidates = list(queue_waiting(office=office)[:CALL_NEXT_BATCH])
+        if not candidates:
+            return None
+        for visit in candidates:
+            try:
+                visit.mark_called(by=staff, desk=desk)
+            except TransitionNotAllowed:
+                continue  # someone else called this one a moment ago
+            _after_call(visit)
+            return visit
+
+
+def _after_call(visit: Visit) -> None:
+    from visitors.models import Reminder
+
+    if visit.priority > 0:
+        # Record that a covered person was served ahead of someone who came earlier.
+        earlier = Visit.objects.filter(
+            office_id=visit.office_id,
+            service_date=visit.service_date,
+            status=Status.WAITING,
+            priority__lt=visit.priority,
+            checked_in_at__lt=visit.checked_in_at,
+        ).exists()
+        if earlier:
+            Visit.objects.filter(pk=visit.pk).update(served_ahead=True)
+            visit.served_ahead = True
+    visitor = visit.visitor
+    if visit.notify_when_called and visitor.phone and visitor.consent_sms:
+        Reminder.objects.get_or_create(
+            idempotency_key=f"called:{visit.pk}:{visit.called_at.timestamp():.0f}",
+            defaults={
+                "office_id": visit.office_id,
+                "visitor": visitor,
+                "visit": visit,
+                "kind": Reminder.Kind.CALLED_NOW,
+                "channel": Reminder.Channel.SMS,
+                "due_at": timezone.now(),
+                "context": {"desk": visit.desk, "ticket": visit.ticket_code},
+            },
+        )
+
+
+class WorkshopFull(Exception):
+    pass
+
+
+def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
+    """Record a stage with what was done in it (cleaned form ``data``), all or nothing."""
+    from visitors.lifecycle import Stage
+    from visitors.models import (
+        Appointment,
+        OpenRequest,
+        Referral,
+        Reminder,
+        ServiceGiven,
+        WorkshopSignup,
+    )
+
+    now = timezone.now()
+    with transaction.atomic():
+        if stage == Stage.GREETING:
+            visit.record_stage(Stage.GREETING, by=by)
+        elif stage == Stage.DETERMINING:
+            visit.record_stage(Stage.DETERMINING, by=by, visitor_words=data["visitor_words"])
+            visit.reasons.set(data["reasons"])
+        elif stage == Stage.RESPONDING:
+            visit.record_stage(
+                Stage.RESPONDING, by=by, job_leads=data["job_leads"], barriers=data["barriers"]
+            )
+            ServiceGiven.objects.bulk_create(
+                [ServiceGiven(visit=visit, service=s, given_by=by) for s in data["services"]],
+                ignore_conflicts=True,
+            )
+            Referral.objects.bulk_create(
+                [Referral(visit=visit, partner=p, referred_by=by) for p in data["partners"]],
+                ignore_conflicts=True,
+            )
+        elif stage == Stage.CONCLUDING:
+            visit.record_stage(
+                Stage.CONCLUDING, by=by, outcome=data["outcome"], notes=data["notes"]
+            )
+            if data["still_open"]:
+                OpenRequest.objects.create(
+                    office_id=visit.office_id,
+                    visitor_id=visit.visitor_id,
+                    raised_on=visit,
+                    description=data["still_open"],
+                )
+        elif stage == Stage.FUTURE_REFERENCE:
+            visit.record_stage(
+                Stage.FUTURE_REFERENCE, by=by, note_for_next_time=data["note_for_next_time"]
+            )
+            if data.get("appointment_at"):
+                Appointment.objects.create(
+                    office_id=visit.office_id,
+                    visitor_id=visit.visitor_id,
+                    staff=by,
+                    starts_at=data["appointment_at"],
+                    purpose=data["appointment_purpose"],
+                    booked_on=visit,
+                )
+            workshop = data.get("workshop")
+            if workshop is not None:
+                locked = type(workshop).objects.select_for_update().get(pk=workshop.pk)
+                if locked.signups.count() >= locked.capacity:
+                    raise WorkshopFull(_("That workshop is full."))
+                WorkshopSignup.objects.get_or_create(
+                    workshop=locked,
+                    visitor_id=visit.visitor_id,
+                    defaults={"signed_up_on": visit},
+                )
+            if data.get("follow_up_on"):
+                office = visit.office
+                due = dt.datetime.combine(data["follow_up_on"], dt.time(9), tzinfo=office.zone)
+                Reminder.objects.get_or_create(
+                    idempotency_key=f"call-back:{visit.pk}",
+                    defaults={
+                        "office": office,
+                        "visitor_id": visit.visitor_id,
+                        "recipient_user": by,
+                        "visit": visit,
+                        "kind": Reminder.Kind.CALL_BACK_DUE,
+                        "channel": Reminder.Channel.CONSOLE,
+                        "due_at": max(due, now),
+                        "context": {"note": data.get("follow_up_note", "")},
+                    },
+                )
+        else:
+            raise ValueError(f"unknown stage {stage!r}")

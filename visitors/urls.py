@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from visitors.views import desk, kiosk, status
+from visitors.views import console, desk, display, kiosk, status, workspace
 
 kiosk_patterns = (
     [
@@ -19,6 +19,22 @@ status_patterns = (
 )
 desk_patterns = (
     [
+        path("", console.desk_home, name="home"),
+        path("<slug:slug>/", console.console, name="console"),
+        path("<slug:slug>/queue/", console.queue, name="queue"),
+        path("<slug:slug>/call-next/", console.call_next, name="call_next"),
+        path("<slug:slug>/visits/<int:pk>/", workspace.visit_workspace, name="visit"),
+        path(
+            "<slug:slug>/visits/<int:pk>/stage/<str:stage>/",
+            workspace.visit_stage,
+            name="visit_stage",
+        ),
+        path("<slug:slug>/visits/<int:pk>/finish/", workspace.visit_finish, name="visit_finish"),
+        path(
+            "<slug:slug>/visits/<int:pk>/<str:action>/",
+            console.visit_action,
+            name="visit_action",
+        ),
         path("<slug:slug>/visitors/", desk.visitors, name="visitors"),
         path("<slug:slug>/visitors/merge/", desk.visitor_merge, name="merge"),
         path("<slug:slug>/check-in/", desk.check_in, name="check_in"),
@@ -26,7 +42,16 @@ desk_patterns = (
     "desk",
 )
 
+display_patterns = (
+    [
+        path("<slug:slug>/", display.board, name="board"),
+        path("<slug:slug>/open/<str:token>/", display.display_open, name="open"),
+    ],
+    "display",
+)
+
 urlpatterns = [
+    path("display/", include(display_patterns)),
     path("kiosk/", include(kiosk_patterns)),
     path("status/", include(status_patterns)),
     path("desk/", include(desk_patterns)),

@@ -233,3 +233,20 @@ def test_it_refuses_a_stage_out_of_order_and_keeps_the_row(counsellor):
     with pytest.raises(TransitionNotAllowed, match="greeting before determining"):
         visit.record_stage(Stage.DETERMINING, by=counsellor)
     assert Visit.objects.filter(pk=visit.pk).values().get() == before
+
+
+@pytest.mark.parametrize(
+    ("outcome", "recorded", "allowed"),
+    [
+        (Outcome.RESOLVED, {G, DT, R, CO}, True),
+        (Outcome.FOLLOW_UP, {G, DT, R, CO}, False),  # a promised follow-up needs its next step
+        (Outcome.FOLLOW_UP, {G, DT, R, CO, F}, True),
+        ("", {G, DT, R}, False),
+    ],
+)
+def test_it_finishes_only_a_concluded_visit_with_its_promised_next_step(outcome, recorded, allowed):
+    if allowed:
+        lifecycle.check_finish(status=S, recorded=recorded, outcome=outcome)
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            lifecycle.check_finish(status=S, recorded=recorded, outcome=outcome)

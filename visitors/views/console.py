@@ -1,0 +1,119 @@
+"""The staff console: the live queue, call next, the actions on a visit, and the workspace.
+
+The queue region polls every 2 s with the office's queue version; while it has not moved the
+answer is an empty 204 (one primary-key lookup), so hundreds of open consoles cost little and
+nothing on the page is swapped: scroll, focus and half-typed text stay as they are.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from visitors import selectors, services
+from visitors.lifecycle import TransitionNotAllowed
+from visitors.models import StaffMembership, Visit
+from visitors.views.desk import _office_for_staff
+
+DESK_SESSION_KEY = "frontdesk_desk"
+
+
+@login_required
+@require_GET
+def desk_home(request: HttpRequest) -> HttpResponse:
+    """Straight to the console of the staff member's office; a choice when they have several."""
+    memberships = list(
+        StaffMembership.objects.filter(user=request.user, is_active=True)
+        .select_related("office")
+        .order_by("office__name")
+    )
+    if len(memberships) == 1:
+        return redirect("desk:console", slug=memberships[0].office.slug)
+    return render(request, "desk/offices.html", {"memberships": memberships})
+
+
+@login_required
+@require_GET
+def console(request: HttpRequest, slug: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    board = selectors.console_board(office=office)
+    others = StaffMembership.objects.filter(user=request.user, is_active=True).exclude(
+        office=office
+    )
+    context = {
+        "office": office,
+        "board": board,
+        "desk": request.session.get(DESK_SESSION_KEY, ""),
+        "other_offices": [m.office for m in others.select_related("office")],
+    }
+    return render(request, "desk/console.html", context)
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest, slug: str) -> HttpResponse:
+    """The queue region: 204 while the version the page holds is still current."""
+    office = _office_for_staff(request, slug)
+    seen = request.GET.get("v", "")
+    if seen.isdigit() and int(seen) == selectors.queue_version(office_id=office.pk):
+        return HttpResponse(status=204)
+    board = selectors.console_board(office=office)
+    return render(request, "desk/console.html#queue-board", {"office": office, "board": board})
+
+
+@login_required
+@require_POST
+def call_next(request: HttpRequest, slug: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    desk = _remember_desk(request)
+    visit = services.queue_call_next(office=office, staff=request.user, desk=desk)
+    if visit is None:
+        messages.info(request, _("Nobody is waiting."))
+        return _back(request, reverse("desk:console", args=[office.slug]))
+    return _back(request, reverse("desk:visit", args=[office.slug, visit.pk]))
+
+
+ACTIONS = {
+    "call": lambda visit, request, desk: services.visit_call(
+        visit=visit, staff=request.user, desk=desk
+    ),
+    "recall": lambda visit, request, desk: visit.recall(by=request.user),
+    "start": lambda visit, request, desk: visit.start_service(by=request.user),
+    "back": lambda visit, request, desk: visit.return_to_queue(),
+    "left": lambda visit, request, desk: visit.mark_left(),
+    "no_show": lambda visit, request, desk: visit.mark_no_show(),
+}
+
+
+@login_required
+@require_POST
+def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    visit = get_object_or_404(Visit.objects.select_related("visitor"), pk=pk, office=office)
+    if action not in ACTIONS:
+        return HttpResponse(status=404)
+    desk = _remember_desk(request)
+    try:
+        ACTIONS[action](visit, request, desk)
+    except TransitionNotAllowed as refused:
+        messages.warning(request, str(refused))
+        return _back(request, reverse("desk:console", args=[office.slug]))
+    if action in ("call", "recall", "start"):
+        return _back(request, reverse("desk:visit", args=[office.slug, visit.pk]))
+    return _back(request, reverse("desk:console", args=[office.slug]))
+
+
+def _remember_desk(request: HttpRequest) -> str:
+    desk = (request.POST.get("desk") or request.session.get(DESK_SESSION_KEY, "")).strip()[:40]
+    request.session[DESK_SESSION_KEY] = desk
+    return desk
+
+
+def _back(request: HttpRequest, url: str) -> HttpResponse:
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

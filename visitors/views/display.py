@@ -1,0 +1,72 @@
+"""The lobby display on a TV: "Now serving A-014 → Desk 3" and the next tickets, live.
+
+Opened with a display link (a device token bound to one office and to the display capability).
+It never shows a full name: ticket codes only, or with first name and last initial when the
+office chooses so, and never why anyone is served ahead.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET
+
+from visitors import selectors
+from visitors.lifecycle import Status
+from visitors.models import KioskLink, Office, Visit
+
+DISPLAY_COOKIE = "frontdesk_display"
+NEXT_COUNT = 6
+
+
+def _label(visit: Visit, office: Office) -> str:
+    if not office.display_names:
+        return visit.ticket_code
+    initial = visit.visitor.last_name[:1]
+    return f"{visit.ticket_code} · {visit.visitor.display_name} {initial}."
+
+
+@require_GET
+def display_open(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    office = get_object_or_404(Office, slug=slug)
+    if KioskLink.find_active(office=office, token=token, capability="display") is None:
+        return render(request, "kiosk/locked.html", {"office": office}, status=404)
+    response = HttpResponseRedirect(reverse("display:board", args=[office.slug]))
+    response.set_cookie(
+        DISPLAY_COOKIE, token, max_age=400 * 24 * 3600, path=f"/display/{office.slug}/",
+        secure=not settings.DEBUG, httponly=True, samesite="Strict",
+    )  # fmt: skip
+    return response
+
+
+@require_GET
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    office = get_object_or_404(Office, slug=slug)
+    token = request.COOKIES.get(DISPLAY_COOKIE, "")
+    if KioskLink.find_active(office=office, token=token, capability="display") is None:
+        return render(request, "kiosk/locked.html", {"office": office}, status=403)
+    seen = request.GET.get("v", "")
+    if (
+        request.htmx
+        and seen.isdigit()
+        and int(seen) == selectors.queue_version(office_id=office.pk)
+    ):
+        return HttpResponse(status=204)
+    day = office.local_date()
+    called = (
+        Visit.objects.filter(office=office, service_date=day, status=Status.CALLED)
+        .select_related("visitor")
+        .order_by("-called_at")[:4]
+    )
+    waiting = selectors.queue_waiting(office=office).select_related("visitor")[:NEXT_COUNT]
+    context = {
+        "office": office,
+        "version": selectors.queue_version(office_id=office.pk),
+        "serving": [{"label": _label(v, office), "desk": v.desk, "id": v.pk} for v in called],
+        "next": [_label(v, office) for v in waiting],
+    }
+    template = "display/board.html#display-board" if request.htmx else "display/board.html"
+    response = render(request, template, context)
+    add_never_cache_headers(response)
+    return response

@@ -1,0 +1,115 @@
+"""The visit workspace: one screen, the five stages in order, each recorded with who and when."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from visitors import services
+from visitors.forms import ConcludingForm, DeterminingForm, FutureReferenceForm, RespondingForm
+from visitors.lifecycle import STAGE_ORDER, Stage, TransitionNotAllowed
+from visitors.models import OpenRequest, Visit
+from visitors.views.desk import _office_for_staff
+
+FORMS = {
+    Stage.DETERMINING: lambda visit, data: DeterminingForm(data, office=visit.office),
+    Stage.RESPONDING: lambda visit, data: RespondingForm(data),
+    Stage.CONCLUDING: lambda visit, data: ConcludingForm(data),
+    Stage.FUTURE_REFERENCE: lambda visit, data: FutureReferenceForm(data, visit=visit),
+}
+
+
+def _visit_for_staff(request: HttpRequest, slug: str, pk: int):
+    office = _office_for_staff(request, slug)
+    visit = get_object_or_404(
+        Visit.objects.select_related("visitor", "office", "called_by"), pk=pk, office=office
+    )
+    return office, visit
+
+
+def _greeting_line(visit: Visit) -> str:
+    """The line to say: by name, with what they came about last time and what is still open."""
+    visitor = visit.visitor
+    previous = (
+        Visit.objects.filter(visitor=visitor, checked_in_at__lt=visit.checked_in_at)
+        .prefetch_related("reasons")
+        .order_by("-checked_in_at")
+        .first()
+    )
+    if previous is None:
+        return _("Welcome, %(name)s — I'm glad you came in. How can I help today?") % {
+            "name": visitor.display_name
+        }
+    about = ", ".join(r.label_en.lower() for r in previous.reasons.all()) or _("your last visit")
+    line = _("Welcome back, %(name)s — last time you came about %(about)s.") % {
+        "name": visitor.display_name,
+        "about": about,
+    }
+    if previous.note_for_next_time:
+        line += " " + previous.note_for_next_time
+    return line
+
+
+def _context(visit: Visit, forms: dict | None = None) -> dict:
+    forms = forms or {}
+    recorded = visit.recorded_stages
+    current = next((s for s in STAGE_ORDER if s not in recorded), None)
+    stage_forms = {stage.value: forms.get(stage) or FORMS[stage](visit, None) for stage in FORMS}
+    return {
+        "office": visit.office,
+        "visit": visit,
+        "visitor": visit.visitor,
+        "greeting_line": _greeting_line(visit),
+        "recorded": {s.value for s in recorded},
+        "current": current.value if current else "",
+        "stages": STAGE_ORDER,
+        "forms": stage_forms,
+        "open_requests": OpenRequest.objects.filter(
+            visitor=visit.visitor, state=OpenRequest.State.OPEN
+        ),
+        "is_covered": visit.visitor.is_covered_person,
+    }
+
+
+@login_required
+@require_GET
+def visit_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    _office, visit = _visit_for_staff(request, slug, pk)
+    return render(request, "desk/workspace.html", _context(visit))
+
+
+@login_required
+@require_POST
+def visit_stage(request: HttpRequest, slug: str, pk: int, stage: str) -> HttpResponse:
+    office, visit = _visit_for_staff(request, slug, pk)
+    try:
+        stage = Stage(stage)
+    except ValueError:
+        raise Http404 from None
+    data = {}
+    if stage in FORMS:
+        form = FORMS[stage](visit, request.POST)
+        if not form.is_valid():
+            context = _context(visit, {stage: form})
+            return render(request, "desk/workspace.html", context, status=422)
+        data = form.cleaned_data
+    try:
+        services.visit_stage_record(visit=visit, stage=stage, by=request.user, data=data)
+    except (TransitionNotAllowed, services.WorkshopFull) as refused:
+        messages.warning(request, str(refused))
+    return redirect("desk:visit", slug=office.slug, pk=visit.pk)
+
+
+@login_required
+@require_POST
+def visit_finish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    office, visit = _visit_for_staff(request, slug, pk)
+    try:
+        visit.finish()
+    except TransitionNotAllowed as refused:
+        messages.warning(request, str(refused))
+        return redirect("desk:visit", slug=office.slug, pk=visit.pk)
+    messages.success(request, _("%(ticket)s is done.") % {"ticket": visit.ticket_code})
+    return redirect("desk:console", slug=office.slug)
