@@ -293,3 +293,52 @@ class FutureReferenceForm(forms.Form):
                 _("Follow-up needed: book an appointment or schedule a follow-up.")
             )
         return data
+
+
+class BroadcastForm(forms.Form):
+    message = forms.CharField(
+        label=_("Message to everyone waiting"), min_length=3, max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": _("We're running 20 minutes behind.")}),
+    )  # fmt: skip
+
+
+class CloseReasonForm(forms.Form):
+    reason = forms.ModelChoiceField(queryset=ReasonForVisit.objects.none())
+    note = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, office, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = ReasonForVisit.objects.filter(office=office)
+
+
+class TransferForm(forms.Form):
+    to_staff = forms.ModelChoiceField(
+        label=_("Hand over to"), queryset=None, required=False, empty_label=_("(keep)")
+    )
+    reasons = forms.ModelMultipleChoiceField(
+        queryset=ReasonForVisit.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+
+    def __init__(self, *args, office, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["to_staff"].queryset = (
+            get_user_model()
+            .objects.filter(memberships__office=office, memberships__is_active=True)
+            .order_by("first_name", "username")
+        )
+        self.fields["reasons"].queryset = ReasonForVisit.objects.filter(office=office)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("to_staff") and not data.get("reasons") and not self.errors:
+            raise forms.ValidationError(_("Choose a staff member or a reason."))
+        return data
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label=_("How it was resolved"), max_length=1000, widget=forms.Textarea({"rows": 2})
+    )

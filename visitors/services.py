@@ -76,6 +76,24 @@ def visit_check_in(
     ).first()
     if existing is not None:
         raise AlreadyWaiting(existing)
+    if "appointment" not in options:
+        # A visitor with an appointment here today is marked, and their staff member sees it.
+        from visitors.models import Appointment
+
+        start, end = office.day_bounds(service_date)
+        options["appointment"] = (
+            Appointment.objects.filter(
+                office=office,
+                visitor=visitor,
+                state=Appointment.State.SCHEDULED,
+                starts_at__gte=start,
+                starts_at__lt=end,
+            )
+            .order_by("starts_at")
+            .first()
+        )
+        if options["appointment"] is not None and options["appointment"].staff_id:
+            options.setdefault("assigned_to_id", options["appointment"].staff_id)
     try:
         with transaction.atomic():
             number = ticket_allocate(office=office, service_date=service_date)
@@ -394,8 +412,18 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                 [ServiceGiven(visit=visit, service=s, given_by=by) for s in data["services"]],
                 ignore_conflicts=True,
             )
+            partners = list(data["partners"])
+            if data["barriers"] and visit.visitor.is_covered_person:
+                # A veteran with significant barriers is referred to a veterans' specialist.
+                from visitors.models import ReferralPartner
+
+                specialist = ReferralPartner.objects.filter(
+                    is_veterans_specialist=True, is_active=True
+                ).first()
+                if specialist is not None and specialist not in partners:
+                    partners.append(specialist)
             Referral.objects.bulk_create(
-                [Referral(visit=visit, partner=p, referred_by=by) for p in data["partners"]],
+                [Referral(visit=visit, partner=p, referred_by=by) for p in partners],
                 ignore_conflicts=True,
             )
         elif stage == Stage.CONCLUDING:
@@ -450,3 +478,78 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                 )
         else:
             raise ValueError(f"unknown stage {stage!r}")
+
+
+def queue_broadcast(*, office: Office, message: str, by) -> int:
+    """Queue one message to everyone waiting who agreed to texts or email; return how many."""
+    from visitors.models import Reminder
+
+    now = timezone.now()
+    waiting = Visit.objects.filter(
+        office=office, service_date=office.local_date(now), status=Status.WAITING
+    ).select_related("visitor")
+    rows = []
+    stamp = f"{now.timestamp():.0f}"
+    for visit in waiting:
+        visitor = visit.visitor
+        channel = None
+        if visitor.phone and visitor.consent_sms:
+            channel = Reminder.Channel.SMS
+        elif visitor.email and visitor.consent_email:
+            channel = Reminder.Channel.EMAIL
+        if channel is None:
+            continue
+        rows.append(
+            Reminder(
+                office=office,
+                visitor=visitor,
+                visit=visit,
+                kind=Reminder.Kind.BROADCAST,
+                channel=channel,
+                due_at=now,
+                idempotency_key=f"broadcast:{office.pk}:{stamp}:{visit.pk}",
+                context={"message": message, "sent_by": by.pk if by else None},
+            )
+        )
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def reason_close_for_today(*, reason, note: str = "") -> None:
+    """Close a reason at its office for today (a programme is full); the kiosk then says so."""
+    reason.closed_on = reason.office.local_date()
+    reason.closed_note = note
+    reason.save(update_fields=["closed_on", "closed_note"])
+    reason.office.touch_queue()
+
+
+def reason_reopen(*, reason) -> None:
+    reason.closed_on = None
+    reason.closed_note = ""
+    reason.save(update_fields=["closed_on", "closed_note"])
+    reason.office.touch_queue()
+
+
+def visit_transfer(*, visit: Visit, to_staff=None, reasons=None) -> None:
+    """Hand a visit to another staff member and/or another reason; it keeps its place."""
+    with transaction.atomic():
+        if to_staff is not None:
+            Visit.objects.filter(pk=visit.pk).update(assigned_to=to_staff)
+            visit.assigned_to = to_staff
+        if reasons is not None:
+            visit.reasons.set(reasons)
+    Office(pk=visit.office_id).touch_queue()
+
+
+def open_request_resolve(*, request, by, resolution: str, visit=None) -> bool:
+    """Resolve an open request once; False when it was already resolved."""
+    from visitors.models import OpenRequest
+
+    changed = OpenRequest.objects.filter(pk=request.pk, state=OpenRequest.State.OPEN).update(
+        state=OpenRequest.State.RESOLVED,
+        resolved_at=timezone.now(),
+        resolved_by=by,
+        resolved_on=visit,
+        resolution=resolution,
+    )
+    return changed == 1

@@ -23,6 +23,15 @@ desk_patterns = (
         path("<slug:slug>/", console.console, name="console"),
         path("<slug:slug>/queue/", console.queue, name="queue"),
         path("<slug:slug>/call-next/", console.call_next, name="call_next"),
+        path("<slug:slug>/broadcast/", console.broadcast, name="broadcast"),
+        path("<slug:slug>/reasons/close/", console.reason_close, name="reason_close"),
+        path("<slug:slug>/visitors/<int:pk>/", desk.visitor_profile, name="visitor"),
+        path(
+            "<slug:slug>/requests/<int:pk>/resolve/", desk.request_resolve, name="request_resolve"
+        ),
+        path(
+            "<slug:slug>/visits/<int:pk>/transfer/", console.visit_transfer, name="visit_transfer"
+        ),
         path("<slug:slug>/visits/<int:pk>/", workspace.visit_workspace, name="visit"),
         path(
             "<slug:slug>/visits/<int:pk>/stage/<str:stage>/",

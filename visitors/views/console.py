@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from visitors import selectors, services
+from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
 from visitors.lifecycle import TransitionNotAllowed
 from visitors.models import StaffMembership, Visit
 from visitors.views.desk import _office_for_staff
@@ -44,11 +45,18 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
     others = StaffMembership.objects.filter(user=request.user, is_active=True).exclude(
         office=office
     )
+    start, end = office.day_bounds(office.local_date())
     context = {
         "office": office,
         "board": board,
         "desk": request.session.get(DESK_SESSION_KEY, ""),
         "other_offices": [m.office for m in others.select_related("office")],
+        "appointments": office.appointments.filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("visitor", "staff")
+        .order_by("starts_at"),
+        "reasons": office.reasons.filter(is_active=True),
+        "today": office.local_date(),
+        "broadcast_form": BroadcastForm(),
     }
     return render(request, "desk/console.html", context)
 
@@ -117,3 +125,58 @@ def _back(request: HttpRequest, url: str) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+@login_required
+@require_POST
+def broadcast(request: HttpRequest, slug: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    form = BroadcastForm(request.POST)
+    if form.is_valid():
+        count = services.queue_broadcast(
+            office=office, message=form.cleaned_data["message"], by=request.user
+        )
+        messages.success(
+            request,
+            _("Message queued for %(count)d waiting visitor(s) who agreed to messages.")
+            % {"count": count},
+        )
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("desk:console", slug=office.slug)
+
+
+@login_required
+@require_POST
+def reason_close(request: HttpRequest, slug: str) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    form = CloseReasonForm(request.POST, office=office)
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason to close."))
+        return redirect("desk:console", slug=office.slug)
+    reason = form.cleaned_data["reason"]
+    if request.POST.get("reopen"):
+        services.reason_reopen(reason=reason)
+        messages.success(request, _("%(reason)s is open again.") % {"reason": reason})
+    else:
+        services.reason_close_for_today(reason=reason, note=form.cleaned_data["note"])
+        messages.success(request, _("%(reason)s is closed for today.") % {"reason": reason})
+    return redirect("desk:console", slug=office.slug)
+
+
+@login_required
+@require_POST
+def visit_transfer(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    visit = get_object_or_404(Visit, pk=pk, office=office)
+    form = TransferForm(request.POST, office=office)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        services.visit_transfer(
+            visit=visit,
+            to_staff=form.cleaned_data["to_staff"],
+            reasons=form.cleaned_data["reasons"] or None,
+        )
+        messages.success(request, _("%(ticket)s handed over.") % {"ticket": visit.ticket_code})
+    return redirect("desk:visit", slug=office.slug, pk=visit.pk)

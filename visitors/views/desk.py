@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visitors import services
-from visitors.forms import MergeForm, NameForm, ReasonsForm, VisitorSearchForm
+from visitors.forms import MergeForm, NameForm, ReasonsForm, ResolveForm, VisitorSearchForm
 from visitors.lifecycle import Status
 from visitors.models import Office, OpenRequest, Source, StaffMembership, Visitor
 from visitors.recognition import normalise_name, phone_digits, similarity, visitor_match
@@ -158,3 +158,44 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
         else None,
     }
     return render(request, "desk/check_in.html", context, status=200 if data is None else 422)
+
+
+@login_required
+@require_GET
+def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A visitor's history: visits and their stages, open requests, referrals, appointments."""
+    office = _office_for_staff(request, slug)
+    visitor = get_object_or_404(Visitor, pk=pk)
+    visits = (
+        visitor.visits.select_related("office", "greeted_by", "concluded_by")
+        .prefetch_related("reasons", "services_given__service", "referrals__partner")
+        .order_by("-checked_in_at")[:50]
+    )
+    context = {
+        "office": office,
+        "visitor": visitor,
+        "visits": visits,
+        "open_requests": visitor.open_requests.filter(state=OpenRequest.State.OPEN),
+        "resolved_requests": visitor.open_requests.filter(state=OpenRequest.State.RESOLVED)[:20],
+        "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
+        "reminders": visitor.reminders.order_by("-due_at")[:20],
+        "resolve_form": ResolveForm(),
+    }
+    return render(request, "desk/visitor.html", context)
+
+
+@login_required
+@require_POST
+def request_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    office = _office_for_staff(request, slug)
+    open_request = get_object_or_404(OpenRequest, pk=pk, office=office)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say how it was resolved."))
+    elif services.open_request_resolve(
+        request=open_request, by=request.user, resolution=form.cleaned_data["resolution"]
+    ):
+        messages.success(request, _("Request resolved."))
+    else:
+        messages.info(request, _("That request was already resolved."))
+    return redirect("desk:visitor", slug=office.slug, pk=open_request.visitor_id)

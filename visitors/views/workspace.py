@@ -8,7 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from visitors import services
-from visitors.forms import ConcludingForm, DeterminingForm, FutureReferenceForm, RespondingForm
+from visitors.forms import (
+    ConcludingForm,
+    DeterminingForm,
+    FutureReferenceForm,
+    RespondingForm,
+    TransferForm,
+)
 from visitors.lifecycle import STAGE_ORDER, Stage, TransitionNotAllowed
 from visitors.models import OpenRequest, Visit
 from visitors.views.desk import _office_for_staff
@@ -70,6 +76,7 @@ def _context(visit: Visit, forms: dict | None = None) -> dict:
             visitor=visit.visitor, state=OpenRequest.State.OPEN
         ),
         "is_covered": visit.visitor.is_covered_person,
+        "transfer_form": TransferForm(office=visit.office),
     }
 
 
