@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
 from visitors import services
-from visitors.lifecycle import Status, Stage
+from visitors.lifecycle import Stage, Status
 from visitors.models import (
     Appointment,
     OpenRequest,
