@@ -168,3 +168,14 @@ def test_the_workspace_is_for_this_office_s_staff(client, office, outsider, call
     assert client.get(url).status_code == 302
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_staff_screens_show_the_office_s_local_time(client, office, counsellor, called):
+    """Stored in UTC, shown in Chicago time for a Chicago office."""
+    client.force_login(counsellor)
+    _stage(client, office, called, "greeting")
+    visit = Visit.objects.get(pk=called.pk)
+    page = client.get(reverse("desk:visit", args=[office.slug, called.pk])).text
+    local = visit.greeted_at.astimezone(office.zone).strftime("%H:%M")
+    utc = visit.greeted_at.strftime("%H:%M")
+    assert f"Greeted {local}" in page and local != utc

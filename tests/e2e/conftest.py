@@ -55,3 +55,8 @@ def tablet_page(chromium):
     yield page
     context.close()
     assert errors == [], errors  # no script errors, no CSP violations
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

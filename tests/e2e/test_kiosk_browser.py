@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import _shot
 from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
 from visitors.lifecycle import Outcome, Status
 from visitors.models import KioskLink, Visit
@@ -26,11 +26,6 @@ def kiosk(live_server):
     _link, token = KioskLink.issue(office=office, label="Lobby")
     url = live_server.url + reverse("kiosk:open", args=[office.slug, token])
     return office, reasons, url
-
-
-def _shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_a_new_visitor_checks_in_without_a_page_reload(tablet_page, kiosk):

@@ -9,6 +9,7 @@ from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,6 +29,7 @@ def _office_for_staff(request: HttpRequest, slug: str) -> Office:
         user=request.user, office=office, is_active=True
     ).exists():
         raise Http404
+    timezone.activate(office.zone)  # times on staff screens are the office's local times
     return office
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 
@@ -46,6 +47,7 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     token = request.COOKIES.get(DISPLAY_COOKIE, "")
     if KioskLink.find_active(office=office, token=token, capability="display") is None:
         return render(request, "kiosk/locked.html", {"office": office}, status=403)
+    timezone.activate(office.zone)
     seen = request.GET.get("v", "")
     if (
         request.htmx

@@ -47,6 +47,7 @@ def kiosk_view(view):
             now = timezone.now()
             if link.last_seen_at is None or (now - link.last_seen_at).total_seconds() > 60:
                 KioskLink.objects.filter(pk=link.pk).update(last_seen_at=now)
+            timezone.activate(office.zone)
             response = view(request, office, *args, **kwargs)
         add_never_cache_headers(response)  # no-store: nothing of a visitor in the browser cache
         return response

@@ -7,7 +7,7 @@ token gets the same plain 404, which says nothing about whether it ever existed.
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +23,7 @@ def _visit_for_token(token: str) -> Visit:
     visit = Visit.objects.select_related("office", "visitor").filter(status_token=token).first()
     if visit is None or visit.service_date != visit.office.local_date():
         raise Http404
+    timezone.activate(visit.office.zone)
     return visit
 
 

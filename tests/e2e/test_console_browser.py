@@ -1,0 +1,98 @@
+"""The console in a real browser: a kiosk check-in appears live, a visit goes through the five
+stages, and the lobby display shows the call."""
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import TABLET, _shot
+from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
+from visitors.lifecycle import Status
+from visitors.models import KioskLink, Service, Visit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def office_setup(live_server):
+    office = OfficeFactory(name="Riverside Job Center", slug="riverside", kiosk_reset_seconds=30)
+    ReasonFactory(office=office, label_en="Looking for work")
+    Service.objects.create(name="Job search assistance", reporting_code="BCS-102")
+    clerk = UserFactory(username="dana", first_name="Dana")
+    MembershipFactory(user=clerk, office=office, role="front_desk")
+    _k, kiosk_token = KioskLink.issue(office=office, label="Lobby")
+    _d, display_token = KioskLink.issue(office=office, label="TV", capability="display")
+    base = live_server.url
+    return {
+        "office": office,
+        "console": base + reverse("desk:console", args=[office.slug]),
+        "login": base + reverse("login"),
+        "kiosk": base + reverse("kiosk:open", args=[office.slug, kiosk_token]),
+        "display": base + reverse("display:open", args=[office.slug, display_token]),
+    }
+
+
+def _page(chromium, errors, **context):
+    page = chromium.new_context(**context).new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return page
+
+
+def test_check_in_call_serve_and_display(chromium, office_setup):
+    errors: list = []
+    console = _page(chromium, errors, viewport={"width": 1366, "height": 900})
+    console.goto(office_setup["login"])
+    console.get_by_label("Username").fill("dana")
+    console.get_by_label("Password").fill(PASSWORD)
+    console.get_by_role("button", name="Sign in").click()
+    console.goto(office_setup["console"])
+    console.evaluate("window.__sameDocument = true")
+    desk = console.get_by_label("Your desk")
+    desk.fill("Desk 7")
+    desk.focus()
+
+    kiosk = _page(chromium, errors, viewport=TABLET, has_touch=True)
+    kiosk.goto(office_setup["kiosk"])
+    kiosk.get_by_role("button", name="Check in English").tap()
+    kiosk.get_by_label("First name").fill("Aaliyah")
+    kiosk.get_by_label("Last name").fill("Brooks")
+    kiosk.get_by_role("button", name="Next").tap()
+    kiosk.get_by_role("button", name="This is my first visit").tap()
+    kiosk.get_by_text("Looking for work").tap()
+    kiosk.get_by_role("button", name="Next").tap()
+    kiosk.get_by_role("button", name="Check in").tap()
+    kiosk.locator(".ticket").wait_for()
+
+    # The check-in shows on the open console within the poll, without a reload, and the
+    # half-typed desk name and the focus are where they were.
+    console.locator("#queue-board", has_text="Aaliyah").wait_for(timeout=5_000)
+    assert console.evaluate("window.__sameDocument") is True
+    assert desk.input_value() == "Desk 7"
+    assert console.evaluate("document.activeElement.id") == "desk-name"
+    _shot(console, "console")
+
+    display = _page(chromium, errors, viewport={"width": 1280, "height": 720})
+    display.goto(office_setup["display"])
+    console.get_by_role("button", name="Call next").click()
+    display.locator(".now", has_text="A-001").wait_for(timeout=5_000)
+    assert "Desk 7" in display.locator(".now").inner_text()
+    assert "Aaliyah" not in display.content()
+    _shot(display, "display")
+
+    console.get_by_role("button", name="Greeted").click()
+    console.get_by_label("What they need, in their words").fill("Warehouse work")
+    console.get_by_role("button", name="Record determining").click()
+    console.get_by_label("Job search assistance (BCS-102)").check()
+    console.get_by_role("button", name="Record responding").click()
+    console.get_by_label("Resolved").check()
+    console.get_by_role("button", name="Record concluding").click()
+    console.get_by_label("Note for the next greeting").fill("Ask about the interview")
+    console.get_by_role("button", name="Record future reference").click()
+    _shot(console, "workspace")
+    console.get_by_role("button", name="Finish visit").click()
+    console.locator("#done-h", has_text="(1)").wait_for()
+    visit = Visit.objects.get()
+    assert (visit.status, visit.outcome, visit.desk) == (Status.DONE, "resolved", "Desk 7")
+    assert visit.recorded_stages and len(visit.recorded_stages) == 5
+    assert errors == [], errors
