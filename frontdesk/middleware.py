@@ -18,3 +18,30 @@ def reset_time_zone(get_response):
             timezone.deactivate()
 
     return middleware
+
+
+def mark_as_poll(request) -> None:
+    """An automatic refresh, not a person's activity: it must not keep a session alive."""
+    request.frontdesk_poll = True
+
+
+def session_activity(get_response):
+    """Renew a signed-in session's inactivity timeout on each request but automatic polls.
+
+    Polls stay cheap too: no session write for a 204.
+    """
+
+    def middleware(request):
+        response = get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if (
+            session is not None
+            and not getattr(request, "frontdesk_poll", False)
+            and user is not None
+            and user.is_authenticated
+        ):
+            session.modified = True
+        return response
+
+    return middleware

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "frontdesk.middleware.reset_time_zone",
+    "frontdesk.middleware.session_activity",
 ]
 
 ROOT_URLCONF = "frontdesk.urls"
@@ -105,6 +106,10 @@ else:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # Reuse a connection per server thread: opening SQLite and setting the pragmas cost
+        # more than a whole queue poll.
+        "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
         # A file, not SQLite's shared in-memory database, so that tests of concurrent
         # check-ins and calls lock the way the real file does.
         "TEST": {"NAME": str(VAR_DIR / "test-frontdesk.sqlite3")},
@@ -164,7 +169,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # the age above is an inactivity timeout, not a shift limit
+# The age above is an inactivity timeout, not a shift limit: frontdesk.middleware renews it on
+# every request a person makes, but not on the console's and display's automatic polls.
+SESSION_SAVE_EVERY_REQUEST = False
 
 # --- Languages and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"

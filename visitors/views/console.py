@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from frontdesk.middleware import mark_as_poll
 from visitors import selectors, services
 from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
 from visitors.lifecycle import TransitionNotAllowed
@@ -65,6 +66,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     """The queue region: 204 while the version the page holds is still current."""
+    mark_as_poll(request)
     office = _office_for_staff(request, slug)
     seen = request.GET.get("v", "")
     if seen.isdigit() and int(seen) == selectors.queue_version(office_id=office.pk):
