@@ -182,17 +182,19 @@ def demo_seed(*, visitors: int = 200, seed: int = 2026, now: dt.datetime | None 
     )
 
 
-def demo_kiosk_token(office: Office) -> str:
-    """The demo kiosk's token: derived from SECRET_KEY, so the banner can print its link."""
-    return salted_hmac("frontdesk.demo-kiosk", office.slug, algorithm="sha256").hexdigest()
+def demo_kiosk_token(office: Office, capability: str = "check_in") -> str:
+    """A demo device's token: derived from SECRET_KEY, so the banner can print its link."""
+    salt = "frontdesk.demo-kiosk" if capability == "check_in" else f"frontdesk.demo-{capability}"
+    return salted_hmac(salt, office.slug, algorithm="sha256").hexdigest()
 
 
 def _kiosk_link(office: Office) -> None:
-    token = demo_kiosk_token(office)
-    if not KioskLink.objects.filter(token_hash=KioskLink.hash_token(token)).exists():
-        KioskLink.objects.create(
-            office=office, label="Demo lobby tablet", token_hash=KioskLink.hash_token(token)
-        )
+    for capability, label in (("check_in", "Demo lobby tablet"), ("display", "Demo lobby TV")):
+        token_hash = KioskLink.hash_token(demo_kiosk_token(office, capability))
+        if not KioskLink.objects.filter(token_hash=token_hash).exists():
+            KioskLink.objects.create(
+                office=office, label=label, token_hash=token_hash, capability=capability
+            )
 
 
 def _office() -> tuple[Office, bool]:

@@ -30,7 +30,12 @@ class Command(BaseCommand):
                 lines.append(
                     f"  Kiosk          {base}{reverse('kiosk:open', args=[office.slug, token])}"
                 )
-            lines.append(f"  Visitor lookup {base}{reverse('desk:visitors', args=[office.slug])}")
+            display = demo_kiosk_token(office, "display")
+            if KioskLink.find_active(office=office, token=display, capability="display"):
+                lines.append(
+                    f"  Lobby display  {base}{reverse('display:open', args=[office.slug, display])}"
+                )
+            lines.append(f"  Staff console  {base}{reverse('desk:console', args=[office.slug])}")
         users = get_user_model().objects.in_bulk(
             [demo.username for demo in DEMO_USERS], field_name="username"
         )
