@@ -111,6 +111,21 @@ class Office(models.Model):
             "antes que a otras personas que esperan el mismo servicio. Responder es voluntario."
         ),
     )
+
+    class QueueRule(models.TextChoices):
+        PRIORITY_FIRST = (
+            "priority_first",
+            _("Priority of service, then appointment time, then arrival (default)"),
+        )
+        APPOINTMENTS_FIRST = (
+            "appointments_first",
+            _("Appointment time, then priority of service, then arrival"),
+        )
+        ARRIVAL = "arrival", _("Arrival only (no priority)")
+
+    queue_rule = models.CharField(
+        max_length=20, choices=QueueRule.choices, default=QueueRule.PRIORITY_FIRST
+    )
     display_names = models.BooleanField(
         default=False,
         help_text=_("Lobby display shows first name and last initial with the ticket."),

@@ -16,18 +16,23 @@ RECENT_DAYS = 28
 RECENT_SAMPLE = 300
 
 
-def queue_waiting(*, office: Office, day: dt.date | None = None) -> QuerySet[Visit]:
-    """Waiting visits in the order they will be called.
+def queue_order(office: Office) -> list:
+    """The office's queue rule as an ORDER BY. By default, the veterans' priority of service:
+    covered veterans and eligible spouses first, then appointment time, then check-in time."""
+    appointment = F("appointment__starts_at").asc(nulls_last=True)
+    rule = office.queue_rule
+    if rule == Office.QueueRule.ARRIVAL:
+        return ["checked_in_at", "pk"]
+    if rule == Office.QueueRule.APPOINTMENTS_FIRST:
+        return [appointment, "-priority", "checked_in_at", "pk"]
+    return ["-priority", appointment, "checked_in_at", "pk"]
 
-    Priority of service first (covered veterans and eligible spouses), then appointment time,
-    then check-in time.
-    """
+
+def queue_waiting(*, office: Office, day: dt.date | None = None) -> QuerySet[Visit]:
+    """Waiting visits in the order they will be called, by the office's queue rule."""
     day = day or office.local_date()
     return Visit.objects.filter(office=office, service_date=day, status=Status.WAITING).order_by(
-        "-priority",
-        F("appointment__starts_at").asc(nulls_last=True),
-        "checked_in_at",
-        "pk",
+        *queue_order(office)
     )
 
 
@@ -168,11 +173,7 @@ def console_board(*, office: Office) -> Board:
             returning=Exists(earlier),
         )
     )
-    waiting = list(
-        base.filter(status=Status.WAITING).order_by(
-            "-priority", F("appointment__starts_at").asc(nulls_last=True), "checked_in_at", "pk"
-        )
-    )
+    waiting = list(base.filter(status=Status.WAITING).order_by(*queue_order(office)))
     serving = list(
         base.filter(status__in=[Status.CALLED, Status.IN_SERVICE]).order_by("called_at", "pk")
     )

@@ -70,3 +70,26 @@ def test_the_first_in_line_is_quoted_a_short_wait_and_others_none(office, clerk)
     assert (estimate.ahead, estimate.low, estimate.high) == (0, 0, 5)
     visit.mark_called(by=clerk)
     assert selectors.wait_estimate(visit) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("priority_first", ["veteran", "booked", "first_in"]),
+        ("appointments_first", ["booked", "veteran", "first_in"]),
+        ("arrival", ["first_in", "booked", "veteran"]),
+    ],
+)
+def test_the_queue_rule_is_an_office_setting(office, rule, expected):
+    office.queue_rule = rule
+    office.save()
+    now = timezone.now()
+    first_in = VisitFactory(office=office, checked_in_at=now - dt.timedelta(minutes=30))
+    booked = VisitFactory(office=office, checked_in_at=now - dt.timedelta(minutes=5))
+    booked.appointment = Appointment.objects.create(
+        office=office, visitor=booked.visitor, starts_at=now, purpose="Résumé review"
+    )
+    booked.save()
+    veteran = VisitFactory(office=office, priority=1, checked_in_at=now)
+    names = {first_in.pk: "first_in", booked.pk: "booked", veteran.pk: "veteran"}
+    assert [names[v.pk] for v in selectors.queue_waiting(office=office)] == expected
