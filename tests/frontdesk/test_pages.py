@@ -97,6 +97,7 @@ def test_an_office_is_created_through_the_admin_with_validation(client, superuse
         "second_factor": "phone_last4",
         "kiosk_idle_seconds": "45",
         "kiosk_reset_seconds": "15",
+        "queue_rule": "priority_first",
         "priority_notice_en": "Veterans are served first.",
         "priority_notice_es": "Los veteranos tienen prioridad.",
         "memberships-TOTAL_FORMS": "0",
