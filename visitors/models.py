@@ -916,6 +916,7 @@ class ReminderKind(models.TextChoices):
     APPOINTMENT = "appointment", _("Appointment reminder")
     WORKSHOP = "workshop", _("Workshop reminder")
     REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up")
+    REFERRAL_DETAILS = "referral_details", _("Referral details for the visitor")
     CALLED_NOW = "called_now", _("You're being called")
     QUEUE_POSITION = "queue_position", _("People ahead of you")
     CALL_BACK_DUE = "call_back_due", _("Promised call-back due")

@@ -553,3 +553,36 @@ def open_request_resolve(*, request, by, resolution: str, visit=None) -> bool:
         resolution=resolution,
     )
     return changed == 1
+
+
+def visit_send_referrals(*, visit: Visit, by) -> bool:
+    """Queue the visit's referral details to the visitor (text or email, as they agreed)."""
+    from visitors.models import Reminder
+
+    visitor = visit.visitor
+    partners = [
+        {"name": r.partner.name, "phone": r.partner.phone, "website": r.partner.website,
+         "address": r.partner.address, "helps_with": r.partner.helps_with}
+        for r in visit.referrals.select_related("partner")
+    ]  # fmt: skip
+    if not partners:
+        return False
+    if visitor.phone and visitor.consent_sms:
+        channel = Reminder.Channel.SMS
+    elif visitor.email and visitor.consent_email:
+        channel = Reminder.Channel.EMAIL
+    else:
+        return False
+    Reminder.objects.get_or_create(
+        idempotency_key=f"referral-details:{visit.pk}:{len(partners)}",
+        defaults={
+            "office_id": visit.office_id,
+            "visitor": visitor,
+            "visit": visit,
+            "kind": Reminder.Kind.REFERRAL_DETAILS,
+            "channel": channel,
+            "due_at": timezone.now(),
+            "context": {"partners": partners, "sent_by": by.pk if by else None},
+        },
+    )
+    return True

@@ -40,6 +40,11 @@ desk_patterns = (
         ),
         path("<slug:slug>/visits/<int:pk>/finish/", workspace.visit_finish, name="visit_finish"),
         path(
+            "<slug:slug>/visits/<int:pk>/referrals/",
+            workspace.visit_referrals,
+            name="visit_referrals",
+        ),
+        path(
             "<slug:slug>/visits/<int:pk>/<str:action>/",
             console.visit_action,
             name="visit_action",

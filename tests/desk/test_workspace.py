@@ -179,3 +179,35 @@ def test_staff_screens_show_the_office_s_local_time(client, office, counsellor, 
     local = visit.greeted_at.astimezone(office.zone).strftime("%H:%M")
     utc = visit.greeted_at.strftime("%H:%M")
     assert f"Greeted {local}" in page and local != utc
+
+
+def test_stages_swap_in_place_with_htmx(client, office, counsellor, called):
+    client.force_login(counsellor)
+    htmx = {"HX-Request": "true"}
+    url = reverse("desk:visit_stage", args=[office.slug, called.pk, "greeting"])
+    greeted = client.post(url, headers=htmx)
+    assert greeted.status_code == 200
+    assert '<div id="stages">' in greeted.text and "<html" not in greeted.text
+    url = reverse("desk:visit_stage", args=[office.slug, called.pk, "determining"])
+    refused = client.post(url, {"visitor_words": ""}, headers=htmx)
+    assert refused.status_code == 422
+    assert "Choose a reason or write down what they need." in refused.text
+    assert "<html" not in refused.text
+
+
+def test_referral_details_are_printed_or_sent_through_the_outbox(
+    client, office, counsellor, called, catalogue
+):
+    called.visitor.phone, called.visitor.consent_sms = "(555) 404-1212", True
+    called.visitor.save()
+    client.force_login(counsellor)
+    _stage(client, office, called, "greeting")
+    _stage(client, office, called, "determining", {"visitor_words": "Legal trouble"})
+    _stage(client, office, called, "responding", {"partners": [catalogue["partner"].pk]})
+    url = reverse("desk:visit_referrals", args=[office.slug, called.pk])
+    printable = client.get(url)
+    assert "Legal Aid" in printable.text and "Legal help" in printable.text
+    client.post(url)
+    client.post(url)  # a second click sends nothing more
+    sent = Reminder.objects.get(kind=Reminder.Kind.REFERRAL_DETAILS)
+    assert sent.channel == "sms" and sent.context["partners"][0]["name"] == "Legal Aid"

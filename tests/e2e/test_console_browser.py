@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import TABLET, _shot
+from tests.e2e.conftest import TABLET, _collect, _shot
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
 from visitors.lifecycle import Status
 from visitors.models import KioskLink, Service, Visit
@@ -35,7 +35,7 @@ def office_setup(live_server):
 def _page(chromium, errors, **context):
     page = chromium.new_context(**context).new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: _collect(errors, msg))
     return page
 
 

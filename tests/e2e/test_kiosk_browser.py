@@ -99,3 +99,15 @@ def test_an_abandoned_kiosk_starts_over_by_itself(tablet_page, kiosk):
     assert page.locator("input[name=first_name]").count() == 0
     page.go_back()  # nothing to go back to: the reset replaced the page, it did not add one
     assert "Walked" not in page.content()
+
+
+def test_a_mistake_is_shown_on_the_screen_in_place(tablet_page, kiosk):
+    """Error answers (422) are swapped in by htmx, so the visitor sees what to fix."""
+    _office, _reasons, url = kiosk
+    page = tablet_page
+    page.goto(url)
+    page.get_by_role("button", name="Check in English").tap()
+    page.get_by_label("Last name").fill("Brooks")
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_text("Please type your name here.").wait_for(timeout=5_000)
+    assert page.get_by_label("Last name").input_value() == "Brooks"  # nothing typed is lost

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visitors import services
 from visitors.forms import (
@@ -95,18 +95,42 @@ def visit_stage(request: HttpRequest, slug: str, pk: int, stage: str) -> HttpRes
         stage = Stage(stage)
     except ValueError:
         raise Http404 from None
+    template = "desk/workspace.html#stages" if request.htmx else "desk/workspace.html"
     data = {}
     if stage in FORMS:
         form = FORMS[stage](visit, request.POST)
         if not form.is_valid():
-            context = _context(visit, {stage: form})
-            return render(request, "desk/workspace.html", context, status=422)
+            return render(request, template, _context(visit, {stage: form}), status=422)
         data = form.cleaned_data
     try:
         services.visit_stage_record(visit=visit, stage=stage, by=request.user, data=data)
     except (TransitionNotAllowed, services.WorkshopFull) as refused:
+        if request.htmx:
+            visit.refresh_from_db()
+            context = _context(visit) | {"refusal": str(refused)}
+            return render(request, template, context, status=422)
         messages.warning(request, str(refused))
+    if request.htmx:
+        visit.refresh_from_db()
+        return render(request, template, _context(visit))
     return redirect("desk:visit", slug=office.slug, pk=visit.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_referrals(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The referral details: a page to print and hand over, or sent to the visitor (outbox)."""
+    office, visit = _visit_for_staff(request, slug, pk)
+    referrals = list(visit.referrals.select_related("partner"))
+    if request.method == "POST":
+        if services.visit_send_referrals(visit=visit, by=request.user):
+            messages.success(request, _("The referral details are on their way."))
+        else:
+            messages.warning(request, _("Nothing to send: no referral, or no consent to write."))
+        return redirect("desk:visit", slug=office.slug, pk=visit.pk)
+    return render(
+        request, "desk/referrals.html", {"office": office, "visit": visit, "referrals": referrals}
+    )
 
 
 @login_required
