@@ -150,8 +150,12 @@ class ContactForm(forms.Form):
             (PriorityCategory.ELIGIBLE_SPOUSE, _("Yes, I am the spouse of someone who served")),
         ],
         initial=PriorityCategory.NONE,
+        required=False,
         widget=forms.RadioSelect,
     )
+
+    def clean_priority_category(self):
+        return self.cleaned_data["priority_category"] or PriorityCategory.NONE
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()

@@ -183,8 +183,11 @@ class KioskCheckIn:
     priority_category: str = PriorityCategory.NONE
 
 
-def kiosk_check_in(*, office: Office, data: KioskCheckIn, token: str) -> Visit:
-    """Create or update the visitor and check them in, once per kiosk form (``token``).
+def kiosk_check_in(
+    *, office: Office, data: KioskCheckIn, token: str, source: str = Source.KIOSK
+) -> Visit:
+    """Create or update the visitor and check them in, once per form (``token``): the kiosk's,
+    or the front desk's when staff check someone in by hand.
 
     Raises AlreadyWaiting when the visitor already has an active visit here.
     """
@@ -203,7 +206,7 @@ def kiosk_check_in(*, office: Office, data: KioskCheckIn, token: str) -> Visit:
                 visitor=visitor,
                 reasons=reasons,
                 reason_other=data.reason_other,
-                source=Source.KIOSK,
+                source=source,
                 at=now,
                 checkin_token=token,
                 notify_when_called=data.notify_when_called and bool(visitor.phone),

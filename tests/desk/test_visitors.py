@@ -64,12 +64,19 @@ def test_it_checks_in_a_new_visitor_by_hand_once(client, clerk, office):
     reason = ReasonFactory(office=office)
     client.force_login(clerk)
     url = reverse("desk:check_in", args=[office.slug])
-    form = {"first_name": "Tomás", "last_name": "Ruiz", "reasons": [reason.pk], "token": "t-1"}
+    form = {
+        "first_name": "Tomás", "last_name": "Ruiz", "reasons": [reason.pk], "token": "t-1",
+        "phone": "(555) 777-1234", "notify_when_called": "on", "priority_category": "spouse",
+        "ahead_count": "3",
+    }  # fmt: skip
     assert client.post(url, form).status_code == 302
     assert client.post(url, form).status_code == 302  # a double click
     visit = Visit.objects.get()
+    assert Visitor.objects.count() == 1  # not a second record either
     assert visit.source == Source.DESK
     assert visit.visitor.first_name == "Tomás"
+    assert visit.notify_when_called and visit.visitor.consent_sms
+    assert visit.priority == 1 and visit.visitor.priority_category == "spouse"
 
 
 def test_it_checks_in_a_found_visitor_and_refuses_a_second_ticket(client, clerk, office, people):

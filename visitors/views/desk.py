@@ -14,7 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visitors import services
-from visitors.forms import MergeForm, NameForm, ReasonsForm, ResolveForm, VisitorSearchForm
+from visitors.forms import (
+    ContactForm,
+    MergeForm,
+    NameForm,
+    ReasonsForm,
+    ResolveForm,
+    VisitorSearchForm,
+)
 from visitors.lifecycle import Status
 from visitors.models import Office, OpenRequest, Source, StaffMembership, Visitor
 from visitors.recognition import normalise_name, phone_digits, similarity, visitor_match
@@ -116,27 +123,44 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     name_form = NameForm(data) if visitor is None else None
     reasons_form = ReasonsForm(data, office=office, day=day)
-    if (
+    initial = {"ahead_count": 3, "priority_category": "none"}
+    if visitor is not None:
+        initial |= {"phone": visitor.phone, "email": visitor.email,
+                    "priority_category": visitor.priority_category}  # fmt: skip
+    contact_form = ContactForm(data, initial=initial)
+    token = (request.POST.get("token") or "").strip()[:64]
+    forms_valid = (
         request.method == "POST"
         and reasons_form.is_valid()
+        and contact_form.is_valid()
         and (visitor is not None or name_form.is_valid())
-    ):
-        if visitor is None:
-            visitor = Visitor.objects.create(
-                first_name=name_form.cleaned_data["first_name"],
-                last_name=name_form.cleaned_data["last_name"],
-                preferred_name=name_form.cleaned_data["preferred_name"],
-            )
+    )
+    if forms_valid:
+        names = name_form.cleaned_data if name_form is not None else {}
+        contact = contact_form.cleaned_data
+        check_in_data = services.KioskCheckIn(
+            first_name=names.get("first_name", ""),
+            last_name=names.get("last_name", ""),
+            preferred_name=names.get("preferred_name", ""),
+            language=visitor.preferred_language if visitor else "en",
+            visitor_id=visitor.pk if visitor else None,
+            reason_ids=[r.pk for r in reasons_form.cleaned_data["reasons"]],
+            reason_other=reasons_form.cleaned_data["other"],
+            phone=contact["phone"],
+            email=contact["email"],
+            notify_when_called=contact["notify_when_called"],
+            notify_when_ahead=contact["ahead_count"] if contact["notify_when_ahead"] else None,
+            consent_reminders=contact["consent_reminders"],
+            priority_category=contact["priority_category"],
+        )
         try:
-            visit = services.visit_check_in(
+            visit = services.kiosk_check_in(
                 office=office,
-                visitor=visitor,
-                reasons=reasons_form.cleaned_data["reasons"],
-                reason_other=reasons_form.cleaned_data["other"],
+                data=check_in_data,
+                token=f"desk:{token or secrets.token_urlsafe(18)}",
                 source=Source.DESK,
-                checkin_token=request.POST.get("token") or None,
             )
-            services.visit_quote_wait(visit=visit)
+            visitor = visit.visitor
             messages.success(
                 request, _("%(name)s is in line as %(ticket)s.")
                 % {"name": visitor.display_name, "ticket": visit.ticket_code},
@@ -152,6 +176,7 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
         "visitor": visitor,
         "name_form": name_form,
         "reasons_form": reasons_form,
+        "contact_form": contact_form,
         "token": secrets.token_urlsafe(18),
         "active": visitor.visits.filter(
             office=office, status__in=[Status.WAITING, Status.CALLED, Status.IN_SERVICE]
