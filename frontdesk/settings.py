@@ -133,7 +133,12 @@ if REDIS_URL:
 else:
     broker_dir = VAR_DIR / "broker"
     results_dir = VAR_DIR / "celery-results"
-    for folder in (broker_dir / "queue", broker_dir / "processed", results_dir):
+    for folder in (
+        broker_dir / "queue",
+        broker_dir / "processed",
+        broker_dir / "control",
+        results_dir,
+    ):
         folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_RESULT_BACKEND = f"file://{results_dir}"
@@ -142,6 +147,8 @@ else:
         "data_folder_out": str(broker_dir / "queue"),
         "processed_folder": str(broker_dir / "processed"),
         "store_processed": False,
+        # Exchange tables (broadcast, remote control): under var/, not the working directory.
+        "control_folder": str(broker_dir / "control"),
         "polling_interval": 0.2,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -176,3 +176,19 @@ def test_it_uses_the_cache_the_environment_names():
             assert type(caches["default"]).__name__ == "LocMemCache"
     finally:
         cache.delete(key)
+
+
+def test_the_embedded_broker_keeps_all_its_files_under_var(tmp_path):
+    """kombu's filesystem transport writes exchange tables too; none may land in the checkout."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=_clean_env(FRONTDESK_VAR_DIR=str(tmp_path)),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    options = json.loads(done.stdout)
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        assert options[key].startswith(str(tmp_path)), key
