@@ -18,6 +18,11 @@ app.conf.beat_schedule = {
         "task": "visitors.tasks.close_stale_visits",
         "schedule": crontab(minute="*/15"),
     },
+    # The reminder outbox: claim what is due and hand each row to a send task.
+    "dispatch-reminders": {
+        "task": "visitors.tasks.dispatch_reminders",
+        "schedule": 60.0,
+    },
 }
 
 

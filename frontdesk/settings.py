@@ -228,6 +228,14 @@ MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": _email_options}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Frontdesk <frontdesk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Text messages ---------------------------------------------------------------------------
+# A dotted path to a visitors.sms backend: the console backend logs texts (development); the
+# Twilio backend sends them (TWILIO_* below). Tests use the in-memory backend.
+SMS_BACKEND = env_str("SMS_BACKEND", "visitors.sms.ConsoleBackend")
+SMS_FROM = env_str("SMS_FROM")
+REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 300)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
+
 # --- Security --------------------------------------------------------------------------------
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -130,6 +130,12 @@ class Office(models.Model):
         default=False,
         help_text=_("Lobby display shows first name and last initial with the ticket."),
     )
+    quiet_hours_start = models.TimeField(
+        default=dt.time(20, 0), help_text=_("No reminder texts from this local time…")
+    )
+    quiet_hours_end = models.TimeField(
+        default=dt.time(8, 0), help_text=_("…until this one; they are deferred, not dropped.")
+    )
     queue_version = models.PositiveBigIntegerField(
         default=0, editable=False, help_text=_("Moves on every queue change; consoles poll it.")
     )
@@ -162,6 +168,19 @@ class Office(models.Model):
         start = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
         end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=self.zone)
         return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+    def in_quiet_hours(self, at: dt.datetime) -> bool:
+        now = at.astimezone(self.zone).time()
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        return (start <= now or now < end) if start > end else (start <= now < end)
+
+    def quiet_hours_end_after(self, at: dt.datetime) -> dt.datetime:
+        """The first moment after ``at`` outside quiet hours."""
+        local = at.astimezone(self.zone)
+        end = dt.datetime.combine(local.date(), self.quiet_hours_end, tzinfo=self.zone)
+        if end <= local:
+            end += dt.timedelta(days=1)
+        return end.astimezone(dt.UTC)
 
     def touch_queue(self) -> None:
         """Tell every open console and display that the queue changed."""
@@ -962,6 +981,9 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=120, unique=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(
+        max_length=32, blank=True, help_text=_("Who holds the lease: only they may mark it sent.")
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=120, blank=True)
     context = models.JSONField(default=dict, blank=True)
@@ -981,6 +1003,11 @@ class Reminder(models.Model):
         indexes = [
             models.Index(
                 fields=["due_at"], condition=Q(state="scheduled"), name="reminder_due_scheduled"
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(state="sending"),
+                name="reminder_lease_sending",
             ),
         ]
         constraints = [

@@ -98,6 +98,8 @@ def test_an_office_is_created_through_the_admin_with_validation(client, superuse
         "kiosk_idle_seconds": "45",
         "kiosk_reset_seconds": "15",
         "queue_rule": "priority_first",
+        "quiet_hours_start": "20:00",
+        "quiet_hours_end": "08:00",
         "priority_notice_en": "Veterans are served first.",
         "priority_notice_es": "Los veteranos tienen prioridad.",
         "memberships-TOTAL_FORMS": "0",

@@ -1,0 +1,150 @@
+"""The reminder outbox: claimed once with a lease, delivered once, consent and quiet hours kept,
+a dead worker's row retried rather than lost."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.factories import VisitFactory, VisitorFactory, aware
+from visitors import outbox, sms
+from visitors.models import Reminder, ReminderState
+from visitors.tasks import dispatch_reminders, send_reminder
+
+pytestmark = pytest.mark.django_db
+NOON = aware(2026, 3, 2, 18, 0)  # 12:00 in Chicago
+NIGHT = aware(2026, 3, 3, 3, 0)  # 21:00 in Chicago
+
+
+@pytest.fixture(autouse=True)
+def memory_sms(settings):
+    settings.SMS_BACKEND = "visitors.sms.MemoryBackend"
+    sms.MemoryBackend.outbox = []
+    return sms.MemoryBackend.outbox
+
+
+def _reminder(office, *, kind="appointment", channel="sms", due=NOON, language="en", **visitor):
+    person = VisitorFactory(
+        **({"phone": "(555) 201-4477", "consent_sms": True, "preferred_language": language}
+           | visitor)
+    )  # fmt: skip
+    visit = VisitFactory(office=office, visitor=person)
+    return Reminder.objects.create(
+        office=office, visitor=person, visit=visit, kind=kind, channel=channel, due_at=due,
+        idempotency_key=f"test:{person.pk}:{kind}",
+        context={"ticket": visit.ticket_code, "desk": "Desk 3", "message": "Running late"},
+    )  # fmt: skip
+
+
+def test_due_reminders_are_claimed_once_and_future_ones_wait(office):
+    due = _reminder(office, due=NOON - dt.timedelta(minutes=1))
+    later = _reminder(office, kind="workshop", due=NOON + dt.timedelta(hours=1))
+    first = outbox.reminders_claim(now=NOON)
+    assert [pk for pk, _claim in first] == [due.pk]
+    assert outbox.reminders_claim(now=NOON) == []  # already claimed: not again
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.state, due.attempts, later.state) == ("sending", 1, "scheduled")
+
+
+def test_a_claimed_reminder_is_sent_exactly_once(office, memory_sms):
+    reminder = _reminder(office, kind="called_now")
+    [(pk, claim)] = outbox.reminders_claim(now=NOON)
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON) == "sent"
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON) == "skipped"
+    assert len(memory_sms) == 1
+    assert "it's your turn" in memory_sms[0].body and "Desk 3" in memory_sms[0].body
+    assert memory_sms[0].to == "(555) 201-4477"
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.sent_at, reminder.claim) == ("sent", NOON, "")
+
+
+def test_it_writes_in_the_visitor_s_language(office, memory_sms):
+    _reminder(office, kind="called_now", language="es")
+    [(pk, claim)] = outbox.reminders_claim(now=NOON)
+    outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON)
+    assert "es su turno" in memory_sms[0].body.lower()
+
+
+def test_a_dead_worker_s_reminder_is_claimed_again_after_its_lease(office, memory_sms, settings):
+    reminder = _reminder(office)
+    [(pk, stale_claim)] = outbox.reminders_claim(now=NOON)
+    # The worker holding it died before sending. After the lease, it is claimed again.
+    later = NOON + dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS + 1)
+    [(pk2, claim)] = outbox.reminders_claim(now=later)
+    assert pk2 == pk and claim != stale_claim
+    assert outbox.reminder_deliver(reminder_id=pk, claim=stale_claim, now=later) == "skipped"
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=later) == "sent"
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.attempts, len(memory_sms)) == ("sent", 2, 1)
+
+
+def test_without_consent_nothing_is_sent(office, memory_sms):
+    reminder = _reminder(office, consent_sms=False)
+    [(pk, claim)] = outbox.reminders_claim(now=NOON)
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON) == "cancelled"
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.last_error, memory_sms) == ("cancelled", "no consent", [])
+
+
+def test_quiet_hours_defer_a_text_to_the_morning(office, memory_sms):
+    reminder = _reminder(office, due=NIGHT)
+    [(pk, claim)] = outbox.reminders_claim(now=NIGHT)
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NIGHT) == "deferred"
+    reminder.refresh_from_db()
+    assert reminder.state == "scheduled" and memory_sms == []
+    assert reminder.due_at == aware(2026, 3, 3, 14, 0)  # 08:00 in Chicago
+    assert reminder.attempts == 0
+
+
+def test_being_called_is_texted_even_in_quiet_hours(office, memory_sms):
+    _reminder(office, kind="called_now", due=NIGHT)
+    [(pk, claim)] = outbox.reminders_claim(now=NIGHT)
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NIGHT) == "sent"
+
+
+def test_email_goes_through_django_s_mailer(office):
+    _reminder(office, channel="email", email="rosa@example.org", consent_email=True)
+    [(pk, claim)] = outbox.reminders_claim(now=NOON)
+    outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["rosa@example.org"]
+    assert mail.outbox[0].subject == "Appointment reminder"
+
+
+def test_a_permanent_provider_error_fails_the_row_and_a_transient_one_retries(office, monkeypatch):
+    reminder = _reminder(office)
+
+    def refuse(**_kw):
+        raise sms.SmsError("number unreachable", permanent=False)
+
+    monkeypatch.setattr(sms, "send_sms", refuse)
+    [(pk, claim)] = outbox.reminders_claim(now=NOON)
+    with pytest.raises(outbox.TransientError):
+        outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON)
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.last_error) == ("sending", "number unreachable")
+
+    def invalid(**_kw):
+        raise sms.SmsError("invalid number", permanent=True)
+
+    monkeypatch.setattr(sms, "send_sms", invalid)
+    assert outbox.reminder_deliver(reminder_id=pk, claim=claim, now=NOON) == "failed"
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.last_error) == (ReminderState.FAILED, "invalid number")
+
+
+def test_the_dispatcher_task_hands_claimed_rows_to_send_tasks(office, memory_sms, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from frontdesk.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        _reminder(office, kind="broadcast", due=timezone.now() - dt.timedelta(seconds=5))
+        assert dispatch_reminders.apply().get() == 1
+    finally:
+        app.conf.task_always_eager = False
+    assert len(memory_sms) == 1 and "Running late" in memory_sms[0].body
+    assert Reminder.objects.get().state == "sent"
+    assert send_reminder.name == "visitors.tasks.send_reminder"

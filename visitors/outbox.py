@@ -1,0 +1,156 @@
+"""Delivering the reminder outbox: claim due rows with a lease, send each once, record it.
+
+A periodic dispatcher claims due rows (``SKIP LOCKED`` on PostgreSQL, a compare-and-set per row
+everywhere) by moving them to *sending* with a random claim and a lease; a send task delivers a
+row only while it still holds that claim, and marks it sent with a compare-and-set on the claim.
+A worker that dies mid-send leaves the row in *sending* until its lease expires; the dispatcher
+then claims it again (a retry), so nothing is lost. Rows wait in the database while the broker is
+down: no long-delayed broker messages exist to lose or to deliver twice.
+"""
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from visitors import sms
+from visitors.models import Reminder, ReminderChannel, ReminderKind, ReminderState
+
+# Texts that matter only while the visitor is in the office: no quiet hours for them.
+IMMEDIATE = {ReminderKind.CALLED_NOW, ReminderKind.QUEUE_POSITION, ReminderKind.BROADCAST}
+
+
+class TransientError(Exception):
+    """Sending failed in a way that retrying may fix."""
+
+
+def reminders_claim(*, now: dt.datetime | None = None, limit: int = 500) -> list[tuple[int, str]]:
+    """Claim due reminders; return (id, claim) pairs to hand to send tasks."""
+    now = now or timezone.now()
+    lease = dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+    # A lease that ran out means the worker holding it died: give the row back.
+    Reminder.objects.filter(state=ReminderState.SENDING, lease_expires_at__lt=now).update(
+        state=ReminderState.SCHEDULED, claim=""
+    )
+    claimed = []
+    with transaction.atomic():
+        due = Reminder.objects.filter(state=ReminderState.SCHEDULED, due_at__lte=now).order_by(
+            "due_at", "pk"
+        )
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        for pk in list(due.values_list("pk", flat=True)[:limit]):
+            claim = secrets.token_hex(8)
+            taken = Reminder.objects.filter(pk=pk, state=ReminderState.SCHEDULED).update(
+                state=ReminderState.SENDING,
+                claim=claim,
+                lease_expires_at=now + lease,
+                attempts=F("attempts") + 1,
+            )
+            if taken:
+                claimed.append((pk, claim))
+    return claimed
+
+
+def _finish(reminder_id: int, claim: str, **fields) -> bool:
+    return bool(
+        Reminder.objects.filter(pk=reminder_id, state=ReminderState.SENDING, claim=claim).update(
+            claim="", lease_expires_at=None, **fields
+        )
+    )
+
+
+def _render(reminder: Reminder) -> tuple[str, str]:
+    """The subject line and body, from templates/reminders/<kind>.txt, in the visitor's
+    language and the office's time zone."""
+    language = reminder.visitor.preferred_language if reminder.visitor else "en"
+    context = {"reminder": reminder, "office": reminder.office, **reminder.context}
+    if reminder.visit_id:
+        context["visit"] = reminder.visit
+    if reminder.appointment_id:
+        context["appointment"] = reminder.appointment
+    if reminder.workshop_id:
+        context["workshop"] = reminder.workshop
+    with translation.override(language), timezone.override(reminder.office.zone):
+        text = render_to_string(f"reminders/{reminder.kind}.txt", context).strip()
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.strip() or subject.strip()
+
+
+def _consented(reminder: Reminder) -> bool:
+    visitor = reminder.visitor
+    if reminder.channel == ReminderChannel.CONSOLE:
+        return True
+    if visitor is None:
+        return reminder.recipient_user is not None and bool(reminder.recipient_user.email)
+    if reminder.channel == ReminderChannel.SMS:
+        return visitor.consent_sms and bool(visitor.phone)
+    return visitor.consent_email and bool(visitor.email)
+
+
+def reminder_deliver(*, reminder_id: int, claim: str, now: dt.datetime | None = None) -> str:
+    """Deliver one claimed reminder; return what happened. Raises TransientError to retry."""
+    now = now or timezone.now()
+    reminder = (
+        Reminder.objects.select_related("visitor", "office", "recipient_user")
+        .filter(pk=reminder_id)
+        .first()
+    )
+    if reminder is None or reminder.state != ReminderState.SENDING or reminder.claim != claim:
+        return "skipped"  # sent, cancelled, or claimed again by someone else meanwhile
+    if not _consented(reminder):
+        _finish(reminder_id, claim, state=ReminderState.CANCELLED, last_error="no consent")
+        return "cancelled"
+    office = reminder.office
+    if (
+        reminder.channel == ReminderChannel.SMS
+        and reminder.kind not in IMMEDIATE
+        and office.in_quiet_hours(now)
+    ):
+        _finish(
+            reminder_id, claim, state=ReminderState.SCHEDULED,
+            due_at=office.quiet_hours_end_after(now), attempts=F("attempts") - 1,
+        )  # fmt: skip
+        return "deferred"
+    if reminder.channel == ReminderChannel.CONSOLE:
+        _finish(reminder_id, claim, state=ReminderState.SENT, sent_at=now)
+        return "sent"  # shown in the staff member's console; nothing leaves the building
+    subject, body = _render(reminder)
+    try:
+        if reminder.channel == ReminderChannel.SMS:
+            provider_id = sms.send_sms(
+                to=reminder.visitor.phone, body=body, idempotency_key=reminder.idempotency_key
+            )
+        else:
+            to = reminder.visitor.email if reminder.visitor else reminder.recipient_user.email
+            send_mail(subject, body, None, [to])
+            provider_id = ""
+    except sms.SmsError as error:
+        if error.permanent or reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            _finish(reminder_id, claim, state=ReminderState.FAILED, last_error=str(error)[:2000])
+            return "failed"
+        Reminder.objects.filter(pk=reminder_id).update(last_error=str(error)[:2000])
+        raise TransientError(str(error)) from error
+    except OSError as error:  # SMTP and network failures
+        Reminder.objects.filter(pk=reminder_id).update(last_error=str(error)[:2000])
+        raise TransientError(str(error)) from error
+    _finish(
+        reminder_id, claim, state=ReminderState.SENT, sent_at=now,
+        provider_message_id=provider_id[:120], last_error="",
+    )  # fmt: skip
+    return "sent"
+
+
+def reminder_extend_lease(*, reminder_id: int, claim: str, seconds: int) -> None:
+    Reminder.objects.filter(pk=reminder_id, state=ReminderState.SENDING, claim=claim).update(
+        lease_expires_at=timezone.now() + dt.timedelta(seconds=seconds)
+    )
+
+
+def reminder_give_up(*, reminder_id: int, claim: str, error: str) -> None:
+    _finish(reminder_id, claim, state=ReminderState.FAILED, last_error=error[:2000])
