@@ -35,7 +35,11 @@ def test_a_worker_sends_each_due_reminder_exactly_once(office, settings):
                 context={"message": f"hello {i}"},
             )  # fmt: skip
         )
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+    # Name the queue: an earlier test worker's queue selection stays on the shared app.
+    queues = [app.conf.task_default_queue]
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=queues
+    ):
         # Two dispatcher runs back to back, as overlapping beats would: still one send each.
         first = dispatch_reminders.delay()
         second = dispatch_reminders.delay()
