@@ -44,7 +44,6 @@ def _population(rng):
 
 def _populate(vendor):
     from visitors.models import Visitor, VisitorNameKey
-    from visitors.recognition import normalise_name
 
     have = Visitor.objects.count()
     if have >= VISITORS:
@@ -61,11 +60,11 @@ def _populate(vendor):
         phone = f"(555) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
         batch.append(
             Visitor(
-                first_name=first, last_name=last, first_key=normalise_name(first),
-                last_key=normalise_name(last), phone=phone, phone_last4=phone[-4:],
+                first_name=first, last_name=last, phone=phone,
                 first_seen_at=now, last_seen_at=now,
             )
         )  # fmt: skip
+        batch[-1].fill_search_keys()
         if len(batch) == 5000 or i == VISITORS - 1:
             created = Visitor.objects.bulk_create(batch, batch_size=1000)
             VisitorNameKey.rebuild(created)

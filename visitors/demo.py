@@ -42,7 +42,6 @@ from visitors.models import (
     Workshop,
     WorkshopSignup,
 )
-from visitors.recognition import normalise_name, phone_digits
 
 OFFICE_SLUG = "riverside"
 
@@ -322,14 +321,8 @@ def _new_visitor(rng: random.Random, now: dt.datetime) -> Visitor:
         first_seen_at=now,
         last_seen_at=now,
     )
-    # bulk_create skips save(), so fill in the search keys the way save() would.
-    visitor.first_key, visitor.last_key = _keys(visitor)
-    visitor.phone_last4 = phone_digits(phone)[-4:]
+    visitor.fill_search_keys()
     return visitor
-
-
-def _keys(visitor: Visitor) -> tuple[str, str]:
-    return normalise_name(visitor.first_name), normalise_name(visitor.last_name)
 
 
 def _history(office, staff, reasons, service_rows, partners, rng, count, now) -> int:

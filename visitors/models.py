@@ -291,9 +291,7 @@ class Visitor(models.Model):
         return f"{self.display_name} {self.last_name}"
 
     def save(self, *args, **kwargs) -> None:
-        self.first_key = normalise_name(self.first_name)
-        self.last_key = normalise_name(self.last_name)
-        self.phone_last4 = phone_digits(self.phone)[-4:]
+        self.fill_search_keys()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             derived = {"first_key", "last_key", "phone_last4"}
@@ -301,6 +299,12 @@ class Visitor(models.Model):
         super().save(*args, **kwargs)
         if update_fields is None or {"first_name", "last_name"} & set(update_fields):
             VisitorNameKey.rebuild([self])
+
+    def fill_search_keys(self) -> None:
+        """Derive the stored search fields; bulk_create skips save(), so its callers call this."""
+        self.first_key = normalise_name(self.first_name)
+        self.last_key = normalise_name(self.last_name)
+        self.phone_last4 = phone_digits(self.phone)[-4:]
 
     @property
     def display_name(self) -> str:

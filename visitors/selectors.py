@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
-from visitors.lifecycle import Status
+from visitors.lifecycle import ACTIVE_STATUSES, Status
 from visitors.models import Office, Visit, Visitor
 
 DEFAULT_SERVICE_MINUTES = 12.0
@@ -131,7 +131,7 @@ def visitor_active_visit(*, visitor: Visitor, office: Office) -> Visit | None:
         Visit.objects.filter(
             office=office,
             visitor=visitor,
-            status__in=[Status.WAITING, Status.CALLED, Status.IN_SERVICE],
+            status__in=ACTIVE_STATUSES,
         )
         .order_by("-checked_in_at")
         .first()

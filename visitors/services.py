@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from visitors.lifecycle import Status
+from visitors.lifecycle import ACTIVE_STATUSES, Status
 from visitors.models import (
     Office,
     PriorityCategory,
@@ -72,7 +72,7 @@ def visit_check_in(
     existing = Visit.objects.filter(
         office=office,
         visitor=visitor,
-        status__in=[Status.WAITING, Status.CALLED, Status.IN_SERVICE],
+        status__in=ACTIVE_STATUSES,
     ).first()
     if existing is not None:
         raise AlreadyWaiting(existing)
@@ -122,7 +122,7 @@ def visit_check_in(
         existing = Visit.objects.filter(
             office=office,
             visitor=visitor,
-            status__in=[Status.WAITING, Status.CALLED, Status.IN_SERVICE],
+            status__in=ACTIVE_STATUSES,
         ).first()
         if existing is None:
             raise
@@ -275,7 +275,7 @@ def visitor_merge(*, keep: Visitor, merge: Visitor, by) -> VisitorMerge:
             Visitor.objects.select_for_update().get(pk=keep.pk),
             Visitor.objects.select_for_update().get(pk=merge.pk),
         )
-        active = [Status.WAITING, Status.CALLED, Status.IN_SERVICE]
+        active = ACTIVE_STATUSES
         both_active = set(
             Visit.objects.filter(visitor=keep, status__in=active).values_list("office", flat=True)
         ) & set(

@@ -58,8 +58,7 @@ def _population(rows) -> dict[tuple, Visitor]:
         )
     people = list(stored.values()) + noise
     for person in people:
-        person.first_key = person.last_key = ""
-        person.phone_last4 = person.phone[-4:]
+        person.fill_search_keys()
     created = Visitor.objects.bulk_create(people)
     VisitorNameKey.rebuild(created)
     return stored

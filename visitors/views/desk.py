@@ -22,7 +22,7 @@ from visitors.forms import (
     ResolveForm,
     VisitorSearchForm,
 )
-from visitors.lifecycle import Status
+from visitors.lifecycle import ACTIVE_STATUSES
 from visitors.models import Office, OpenRequest, Source, StaffMembership, Visitor
 from visitors.recognition import normalise_name, phone_digits, similarity, visitor_match
 
@@ -178,9 +178,7 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
         "reasons_form": reasons_form,
         "contact_form": contact_form,
         "token": secrets.token_urlsafe(18),
-        "active": visitor.visits.filter(
-            office=office, status__in=[Status.WAITING, Status.CALLED, Status.IN_SERVICE]
-        ).first()
+        "active": visitor.visits.filter(office=office, status__in=ACTIVE_STATUSES).first()
         if visitor
         else None,
     }

@@ -5,10 +5,8 @@ It never shows a full name: ticket codes only, or with first name and last initi
 office chooses so, and never why anyone is served ahead.
 """
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_GET
 from visitors import selectors
 from visitors.lifecycle import Status
 from visitors.models import KioskLink, Office, Visit
+from visitors.views.kiosk import device_open
 
 DISPLAY_COOKIE = "frontdesk_display"
 NEXT_COUNT = 6
@@ -30,15 +29,10 @@ def _label(visit: Visit, office: Office) -> str:
 
 @require_GET
 def display_open(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    office = get_object_or_404(Office, slug=slug)
-    if KioskLink.find_active(office=office, token=token, capability="display") is None:
-        return render(request, "kiosk/locked.html", {"office": office}, status=404)
-    response = HttpResponseRedirect(reverse("display:board", args=[office.slug]))
-    response.set_cookie(
-        DISPLAY_COOKIE, token, max_age=400 * 24 * 3600, path=f"/display/{office.slug}/",
-        secure=not settings.DEBUG, httponly=True, samesite="Strict",
+    return device_open(
+        request, slug=slug, token=token, capability=KioskLink.Capability.DISPLAY,
+        cookie=DISPLAY_COOKIE, home="display:board", prefix="display",
     )  # fmt: skip
-    return response
 
 
 @require_GET

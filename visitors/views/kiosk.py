@@ -58,15 +58,23 @@ def kiosk_view(view):
 @require_GET
 def kiosk_open(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """Bind this tablet to the office's kiosk with the link an office admin made."""
+    return device_open(
+        request, slug=slug, token=token, capability=KioskLink.Capability.CHECK_IN,
+        cookie=KIOSK_COOKIE, home="kiosk:home", prefix="kiosk",
+    )  # fmt: skip
+
+
+def device_open(request, *, slug, token, capability, cookie, home, prefix) -> HttpResponse:
+    """Give a device opened with a valid link its token in a cookie scoped to its own pages."""
     office = get_object_or_404(Office, slug=slug)
-    if KioskLink.find_active(office=office, token=token) is None:
+    if KioskLink.find_active(office=office, token=token, capability=capability) is None:
         return render(request, "kiosk/locked.html", {"office": office}, status=404)
-    response = HttpResponseRedirect(reverse("kiosk:home", args=[office.slug]))
+    response = HttpResponseRedirect(reverse(home, args=[office.slug]))
     response.set_cookie(
-        KIOSK_COOKIE,
+        cookie,
         token,
         max_age=400 * 24 * 3600,
-        path=f"/kiosk/{office.slug}/",
+        path=f"/{prefix}/{office.slug}/",
         secure=not settings.DEBUG,
         httponly=True,
         samesite="Strict",

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from visitors.models import Language, Office, PriorityCategory, Visitor, VisitorNameKey
-from visitors.recognition import normalise_name, phone_digits
+from visitors.recognition import phone_digits
 
 REQUIRED = ("first_name", "last_name")
 OPTIONAL = ("preferred_name", "phone", "email", "birth_date", "language", "veteran")
@@ -90,7 +90,6 @@ def _visitor(row: dict) -> Visitor:
         last_name=values["last_name"],
         preferred_name=values["preferred_name"],
         phone=phone,
-        phone_last4=phone_digits(phone)[-4:],
         email=values["email"],
         birth_date=birth_date,
         preferred_language=language,
@@ -100,6 +99,5 @@ def _visitor(row: dict) -> Visitor:
         first_seen_at=now,
         last_seen_at=now,
     )
-    visitor.first_key = normalise_name(visitor.first_name)
-    visitor.last_key = normalise_name(visitor.last_name)
+    visitor.fill_search_keys()
     return visitor
