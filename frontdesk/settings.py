@@ -233,6 +233,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Twilio backend sends them (TWILIO_* below). Tests use the in-memory backend.
 SMS_BACKEND = env_str("SMS_BACKEND", "visitors.sms.ConsoleBackend")
 SMS_FROM = env_str("SMS_FROM")
+SMS_FILE_DIR = env_str("SMS_FILE_DIR") or str(VAR_DIR / "sms")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 300)
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
 

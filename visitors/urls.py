@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from visitors.views import console, desk, display, kiosk, status, workspace
+from visitors.views import console, desk, display, kiosk, sms_webhook, status, workspace
 
 kiosk_patterns = (
     [
@@ -69,4 +69,5 @@ urlpatterns = [
     path("kiosk/", include(kiosk_patterns)),
     path("status/", include(status_patterns)),
     path("desk/", include(desk_patterns)),
+    path("sms/inbound/", sms_webhook.inbound, name="sms_inbound"),
 ]
