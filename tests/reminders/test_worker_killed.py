@@ -1,0 +1,133 @@
+"""A worker process killed in the middle of a send: the reminder is sent once or retried once,
+never lost and never sent twice.
+
+Real worker processes (``celery worker`` in a subprocess, on the run's broker: Redis in CI's
+second pass, the filesystem transport in the first) against the test database; the test kills
+the first one with SIGKILL while it is inside the provider call, then starts a second one.
+"""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+
+from frontdesk.celery import app
+from tests.factories import VisitFactory, VisitorFactory
+from visitors.models import Reminder
+from visitors.sms import FileBackend
+from visitors.tasks import dispatch_reminders
+
+ROOT = Path(django_settings.BASE_DIR)
+
+
+def _database_url() -> str:
+    """The test database, as a DATABASE_URL a worker process can open."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+def _start_worker(tmp_path: Path, name: str, **env) -> subprocess.Popen:
+    environment = os.environ | {
+        "DATABASE_URL": _database_url(),
+        "DB_POOL": "0",
+        "SMS_FILE_DIR": str(tmp_path / "provider"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    } | env  # fmt: skip
+    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "frontdesk", "worker",
+            "--pool=solo", "-Q", app.conf.task_default_queue,
+            "-n", f"{name}-{os.getpid()}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def _wait_for(predicate, *, seconds: float, what: str, tmp_path: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
+    pytest.fail(f"timed out waiting for {what}; worker logs:\n{logs}")
+
+
+@pytest.mark.parametrize("killed", ["before", "after"], ids=["before-provider", "after-provider"])
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_send_leaves_the_reminder_sent_exactly_once(
+    office, settings, tmp_path, killed
+):
+    settings.REMINDER_LEASE_SECONDS = 3  # the dispatcher (this process) sets the lease
+    person = VisitorFactory(phone="(555) 301-0042", consent_sms=True)
+    reminder = Reminder.objects.create(
+        office=office, visitor=person, visit=VisitFactory(office=office, visitor=person),
+        kind="broadcast", channel="sms", due_at=timezone.now() - dt.timedelta(seconds=1),
+        idempotency_key=f"kill-test:{killed}", context={"message": "Desk 3 is open"},
+    )  # fmt: skip
+    marker = tmp_path / "hanging"
+    first = _start_worker(
+        tmp_path, "first",
+        SMS_BACKEND="tests.reminders.hanging_sms.HangingBackend",
+        HANG_SMS_WHEN=killed, HANG_SMS_MARKER=str(marker),
+    )  # fmt: skip
+    second = None
+    try:
+        assert dispatch_reminders() == 1
+        _wait_for(marker.exists, seconds=90, what="the first worker to start sending",
+                  tmp_path=tmp_path)  # fmt: skip
+        first.send_signal(signal.SIGKILL)  # no clean-up, no ack, no "sent" mark
+        first.wait(timeout=10)
+        reminder.refresh_from_db()
+        assert reminder.state == "sending"  # the dead worker still holds the lease
+        assert reminder.attempts == 1
+
+        second = _start_worker(tmp_path, "second", SMS_BACKEND="visitors.sms.FileBackend")
+        time.sleep(settings.REMINDER_LEASE_SECONDS + 0.5)  # the lease runs out
+        assert dispatch_reminders() == 1  # the next beat claims it again: a retry
+        _wait_for(
+            lambda: Reminder.objects.get(pk=reminder.pk).state == "sent",
+            seconds=90, what="the second worker to send", tmp_path=tmp_path,
+        )  # fmt: skip
+    finally:
+        for worker in (first, second):
+            if worker is not None:
+                _stop(worker)
+
+    reminder.refresh_from_db()
+    assert reminder.state == "sent"
+    assert reminder.attempts == 2  # retried once
+    delivered = FileBackend.read(tmp_path / "provider")
+    assert [m["key"] for m in delivered] == [reminder.idempotency_key]  # never twice
+    assert delivered[0]["to"] == "(555) 301-0042"
+    assert delivered[0]["body"] == f"{office.name}: Desk 3 is open"
+    asked = (tmp_path / "provider" / "attempts.log").read_text().split()
+    # Killed before the provider had it: asked once by each worker, delivered once. Killed
+    # after: asked again, and the provider's idempotency key kept it to one message.
+    assert asked == [reminder.idempotency_key] * (1 if killed == "before" else 2)
