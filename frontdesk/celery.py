@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "visitors.tasks.dispatch_reminders",
         "schedule": 60.0,
     },
+    # Each office's managers get the day's summary once its day is over (DAILY_SUMMARY_HOUR).
+    "schedule-daily-summaries": {
+        "task": "visitors.tasks.schedule_daily_summaries",
+        "schedule": crontab(minute=5),
+    },
 }
 
 

@@ -60,3 +60,10 @@ def superuser(db):
 def _fast_password_hashing(settings):
     """Hash test passwords cheaply; the real hasher's cost is for production, not the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_dispatch_on_commit(settings):
+    """Requests do not kick the dispatcher in tests: a kick left on the broker would be
+    taken by the next test's real worker. Tests of the kick turn it back on."""
+    settings.REMINDERS_DISPATCH_ON_COMMIT = False

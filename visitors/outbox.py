@@ -93,16 +93,37 @@ def _consented(reminder: Reminder) -> bool:
     return visitor.consent_email and bool(visitor.email)
 
 
+def _called_off(reminder: Reminder) -> str:
+    """Why this reminder should no longer go out, checked just before sending: catches an
+    appointment cancelled or moved, or a workshop cancelled, however it was changed."""
+    appointment = reminder.appointment
+    if appointment is not None:
+        if appointment.state != appointment.State.SCHEDULED:
+            return f"appointment {appointment.get_state_display().lower()}"
+        booked = reminder.context.get("starts_at")
+        if booked and booked != appointment.starts_at.isoformat():
+            return "appointment moved"
+    if reminder.workshop is not None and reminder.workshop.is_cancelled:
+        return "workshop cancelled"
+    return ""
+
+
 def reminder_deliver(*, reminder_id: int, claim: str, now: dt.datetime | None = None) -> str:
     """Deliver one claimed reminder; return what happened. Raises TransientError to retry."""
     now = now or timezone.now()
     reminder = (
-        Reminder.objects.select_related("visitor", "office", "recipient_user")
+        Reminder.objects.select_related(
+            "visitor", "office", "recipient_user", "appointment", "workshop"
+        )
         .filter(pk=reminder_id)
         .first()
     )
     if reminder is None or reminder.state != ReminderState.SENDING or reminder.claim != claim:
         return "skipped"  # sent, cancelled, or claimed again by someone else meanwhile
+    called_off = _called_off(reminder)
+    if called_off:
+        _finish(reminder_id, claim, state=ReminderState.CANCELLED, last_error=called_off)
+        return "cancelled"
     if not _consented(reminder):
         _finish(reminder_id, claim, state=ReminderState.CANCELLED, last_error="no consent")
         return "cancelled"

@@ -21,6 +21,13 @@ def dispatch_reminders() -> int:
     return len(claimed)
 
 
+@shared_task
+def schedule_daily_summaries() -> int:
+    from visitors import reminders
+
+    return reminders.daily_summaries_schedule()
+
+
 @shared_task(bind=True, max_retries=4)
 def send_reminder(self, reminder_id: int, claim: str) -> str:
     """Deliver one claimed reminder, retrying transient failures with exponential backoff."""

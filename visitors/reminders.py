@@ -1,0 +1,249 @@
+"""Scheduling reminders: which rows go into the outbox, when, and when they are called off.
+
+Delivery is ``visitors.outbox``; this module only decides. Every row has an idempotency key
+built from what it reminds of (and, for appointments, the time), so scheduling twice makes
+one row, and a moved appointment gets fresh rows while the old ones are cancelled.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from visitors.lifecycle import Status
+from visitors.models import (
+    Appointment,
+    Office,
+    Referral,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderState,
+    StaffMembership,
+    StaffRole,
+    Visit,
+    Visitor,
+    WorkshopSignup,
+)
+
+logger = logging.getLogger(__name__)
+
+# Appointment and workshop reminders: the day before and two hours before.
+BEFORE = (("day-before", dt.timedelta(days=1)), ("2h", dt.timedelta(hours=2)))
+
+
+def channel_for(visitor: Visitor) -> str | None:
+    """The channel this visitor agreed to (texts first), or None."""
+    if visitor.phone and visitor.consent_sms:
+        return ReminderChannel.SMS
+    if visitor.email and visitor.consent_email:
+        return ReminderChannel.EMAIL
+    return None
+
+
+def dispatch_soon() -> None:
+    """Ask a worker to run the dispatcher once this transaction commits.
+
+    Beat runs it every minute anyway; this makes "you're being called" immediate. A broker
+    that is down must not fail the request: the rows wait and the next beat sends them.
+    """
+    if not settings.REMINDERS_DISPATCH_ON_COMMIT:
+        return
+
+    def kick() -> None:
+        from visitors.tasks import dispatch_reminders
+
+        try:
+            dispatch_reminders.apply_async(retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure: the rows wait for beat
+            logger.warning("broker unavailable; reminders wait for the next beat", exc_info=True)
+
+    transaction.on_commit(kick)
+
+
+def cancel(reminders, reason: str) -> int:
+    """Call off scheduled rows (rows being sent finish; sent rows stay as they are)."""
+    return reminders.filter(state=ReminderState.SCHEDULED).update(
+        state=ReminderState.CANCELLED, last_error=reason[:2000]
+    )
+
+
+def _schedule_before(*, key: str, starts_at, visitor: Visitor, office_id: int, now, **fields):
+    channel = channel_for(visitor)
+    if channel is None:
+        return []
+    made = []
+    for label, before in BEFORE:
+        due = starts_at - before
+        if due <= now:
+            continue  # booked later than that: no "tomorrow" text an hour before
+        reminder, _ = Reminder.objects.get_or_create(
+            idempotency_key=f"{key}:{starts_at.timestamp():.0f}:{label}",
+            defaults={
+                "office_id": office_id, "visitor": visitor, "channel": channel,
+                "due_at": due, "context": {"starts_at": starts_at.isoformat()}, **fields,
+            },
+        )  # fmt: skip
+        made.append(reminder)
+    return made
+
+
+def appointment_schedule(appointment: Appointment, *, now: dt.datetime | None = None) -> list:
+    if appointment.state != Appointment.State.SCHEDULED:
+        return []
+    return _schedule_before(
+        key=f"appointment:{appointment.pk}", starts_at=appointment.starts_at,
+        visitor=appointment.visitor, office_id=appointment.office_id, now=now or timezone.now(),
+        kind=ReminderKind.APPOINTMENT, appointment=appointment,
+    )  # fmt: skip
+
+
+def appointment_cancel(appointment: Appointment) -> None:
+    with transaction.atomic():
+        Appointment.objects.filter(pk=appointment.pk).update(state=Appointment.State.CANCELLED)
+        appointment.state = Appointment.State.CANCELLED
+        cancel(appointment.reminders.all(), "appointment cancelled")
+
+
+def appointment_move(appointment: Appointment, *, starts_at: dt.datetime) -> list:
+    """Move an appointment: the old reminders are cancelled and new ones scheduled."""
+    with transaction.atomic():
+        cancel(appointment.reminders.all(), "appointment moved")
+        appointment.starts_at = starts_at
+        appointment.save(update_fields=["starts_at"])
+        return appointment_schedule(appointment)
+
+
+def workshop_schedule(signup: WorkshopSignup, *, now: dt.datetime | None = None) -> list:
+    workshop = signup.workshop
+    if workshop.is_cancelled:
+        return []
+    return _schedule_before(
+        key=f"workshop:{workshop.pk}:{signup.visitor_id}", starts_at=workshop.starts_at,
+        visitor=signup.visitor, office_id=workshop.office_id, now=now or timezone.now(),
+        kind=ReminderKind.WORKSHOP, workshop=workshop,
+    )  # fmt: skip
+
+
+def referral_follow_up_schedule(referral: Referral, *, now: dt.datetime | None = None) -> bool:
+    """"Did you reach …?" some days after a referral, at 10:00 the office's time."""
+    visit = referral.visit
+    visitor = visit.visitor
+    channel = channel_for(visitor)
+    if channel is None:
+        return False
+    office = visit.office
+    now = now or timezone.now()
+    day = office.local_date(now) + dt.timedelta(days=settings.REFERRAL_FOLLOW_UP_DAYS)
+    Reminder.objects.get_or_create(
+        idempotency_key=f"referral:{referral.pk}",
+        defaults={
+            "office": office, "visitor": visitor, "visit": visit, "channel": channel,
+            "kind": ReminderKind.REFERRAL_FOLLOW_UP,
+            "due_at": dt.datetime.combine(day, dt.time(10), tzinfo=office.zone),
+            "context": {"partner": referral.partner.name},
+        },
+    )  # fmt: skip
+    return True
+
+
+def visitor_came_back(visit: Visit) -> int:
+    """A visitor checked in: texts about things they are here for now are called off —
+    referral follow-ups (staff can ask in person) and reminders of an appointment today."""
+    office = visit.office
+    start, end = office.day_bounds(visit.service_date)
+    today = Q(kind=ReminderKind.APPOINTMENT, appointment__starts_at__lt=end)
+    return cancel(
+        Reminder.objects.filter(visitor_id=visit.visitor_id, office_id=visit.office_id).filter(
+            Q(kind=ReminderKind.REFERRAL_FOLLOW_UP) | today
+        ),
+        "the visitor came back",
+    )
+
+
+def queue_position_notify(office: Office) -> int:
+    """Text waiting visitors who asked to hear when at most N people are ahead of them."""
+    from visitors.selectors import queue_waiting
+
+    waiting = list(queue_waiting(office=office).select_related("visitor"))
+    if not any(v.notify_when_ahead for v in waiting):
+        return 0
+    made = 0
+    now = timezone.now()
+    for ahead, visit in enumerate(waiting):
+        if not visit.notify_when_ahead or ahead > visit.notify_when_ahead:
+            continue
+        visitor = visit.visitor
+        if not (visitor.phone and visitor.consent_sms):
+            continue
+        _, created = Reminder.objects.get_or_create(
+            idempotency_key=f"ahead:{visit.pk}",
+            defaults={
+                "office": office, "visitor": visitor, "visit": visit,
+                "kind": ReminderKind.QUEUE_POSITION, "channel": ReminderChannel.SMS,
+                "due_at": now, "context": {"ahead": ahead, "ticket": visit.ticket_code},
+            },
+        )  # fmt: skip
+        made += created
+    return made
+
+
+def daily_summary(office: Office, day: dt.date) -> str:
+    """A few plain lines on how the office's day went, for the managers' email."""
+    visits = Visit.objects.filter(office=office, service_date=day)
+    counts = visits.aggregate(
+        total=Count("pk"),
+        visitors=Count("visitor", distinct=True),
+        done=Count("pk", filter=Q(status=Status.DONE)),
+        left=Count("pk", filter=Q(status=Status.LEFT)),
+        no_show=Count("pk", filter=Q(status=Status.NO_SHOW)),
+        follow_up=Count("pk", filter=Q(outcome="follow_up")),
+    )
+    start, end = office.day_bounds(day)
+    sent = Reminder.objects.filter(office=office, sent_at__gte=start, sent_at__lt=end).count()
+    failed = Reminder.objects.filter(
+        office=office, state=ReminderState.FAILED, created_at__lt=end
+    ).count()
+    open_requests = office.open_requests.filter(state="open").count()
+    lines = [
+        f"{office.name} — {day:%A %d %B %Y}",
+        f"Visits: {counts['total']} ({counts['visitors']} people)",
+        f"Served: {counts['done']}; left before being served: {counts['left']}; "
+        f"no-shows: {counts['no_show']}",
+        f"Follow-up needed: {counts['follow_up']}; open requests: {open_requests}",
+        f"Reminders sent: {sent}; failed (need a look): {failed}",
+    ]
+    return "\n".join(lines)
+
+
+def daily_summaries_schedule(*, now: dt.datetime | None = None) -> int:
+    """Once an office's day is over (after SUMMARY_HOUR local), email each of its managers."""
+    now = now or timezone.now()
+    made = 0
+    for office in Office.objects.all():
+        local = timezone.localtime(now, office.zone)
+        if local.hour < settings.DAILY_SUMMARY_HOUR:
+            continue
+        day = local.date()
+        managers = StaffMembership.objects.filter(
+            office=office, role=StaffRole.MANAGER, is_active=True, user__is_active=True
+        ).exclude(user__email="")
+        summary = None
+        for membership in managers.select_related("user"):
+            key = f"summary:{office.pk}:{day.isoformat()}:{membership.user_id}"
+            if Reminder.objects.filter(idempotency_key=key).exists():
+                continue
+            summary = summary or daily_summary(office, day)
+            _, created = Reminder.objects.get_or_create(
+                idempotency_key=key,
+                defaults={
+                    "office": office, "recipient_user": membership.user,
+                    "kind": ReminderKind.DAILY_SUMMARY, "channel": ReminderChannel.EMAIL,
+                    "due_at": now, "context": {"summary": summary},
+                },
+            )  # fmt: skip
+            made += created
+    return made
