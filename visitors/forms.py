@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from visitors.lifecycle import Outcome
 from visitors.models import (
+    ContactMethod,
+    ContactResult,
     Language,
     PriorityCategory,
     ReasonForVisit,
@@ -346,3 +348,25 @@ class ResolveForm(forms.Form):
     resolution = forms.CharField(
         label=_("How it was resolved"), max_length=1000, widget=forms.Textarea({"rows": 2})
     )
+
+
+class FollowUpContactForm(forms.Form):
+    method = forms.ChoiceField(label=_("How"), choices=ContactMethod.choices)
+    result = forms.ChoiceField(label=_("Result"), choices=ContactResult.choices)
+    outcome = forms.CharField(
+        label=_("What came of it"), required=False, max_length=2000,
+        widget=forms.Textarea({"rows": 2}),
+    )  # fmt: skip
+
+
+class FollowUpCloseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why close it without speaking to them"), max_length=300,
+        help_text=_("For example: moved away, found a job and said so by email."),
+    )  # fmt: skip
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the follow-up is closed."))
+        return reason

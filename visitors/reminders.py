@@ -129,7 +129,7 @@ def workshop_schedule(signup: WorkshopSignup, *, now: dt.datetime | None = None)
 
 
 def referral_follow_up_schedule(referral: Referral, *, now: dt.datetime | None = None) -> bool:
-    """"Did you reach …?" some days after a referral, at 10:00 the office's time."""
+    """ "Did you reach …?" some days after a referral, at 10:00 the office's time."""
     visit = referral.visit
     visitor = visit.visitor
     channel = channel_for(visitor)

@@ -113,6 +113,9 @@ def visit_check_in(
             visit.reasons.set(reasons)
             Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
             office.touch_queue()
+            from visitors import reminders
+
+            reminders.visitor_came_back(visit)
     except IntegrityError:
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
@@ -291,6 +294,7 @@ def visitor_merge(*, keep: Visitor, merge: Visitor, by) -> VisitorMerge:
             "open_requests": OpenRequest.objects.filter(visitor=merge).update(visitor=keep),
             "appointments": Appointment.objects.filter(visitor=merge).update(visitor=keep),
             "reminders": Reminder.objects.filter(visitor=merge).update(visitor=keep),
+            "follow_ups": merge.follow_ups.update(visitor=keep),
             "workshop_signups": WorkshopSignup.objects.filter(visitor=merge)
             .exclude(workshop__in=taken)
             .update(visitor=keep),
@@ -354,6 +358,7 @@ def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
 
 
 def _after_call(visit: Visit) -> None:
+    from visitors import reminders
     from visitors.models import Reminder
 
     if visit.priority > 0:
@@ -382,6 +387,9 @@ def _after_call(visit: Visit) -> None:
                 "context": {"desk": visit.desk, "ticket": visit.ticket_code},
             },
         )
+    # The line moved: tell those who asked when only a few people are ahead of them.
+    reminders.queue_position_notify(visit.office)
+    reminders.dispatch_soon()
 
 
 class WorkshopFull(Exception):
@@ -390,6 +398,7 @@ class WorkshopFull(Exception):
 
 def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
     """Record a stage with what was done in it (cleaned form ``data``), all or nothing."""
+    from visitors import reminders
     from visitors.lifecycle import Stage
     from visitors.models import (
         Appointment,
@@ -429,6 +438,8 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                 [Referral(visit=visit, partner=p, referred_by=by) for p in partners],
                 ignore_conflicts=True,
             )
+            for referral in visit.referrals.select_related("partner", "visit__office"):
+                reminders.referral_follow_up_schedule(referral, now=now)
         elif stage == Stage.CONCLUDING:
             visit.record_stage(
                 Stage.CONCLUDING, by=by, outcome=data["outcome"], notes=data["notes"]
@@ -445,7 +456,7 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                 Stage.FUTURE_REFERENCE, by=by, note_for_next_time=data["note_for_next_time"]
             )
             if data.get("appointment_at"):
-                Appointment.objects.create(
+                appointment = Appointment.objects.create(
                     office_id=visit.office_id,
                     visitor_id=visit.visitor_id,
                     staff=by,
@@ -453,17 +464,29 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                     purpose=data["appointment_purpose"],
                     booked_on=visit,
                 )
+                reminders.appointment_schedule(appointment, now=now)
             workshop = data.get("workshop")
             if workshop is not None:
                 locked = type(workshop).objects.select_for_update().get(pk=workshop.pk)
                 if locked.signups.count() >= locked.capacity:
                     raise WorkshopFull(_("That workshop is full."))
-                WorkshopSignup.objects.get_or_create(
+                signup, _created = WorkshopSignup.objects.get_or_create(
                     workshop=locked,
                     visitor_id=visit.visitor_id,
                     defaults={"signed_up_on": visit},
                 )
+                reminders.workshop_schedule(signup, now=now)
             if data.get("follow_up_on"):
+                from visitors.models import FollowUp
+
+                FollowUp.objects.get_or_create(
+                    promised_on=visit,
+                    defaults={
+                        "office_id": visit.office_id, "visitor_id": visit.visitor_id,
+                        "assigned_to": by, "due_on": data["follow_up_on"],
+                        "note": data.get("follow_up_note", ""),
+                    },
+                )  # fmt: skip
                 office = visit.office
                 due = dt.datetime.combine(data["follow_up_on"], dt.time(9), tzinfo=office.zone)
                 Reminder.objects.get_or_create(
@@ -515,6 +538,9 @@ def queue_broadcast(*, office: Office, message: str, by) -> int:
             )
         )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    from visitors import reminders
+
+    reminders.dispatch_soon()
     return len(rows)
 
 
@@ -570,12 +596,12 @@ def visit_send_referrals(*, visit: Visit, by) -> bool:
     ]  # fmt: skip
     if not partners:
         return False
-    if visitor.phone and visitor.consent_sms:
-        channel = Reminder.Channel.SMS
-    elif visitor.email and visitor.consent_email:
-        channel = Reminder.Channel.EMAIL
-    else:
+    from visitors import reminders
+
+    channel = reminders.channel_for(visitor)
+    if channel is None:
         return False
+    reminders.dispatch_soon()
     Reminder.objects.get_or_create(
         idempotency_key=f"referral-details:{visit.pk}:{len(partners)}",
         defaults={
@@ -589,3 +615,58 @@ def visit_send_referrals(*, visit: Visit, by) -> bool:
         },
     )
     return True
+
+
+def follow_up_log_contact(*, follow_up, by, method: str, result: str, outcome: str = ""):
+    """Log one attempt to reach the visitor; reaching them (two-way contact) closes the task."""
+    from visitors.models import FollowUp, FollowUpContact
+
+    now = timezone.now()
+    with transaction.atomic():
+        contact = FollowUpContact.objects.create(
+            follow_up=follow_up, by=by, method=method, result=result, outcome=outcome, at=now
+        )
+        if result == FollowUpContact.Result.REACHED:
+            FollowUp.objects.filter(pk=follow_up.pk, state=FollowUp.State.OPEN).update(
+                state=FollowUp.State.DONE, closed_at=now, closed_by=by
+            )
+            # The promised call-back happened: its console reminder is no longer due.
+            follow_up.promised_on.reminders.filter(kind="call_back_due", state="scheduled").update(
+                state="cancelled", last_error="contact made"
+            )
+    follow_up.refresh_from_db()
+    return contact
+
+
+def follow_up_close(*, follow_up, by, reason: str) -> bool:
+    """Close an open follow-up without contact; a reason is required. False if not open."""
+    from visitors.models import FollowUp
+
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    closed = FollowUp.objects.filter(pk=follow_up.pk, state=FollowUp.State.OPEN).update(
+        state=FollowUp.State.CLOSED, closed_at=timezone.now(), closed_by=by, close_reason=reason
+    )
+    follow_up.refresh_from_db()
+    return bool(closed)
+
+
+def reminder_retry(*, reminder) -> bool:
+    """Send a failed or cancelled reminder again, now (it still goes through consent)."""
+    from visitors import reminders
+    from visitors.models import Reminder
+
+    again = Reminder.objects.filter(
+        pk=reminder.pk, state__in=[Reminder.State.FAILED, Reminder.State.CANCELLED]
+    ).update(state=Reminder.State.SCHEDULED, due_at=timezone.now(), attempts=0, last_error="")
+    if again:
+        reminders.dispatch_soon()
+    return bool(again)
+
+
+def reminder_cancel(*, reminder, by) -> bool:
+    from visitors import reminders
+    from visitors.models import Reminder
+
+    name = (by.get_full_name() or by.username) if by else "staff"
+    return bool(reminders.cancel(Reminder.objects.filter(pk=reminder.pk), f"cancelled by {name}"))

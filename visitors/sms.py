@@ -5,10 +5,17 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
+    from twilio.rest import Client
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +92,94 @@ class MemoryBackend(BaseBackend):
     def send(self, message: SmsMessage) -> str:
         MemoryBackend.outbox.append(message)
         return f"memory-{len(MemoryBackend.outbox)}"
+
+
+class TwilioBackend(BaseBackend):
+    """Production: send through Twilio's Messages API with the official ``twilio`` package.
+
+    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and SMS_FROM (a sending number in E.164, or a
+    Messaging Service SID starting with "MG"); a missing one raises ImproperlyConfigured when the
+    backend is built, so a misconfigured worker fails loudly instead of dropping texts.
+
+    Twilio takes no idempotency key when a message is created: sending the same request twice
+    sends two texts. Duplicate protection is ours, in the outbox: a reminder is sent only by the
+    worker holding its claim, and only while it is still in *sending* (see visitors.outbox).
+    ``message.idempotency_key`` is therefore not sent to Twilio; it appears only in our logs.
+
+    Errors: a 4xx other than 429 is permanent (an invalid number, code 21211; a recipient who
+    replied STOP, code 21610; bad credentials): retrying cannot help. 429 (rate limited), 5xx and
+    network failures are transient, and the outbox retries them.
+
+    Phone numbers are stored as typed ("(555) 301-0001"): a 10-digit number, or 11 digits starting
+    with 1, is sent as a US number in E.164 (+15553010001); one typed with "+" keeps its country
+    code; anything else is passed as typed, for Twilio to accept or refuse.
+    """
+
+    timeout = 10.0  # seconds for one API request; well inside the outbox's lease
+
+    def __init__(self, *, http_client: "HttpClient | None" = None):
+        self.account_sid = settings.TWILIO_ACCOUNT_SID
+        self.auth_token = settings.TWILIO_AUTH_TOKEN
+        self.sender = settings.SMS_FROM
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", self.account_sid),
+                ("TWILIO_AUTH_TOKEN", self.auth_token),
+                ("SMS_FROM", self.sender),
+            )
+            if not value
+        ]
+        if missing:
+            raise ImproperlyConfigured(f"TwilioBackend needs {', '.join(missing)} to be set")
+        self._http_client = http_client
+
+    @cached_property
+    def client(self) -> "Client":
+        """The Twilio REST client, built on first use and kept for this backend's lifetime.
+
+        ``twilio.rest`` (and ``requests`` under it) is imported here, not at the top of the
+        module: it costs a few hundred milliseconds that processes never sending texts skip.
+        """
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        http_client = self._http_client or TwilioHttpClient(timeout=self.timeout)
+        return Client(self.account_sid, self.auth_token, http_client=http_client)
+
+    def send(self, message: SmsMessage) -> str:
+        from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
+        sender = (
+            {"messaging_service_sid": self.sender}
+            if self.sender.startswith("MG")
+            else {"from_": self.sender}
+        )
+        try:
+            sent = self.client.messages.create(to=e164(message.to), body=message.body, **sender)
+        except (TwilioRestException, TwilioServiceException) as error:
+            status = int(error.status or 0)
+            detail = getattr(error, "msg", None) or getattr(error, "title", "") or ""
+            permanent = 400 <= status < 500 and status != 429
+            raise SmsError(
+                f"Twilio {status} (error {error.code}): {detail}", permanent=permanent
+            ) from error
+        except OSError as error:  # requests' connection errors and timeouts are OSErrors
+            raise SmsError(f"Twilio unreachable: {error}", permanent=False) from error
+        logger.info("SMS [%s] sent by Twilio as %s", message.idempotency_key, sent.sid)
+        return sent.sid
+
+
+def e164(phone: str) -> str:
+    """A phone number as typed, in E.164 where we can tell its country (see TwilioBackend)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if phone.strip().startswith("+") and digits:
+        return f"+{digits}"
+    if len(digits) == 10:
+        return f"+1{digits}"
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"+{digits}"
+    return phone
 
 
 def get_backend() -> BaseBackend:

@@ -1,6 +1,15 @@
 from django.urls import include, path
 
-from visitors.views import console, desk, display, kiosk, sms_webhook, status, workspace
+from visitors.views import (
+    console,
+    desk,
+    display,
+    follow_up,
+    kiosk,
+    sms_webhook,
+    status,
+    workspace,
+)
 
 kiosk_patterns = (
     [
@@ -52,6 +61,24 @@ desk_patterns = (
         path("<slug:slug>/visitors/", desk.visitors, name="visitors"),
         path("<slug:slug>/visitors/merge/", desk.visitor_merge, name="merge"),
         path("<slug:slug>/check-in/", desk.check_in, name="check_in"),
+        path("<slug:slug>/follow-ups/", follow_up.follow_ups, name="follow_ups"),
+        path("<slug:slug>/follow-ups/<int:pk>/", follow_up.follow_up, name="follow_up"),
+        path(
+            "<slug:slug>/follow-ups/<int:pk>/contact/",
+            follow_up.follow_up_contact,
+            name="follow_up_contact",
+        ),
+        path(
+            "<slug:slug>/follow-ups/<int:pk>/close/",
+            follow_up.follow_up_close,
+            name="follow_up_close",
+        ),
+        path("<slug:slug>/reminders/", follow_up.reminders, name="reminders"),
+        path(
+            "<slug:slug>/reminders/<int:pk>/<str:action>/",
+            follow_up.reminder_action,
+            name="reminder_action",
+        ),
     ],
     "desk",
 )

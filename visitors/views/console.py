@@ -58,6 +58,9 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         "reasons": office.reasons.filter(is_active=True),
         "today": office.local_date(),
         "broadcast_form": BroadcastForm(),
+        "follow_ups": office.follow_ups.filter(state="open", assigned_to=request.user)
+        .select_related("visitor")
+        .order_by("due_on", "pk")[:10],
     }
     return render(request, "desk/console.html", context)
 

@@ -203,7 +203,8 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "open_requests": visitor.open_requests.filter(state=OpenRequest.State.OPEN),
         "resolved_requests": visitor.open_requests.filter(state=OpenRequest.State.RESOLVED)[:20],
         "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
-        "reminders": visitor.reminders.order_by("-due_at")[:20],
+        "reminders": visitor.reminders.filter(office=office).order_by("-due_at")[:20],
+        "follow_ups": visitor.follow_ups.filter(office=office).order_by("-due_on")[:20],
         "resolve_form": ResolveForm(),
     }
     return render(request, "desk/visitor.html", context)
