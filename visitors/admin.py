@@ -114,6 +114,22 @@ class ReminderAdmin(admin.ModelAdmin):
     readonly_fields = ["idempotency_key", "attempts", "last_error", "sent_at", "lease_expires_at"]
 
 
+class FollowUpContactInline(admin.TabularInline):
+    model = models.FollowUpContact
+    extra = 0
+    readonly_fields = ["at", "by", "method", "result", "outcome"]
+    can_delete = False
+
+
+@admin.register(models.FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ["due_on", "office", "visitor", "assigned_to", "state"]
+    list_filter = ["office", "state"]
+    raw_id_fields = ["visitor", "promised_on", "assigned_to", "closed_by"]
+    readonly_fields = ["created_at", "closed_at"]
+    inlines = [FollowUpContactInline]
+
+
 class MembershipForUserInline(admin.TabularInline):
     model = models.StaffMembership
     extra = 0
