@@ -472,6 +472,9 @@ class EqualOpportunityRecord(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        permissions = [
+            ("view_eo_aggregates", "Can see equal-opportunity figures (aggregates only)"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(sex__in=EOSex.values), name="eo_sex_valid"),
             models.CheckConstraint(condition=Q(age_band__in=EOAgeBand.values), name="eo_age_valid"),
@@ -598,6 +601,9 @@ class Visit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("The visitor's own rating, 1 to 5, if they gave one.")
+    )
     notes = models.TextField(blank=True)
     note_for_next_time = models.TextField(blank=True)
 
@@ -629,6 +635,10 @@ class Visit(models.Model):
                 condition=Q(outcome="") | Q(outcome__in=Outcome.values), name="visit_outcome_valid"
             ),
             models.CheckConstraint(condition=Q(ticket_number__gt=0), name="visit_ticket_positive"),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="visit_rating_range",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=[Status.WAITING, Status.LEFT, Status.NO_SHOW])
                 | Q(called_at__isnull=False),

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from visitors.views import (
     console,
+    dashboard,
     desk,
     display,
     follow_up,
@@ -91,7 +92,18 @@ display_patterns = (
     "display",
 )
 
+dashboard_patterns = (
+    [
+        path("", dashboard.day, name="day"),
+        path("range/", dashboard.range_view, name="range"),
+        path("report/", dashboard.day, name="report"),
+        path("export.csv", dashboard.export, name="export"),
+    ],
+    "dashboard",
+)
+
 urlpatterns = [
+    path("dashboard/", include(dashboard_patterns)),
     path("display/", include(display_patterns)),
     path("kiosk/", include(kiosk_patterns)),
     path("status/", include(status_patterns)),

@@ -1,0 +1,254 @@
+"""The manager's dashboard: the day, a range of days, the visits export and a printable report.
+
+Managers and office admins see the offices they hold that role at ("all my offices" or one);
+equal-opportunity figures only with the ``visitors.view_eo_aggregates`` permission, and only as
+counts. Charts are SVG drawn here on the server, each with its numbers in a table.
+"""
+
+import calendar
+import csv
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from visitors import dashboard
+from visitors.models import Office, StaffMembership, StaffRole, Visit
+
+MANAGING_ROLES = (StaffRole.MANAGER, StaffRole.ADMIN)
+MAX_RANGE_DAYS = 366
+CHART_WIDTH, CHART_HEIGHT = 640, 180
+
+
+def managed_offices(user) -> list[Office]:
+    if user.is_superuser:
+        return list(Office.objects.order_by("name"))
+    return list(
+        Office.objects.filter(
+            memberships__user=user, memberships__is_active=True,
+            memberships__role__in=MANAGING_ROLES,
+        ).order_by("name").distinct()
+    )  # fmt: skip
+
+
+def _scope(request: HttpRequest) -> tuple[list[Office], list[Office], str]:
+    """(offices shown, offices this manager may choose from, the choice as given)."""
+    offices = managed_offices(request.user)
+    if not offices:
+        raise PermissionDenied(_("The dashboard is for managers."))
+    choice = request.GET.get("office", "all" if len(offices) > 1 else offices[0].slug)
+    if choice != "all":
+        chosen = [o for o in offices if o.slug == choice]
+        if not chosen:
+            raise PermissionDenied(_("You do not manage that office."))
+        return chosen, offices, choice
+    return offices, offices, choice
+
+
+def _date(value: str, default: dt.date, errors: list, label: str) -> dt.date:
+    if not value:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors.append(_("%(label)s is not a date (YYYY-MM-DD); showing %(day)s instead.")
+                      % {"label": label, "day": default.isoformat()})  # fmt: skip
+        return default
+
+
+def _today(offices: list[Office]) -> dt.date:
+    return offices[0].local_date()
+
+
+def bar_chart(rows: list[dict], key: str, label_key: str, *, line_key: str | None = None):
+    """Geometry for an SVG bar chart (and an optional line for comparison)."""
+    if not rows:
+        return None
+    top = max([r[key] for r in rows] + [r[line_key] for r in rows if line_key] + [1])
+    width = CHART_WIDTH / len(rows)
+    bars, points = [], []
+    for i, r in enumerate(rows):
+        height = (r[key] / top) * (CHART_HEIGHT - 20)
+        bars.append({"x": round(i * width + 2, 1), "y": round(CHART_HEIGHT - height, 1),
+                     "width": round(max(width - 4, 1), 1), "height": round(height, 1),
+                     "label": r[label_key], "value": r[key],
+                     "label_x": round(i * width + width / 2, 1)})  # fmt: skip
+        if line_key:
+            y = CHART_HEIGHT - (r[line_key] / top) * (CHART_HEIGHT - 20)
+            points.append(f"{i * width + width / 2:.1f},{y:.1f}")
+    return {"bars": bars, "line": " ".join(points), "width": CHART_WIDTH,
+            "height": CHART_HEIGHT + 16, "top": top}  # fmt: skip
+
+
+@login_required
+@require_GET
+def day(request: HttpRequest) -> HttpResponse:
+    offices, choices, choice = _scope(request)
+    errors: list[str] = []
+    today = _today(offices)
+    day = _date(request.GET.get("date", ""), today, errors, _("Date"))
+    figures = dashboard.day_figures(offices, day, now=timezone.now())
+    timezone.activate(offices[0].zone)
+    context = {
+        "figures": figures, "offices": offices, "choices": choices, "choice": choice,
+        "day": day, "today": today, "errors": errors,
+        "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1),
+        "hours_chart": bar_chart(figures.hours, "arrivals", "hour", line_key="usual"),
+        "printing": request.resolver_match.url_name == "report",
+    }  # fmt: skip
+    if request.htmx and request.GET.get("live"):
+        return render(request, "dashboard/day.html#figures", context)
+    return render(request, "dashboard/day.html", context)
+
+
+def _period(request: HttpRequest, today: dt.date, errors: list) -> tuple[str, dt.date, dt.date]:
+    period = request.GET.get("period", "week")
+    anchor = _date(request.GET.get("date", ""), today, errors, _("Date"))
+    if period == "month":
+        last_day = calendar.monthrange(anchor.year, anchor.month)[1]
+        return period, anchor.replace(day=1), anchor.replace(day=last_day)
+    if period == "custom":
+        first = _date(request.GET.get("start", ""), today - dt.timedelta(days=29), errors,
+                      _("Start"))  # fmt: skip
+        last = _date(request.GET.get("end", ""), today, errors, _("End"))
+        if last < first:
+            errors.append(_("The end is before the start; they were swapped."))
+            first, last = last, first
+        if (last - first).days >= MAX_RANGE_DAYS:
+            errors.append(_("At most %(n)s days at once; showing the last %(n)s.")
+                          % {"n": MAX_RANGE_DAYS})  # fmt: skip
+            first = last - dt.timedelta(days=MAX_RANGE_DAYS - 1)
+        return period, first, last
+    monday = anchor - dt.timedelta(days=anchor.weekday())
+    return "week", monday, monday + dt.timedelta(days=6)
+
+
+def can_see_equal_opportunity(user) -> bool:
+    return user.has_perm("visitors.view_eo_aggregates")
+
+
+@login_required
+@require_GET
+def range_view(request: HttpRequest) -> HttpResponse:
+    offices, choices, choice = _scope(request)
+    errors: list[str] = []
+    period, first, last = _period(request, _today(offices), errors)
+    figures = dashboard.range_figures(
+        offices, first, last, equal_opportunity=can_see_equal_opportunity(request.user)
+    )
+    timezone.activate(offices[0].zone)
+    weekdays = [(i, calendar.day_abbr[i - 1]) for i in range(1, 8)]
+    hours = sorted({h for (_w, h) in figures.heatmap}) or []
+    busiest = max((c["arrivals"] for c in figures.heatmap.values()), default=0)
+    heat = [
+        {"weekday": label, "cells": [
+            _heat_cell(figures.heatmap.get((w, h)), busiest) for h in hours]}
+        for w, label in weekdays
+    ]  # fmt: skip
+    context = {
+        "figures": figures, "offices": offices, "choices": choices, "choice": choice,
+        "period": period, "first": first, "last": last, "errors": errors,
+        "hours": hours, "heat": heat,
+        "daily_chart": bar_chart(figures.daily, "visits", "day"),
+    }  # fmt: skip
+    return render(request, "dashboard/range.html", context)
+
+
+def _heat_cell(cell: dict | None, busiest: int) -> dict:
+    if not cell:
+        return {"arrivals": 0, "mean_wait": None, "level": 0}
+    level = 0 if not busiest else min(4, 1 + int(4 * cell["arrivals"] / (busiest + 1)))
+    return {**cell, "level": level}
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _inert(value) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CSV_COLUMNS = [
+    "visit_id", "office", "service_date", "ticket", "visitor_id", "first_name", "last_name",
+    "status", "source", "priority_of_service", "checked_in_at", "called_at",
+    "service_started_at", "greeted_at", "determined_at", "responded_at", "concluded_at",
+    "future_reference_at", "ended_at", "wait_minutes", "reasons", "services", "outcome",
+    "referrals", "rating",
+]  # fmt: skip
+STAGE_TIMES = CSV_COLUMNS[10:19]
+
+
+def export_rows(visits, offices: list[Office]):
+    zones = {o.pk: o.zone for o in offices}
+    names = {o.pk: o.name for o in offices}
+    yield CSV_COLUMNS
+    rows = (
+        visits.select_related("visitor")
+        .prefetch_related("reasons", "services_given__service", "referrals__partner")
+        .order_by("service_date", "office_id", "ticket_number")
+    )
+    for visit in rows.iterator(chunk_size=2000):
+        zone = zones[visit.office_id]
+        times = [
+            getattr(visit, f).astimezone(zone).isoformat(timespec="seconds")
+            if getattr(visit, f) else ""
+            for f in STAGE_TIMES
+        ]  # fmt: skip
+        wait = (
+            round((visit.called_at - visit.checked_in_at).total_seconds() / 60, 1)
+            if visit.called_at else ""
+        )  # fmt: skip
+        yield [
+            visit.pk, names[visit.office_id], visit.service_date.isoformat(), visit.ticket_code,
+            visit.visitor_id, visit.visitor.first_name, visit.visitor.last_name, visit.status,
+            visit.source, "yes" if visit.priority else "no", *times, wait,
+            "; ".join(r.label_en for r in visit.reasons.all()),
+            "; ".join(f"{g.service.reporting_code} {g.service.name}"
+                      for g in visit.services_given.all()),
+            visit.outcome, "; ".join(r.partner.name for r in visit.referrals.all()),
+            visit.rating or "",
+        ]  # fmt: skip
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest) -> StreamingHttpResponse:
+    """Visits of a date range as CSV, streamed: rows are written as the database yields them."""
+    offices, _choices, choice = _scope(request)
+    errors: list[str] = []
+    today = _today(offices)
+    first = _date(request.GET.get("start", ""), today, errors, _("Start"))
+    last = _date(request.GET.get("end", ""), first, errors, _("End"))
+    if errors or last < first or (last - first).days >= MAX_RANGE_DAYS:
+        return HttpResponse(
+            " ".join(errors) or _("Choose a start and an end at most %(n)s days apart.")
+            % {"n": MAX_RANGE_DAYS},
+            status=400, content_type="text/plain; charset=utf-8",
+        )  # fmt: skip
+    writer = csv.writer(_Echo())
+    visits = Visit.objects.filter(
+        office__in=offices, service_date__gte=first, service_date__lte=last
+    )
+    stream = (writer.writerow([_inert(v) for v in row]) for row in export_rows(visits, offices))
+    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+    filename = f"visits-{choice}-{first.isoformat()}-{last.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def can_open_dashboard(user) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser
+        or StaffMembership.objects.filter(
+            user=user, is_active=True, role__in=MANAGING_ROLES
+        ).exists()
+    )
