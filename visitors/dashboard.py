@@ -62,7 +62,10 @@ def seconds_between(start: str, end: str):
     if connection.vendor == "postgresql":
         return Extract(ExpressionWrapper(F(end) - F(start), output_field=DurationField()), "epoch")
     return ExpressionWrapper(
-        (Func(F(end), function="julianday") - Func(F(start), function="julianday"))
+        (
+            Func(F(end), function="julianday", output_field=FloatField())
+            - Func(F(start), function="julianday", output_field=FloatField())
+        )
         * Value(86400.0),
         output_field=FloatField(),
     )
