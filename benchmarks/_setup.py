@@ -13,12 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def django_for_bench(name: str) -> str:
-    """Point Django at the benchmark database, set it up and migrate; return the vendor."""
+def django_for_bench(name: str, *, suffix: str = "_bench") -> str:
+    """Point Django at the benchmark database, set it up and migrate; return the vendor.
+
+    PostgreSQL: the database named in DATABASE_URL plus ``suffix`` (a benchmark with a large
+    population of its own passes a suffix of its own, so it does not change the others').
+    """
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         parts = urlsplit(url)
-        bench_db = f"{parts.path.lstrip('/') or 'frontdesk'}_bench"
+        bench_db = f"{parts.path.lstrip('/') or 'frontdesk'}{suffix}"
         _create_pg_database(parts, bench_db)
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{bench_db}"))
     else:

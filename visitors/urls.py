@@ -24,6 +24,7 @@ status_patterns = (
     [
         path("<str:token>/", status.status_page, name="page"),
         path("<str:token>/leave/", status.status_leave, name="leave"),
+        path("<str:token>/rate/", status.status_rate, name="rate"),
     ],
     "status",
 )

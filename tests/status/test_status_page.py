@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory
 from visitors.lifecycle import Status
@@ -85,3 +86,37 @@ def test_the_token_is_long_and_random(office):
 def test_it_only_accepts_get_and_post(client, queue):
     assert client.put(_url(queue[0])).status_code == 405
     assert client.get(_url(queue[0], "status:leave")).status_code == 405
+
+
+def _finished(office):
+    at = timezone.now()
+    stages = {f"{s}_at": at for s in ("called", "service_started", "greeted", "determined",
+                                      "responded", "concluded", "ended")}  # fmt: skip
+    return VisitFactory(office=office, status=Status.DONE, outcome="resolved", **stages)
+
+
+def test_a_visitor_rates_a_finished_visit_once(client, office):
+    visit = _finished(office)
+    page = client.get(_url(visit))
+    assert "How did we do today?" in page.text
+    assert client.post(_url(visit, "status:rate"), {"rating": "4"}).status_code == 302
+    assert Visit.objects.get(pk=visit.pk).rating == 4
+    client.post(_url(visit, "status:rate"), {"rating": "1"})  # a second try changes nothing
+    assert Visit.objects.get(pk=visit.pk).rating == 4
+    assert "Thank you for your rating." in client.get(_url(visit)).text
+
+
+@pytest.mark.parametrize("bad", ["0", "6", "", "five", "4<script>", "9" * 500])
+def test_a_bad_rating_is_refused_with_a_message(client, office, bad):
+    visit = _finished(office)
+    response = client.post(_url(visit, "status:rate"), {"rating": bad},
+                           headers={"HX-Request": "true"})  # fmt: skip
+    assert response.status_code == 422
+    assert "Choose a number from 1 to 5." in response.text
+    assert Visit.objects.get(pk=visit.pk).rating is None
+
+
+def test_a_visit_still_waiting_cannot_be_rated(client, office):
+    visit = VisitFactory(office=office)
+    client.post(_url(visit, "status:rate"), {"rating": "5"})
+    assert Visit.objects.get(pk=visit.pk).rating is None

@@ -8,6 +8,7 @@ counts. Charts are SVG drawn here on the server, each with its numbers in a tabl
 import calendar
 import csv
 import datetime as dt
+from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -187,36 +188,50 @@ CSV_COLUMNS = [
 STAGE_TIMES = CSV_COLUMNS[10:19]
 
 
+EXPORT_CHUNK = 5000
+
+
 def export_rows(visits, offices: list[Office]):
+    """The CSV rows, a chunk at a time: plain tuples from a database cursor (no model
+    instances), and the reasons, services and referrals of each chunk in three queries."""
+    from itertools import batched
+
+    from visitors.models import Referral, ServiceGiven
+
     zones = {o.pk: o.zone for o in offices}
     names = {o.pk: o.name for o in offices}
     yield CSV_COLUMNS
-    rows = (
-        visits.select_related("visitor")
-        .prefetch_related("reasons", "services_given__service", "referrals__partner")
-        .order_by("service_date", "office_id", "ticket_number")
-    )
-    for visit in rows.iterator(chunk_size=2000):
-        zone = zones[visit.office_id]
-        times = [
-            getattr(visit, f).astimezone(zone).isoformat(timespec="seconds")
-            if getattr(visit, f) else ""
-            for f in STAGE_TIMES
-        ]  # fmt: skip
-        wait = (
-            round((visit.called_at - visit.checked_in_at).total_seconds() / 60, 1)
-            if visit.called_at else ""
-        )  # fmt: skip
-        yield [
-            visit.pk, names[visit.office_id], visit.service_date.isoformat(), visit.ticket_code,
-            visit.visitor_id, visit.visitor.first_name, visit.visitor.last_name, visit.status,
-            visit.source, "yes" if visit.priority else "no", *times, wait,
-            "; ".join(r.label_en for r in visit.reasons.all()),
-            "; ".join(f"{g.service.reporting_code} {g.service.name}"
-                      for g in visit.services_given.all()),
-            visit.outcome, "; ".join(r.partner.name for r in visit.referrals.all()),
-            visit.rating or "",
-        ]  # fmt: skip
+    rows = visits.order_by("service_date", "office_id", "ticket_number").values_list(
+        "pk", "office_id", "service_date", "ticket_code", "visitor_id", "visitor__first_name",
+        "visitor__last_name", "status", "source", "priority", *STAGE_TIMES, "outcome", "rating",
+    )  # fmt: skip
+    for chunk in batched(rows.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+        ids = [row[0] for row in chunk]
+        reasons, services, referrals = defaultdict(list), defaultdict(list), defaultdict(list)
+        through = Visit.reasons.through.objects.filter(visit_id__in=ids)
+        for visit_id, label in through.values_list("visit_id", "reasonforvisit__label_en"):
+            reasons[visit_id].append(label)
+        for visit_id, code, name in ServiceGiven.objects.filter(visit_id__in=ids).values_list(
+            "visit_id", "service__reporting_code", "service__name"
+        ):
+            services[visit_id].append(f"{code} {name}")
+        for visit_id, partner in Referral.objects.filter(visit_id__in=ids).values_list(
+            "visit_id", "partner__name"
+        ):
+            referrals[visit_id].append(partner)
+        for row in chunk:
+            pk, office_id, day, ticket, visitor_id, first, last, status, source, priority = row[:10]
+            stamps = row[10:19]
+            outcome, rating = row[19:]
+            zone = zones[office_id]
+            times = [t.astimezone(zone).isoformat(timespec="seconds") if t else "" for t in stamps]
+            checked_in, called = stamps[0], stamps[1]
+            wait = round((called - checked_in).total_seconds() / 60, 1) if called else ""
+            yield [
+                pk, names[office_id], day.isoformat(), ticket, visitor_id, first, last, status,
+                source, "yes" if priority else "no", *times, wait, "; ".join(reasons[pk]),
+                "; ".join(services[pk]), outcome, "; ".join(referrals[pk]), rating or "",
+            ]  # fmt: skip
 
 
 @login_required

@@ -43,6 +43,7 @@ def _render(request, visit, *, message="", status=200):
             "estimate": selectors.wait_estimate(visit),
             "message": message,
             "can_leave": visit.status in (Status.WAITING, Status.CALLED),
+            "rating_choices": [(n, _("%(n)s of 5") % {"n": n}) for n in range(1, 6)],
             "other_lang": "es" if lang == "en" else "en",
         }
         template = "status/status.html#status-panel" if request.htmx else "status/status.html"
@@ -69,6 +70,25 @@ def status_leave(request: HttpRequest, token: str) -> HttpResponse:
         except TransitionNotAllowed:
             visit.refresh_from_db()
             message = _("Your visit has already moved on, so nothing was changed.")
+    if not request.htmx:
+        url = reverse("status:page", args=[token])
+        return HttpResponseRedirect(f"{url}?lang={_language(request, visit)}")
+    return _render(request, visit, message=message)
+
+
+@require_POST
+def status_rate(request: HttpRequest, token: str) -> HttpResponse:
+    """The visitor's own rating of a finished visit, 1 to 5, once."""
+    visit = _visit_for_token(token)
+    raw = request.POST.get("rating", "")
+    with translation.override(_language(request, visit)):
+        if not (raw.isdigit() and 1 <= int(raw) <= 5):
+            return _render(request, visit, message=_("Choose a number from 1 to 5."), status=422)
+        rated = Visit.objects.filter(pk=visit.pk, status=Status.DONE, rating__isnull=True).update(
+            rating=int(raw)
+        )
+        visit.refresh_from_db()
+        message = _("Thank you!") if rated else ""
     if not request.htmx:
         url = reverse("status:page", args=[token])
         return HttpResponseRedirect(f"{url}?lang={_language(request, visit)}")
