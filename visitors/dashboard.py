@@ -452,8 +452,9 @@ def _equal_opportunity(visits: QuerySet) -> dict:
     result = {}
     for name in ("sex", "age_band", "disability", "limited_english"):
         counts = records.values(name).annotate(n=Count("pk")).order_by(name)
-        choices = dict(EqualOpportunityRecord._meta.get_field(name).choices)
-        result[name] = [
+        model_field = EqualOpportunityRecord._meta.get_field(name)
+        choices = dict(model_field.choices)
+        result[str(model_field.verbose_name).capitalize()] = [
             (choices.get(r[name], r[name]), r["n"] if r["n"] >= EO_SMALL_CELL else "<5")
             for r in counts
         ]

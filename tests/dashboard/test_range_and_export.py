@@ -77,7 +77,7 @@ def test_equal_opportunity_figures_only_as_counts_and_only_with_the_permission(
     manager = type(manager).objects.get(pk=manager.pk)  # drop the permission cache
     client.force_login(manager)
     page = client.get(url, {"date": MONDAY.isoformat()})
-    sexes = dict(page.context["figures"].equal_opportunity["sex"])
+    sexes = dict(page.context["figures"].equal_opportunity["Sex"])
     assert sexes == {"Female": 5, "Male": "<5"}  # one person is never singled out
 
 

@@ -78,6 +78,8 @@ def bar_chart(rows: list[dict], key: str, label_key: str, *, line_key: str | Non
         bars.append({"x": round(i * width + 2, 1), "y": round(CHART_HEIGHT - height, 1),
                      "width": round(max(width - 4, 1), 1), "height": round(height, 1),
                      "label": r[label_key], "value": r[key],
+                     "short": r[label_key].day if isinstance(r[label_key], dt.date)
+                     else r[label_key],
                      "label_x": round(i * width + width / 2, 1)})  # fmt: skip
         if line_key:
             y = CHART_HEIGHT - (r[line_key] / top) * (CHART_HEIGHT - 20)
