@@ -243,6 +243,9 @@ REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
 REMINDERS_DISPATCH_ON_COMMIT = env_bool("REMINDERS_DISPATCH_ON_COMMIT", True)
 REFERRAL_FOLLOW_UP_DAYS = env_int("REFERRAL_FOLLOW_UP_DAYS", 7)
 DAILY_SUMMARY_HOUR = env_int("DAILY_SUMMARY_HOUR", 18)
+# The dashboard's range view runs its independent scans on this many connections at once
+# (PostgreSQL only; 1 runs them in turn).
+DASHBOARD_QUERY_THREADS = env_int("DASHBOARD_QUERY_THREADS", 3)
 
 # --- Security --------------------------------------------------------------------------------
 SECURE_CSP = {

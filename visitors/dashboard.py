@@ -13,9 +13,11 @@ A day is the office's local day (``Visit.service_date``); hours are the office's
 import datetime as dt
 import math
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 from django.db.models import (
     Aggregate,
     Avg,
@@ -27,6 +29,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -81,6 +84,17 @@ class PercentileCont(Aggregate):
 
     def __init__(self, expression, fraction: float, **extra):
         super().__init__(expression, fraction=float(fraction), **extra)
+
+
+class LocalPart(Func):
+    """PostgreSQL: a part of ``checked_in_at`` in the visit's own office's time zone."""
+
+    output_field = IntegerField()
+    template = "EXTRACT(%(part)s FROM (%(expressions)s))::integer"
+    arg_joiner = " AT TIME ZONE "
+
+    def __init__(self, part: str, **extra):
+        super().__init__(F("checked_in_at"), F("office__time_zone"), part=part, **extra)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -354,29 +368,92 @@ def range_visits(offices: list[Office], first: dt.date, last: dt.date) -> QueryS
     return Visit.objects.filter(office__in=offices, service_date__gte=first, service_date__lte=last)
 
 
+def gather(**tasks):
+    """Run independent queries; on PostgreSQL, outside a transaction, two or three at once.
+
+    Each task runs in a thread with its own connection (returned to the pool afterwards), so
+    the month across fifty offices uses both cores of a small server. Inside a transaction
+    (a test, or ATOMIC_REQUESTS) other connections would not see its rows: run in turn.
+    """
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or settings.DASHBOARD_QUERY_THREADS < 2
+    ):
+        return {name: task() for name, task in tasks.items()}
+
+    def run(task):
+        try:
+            return task()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=settings.DASHBOARD_QUERY_THREADS) as pool:
+        futures = {name: pool.submit(run, task) for name, task in tasks.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def range_figures(
     offices: list[Office], first: dt.date, last: dt.date, *, equal_opportunity: bool = False
 ) -> Range:
     visits = range_visits(offices, first, last)
     figures = Range(offices=offices, first=first, last=last)
     wait = seconds_between("checked_in_at", "called_at")
-    per_day = {
-        r["service_date"]: r
-        for r in visits.annotate(wait=wait)
-        .values("service_date")
-        .annotate(
-            visits=Count("pk"),
-            visitors=Count("visitor", distinct=True),
-            walked_away=Count("pk", filter=Q(status=Status.LEFT)),
-            served=Count("pk", filter=Q(status=Status.DONE)),
-            mean_wait=Avg("wait"),
+    # PostgreSQL ranks in the same pass as it counts; SQLite needs a pass of its own.
+    in_db = connection.vendor == "postgresql"
+    ranked = {"median": PercentileCont("wait", 0.5), "p90": PercentileCont("wait", 0.9)}
+
+    def per_day():
+        return list(
+            visits.annotate(wait=wait)
+            .values("service_date")
+            .annotate(
+                visits=Count("pk"),
+                visitors=Count("visitor", distinct=True),
+                walked_away=Count("pk", filter=Q(status=Status.LEFT)),
+                served=Count("pk", filter=Q(status=Status.DONE)),
+                mean_wait=Avg("wait"),
+                **(ranked if in_db else {}),
+            )
+            .order_by("service_date")
         )
-        .order_by("service_date")
-    }
-    medians = duration_stats(visits, start="checked_in_at", end="called_at", group="service_date")
+
+    def per_office():
+        return list(
+            visits.annotate(wait=wait)
+            .values("office")
+            .annotate(
+                **(ranked if in_db else {}),
+                visits=Count("pk"),
+                visitors=Count("visitor", distinct=True),
+                walked_away=Count("pk", filter=Q(status=Status.LEFT)),
+                no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
+                follow_up=Count("pk", filter=Q(outcome=Outcome.FOLLOW_UP)),
+                hired=Count("pk", filter=Q(outcome=Outcome.HIRED)),
+            )
+            .order_by()
+        )
+
+    results = gather(
+        per_day=per_day,
+        per_office=per_office,
+        heatmap=lambda: _heatmap(offices, visits),
+        totals=lambda: visits.aggregate(
+            visits=Count("pk"), visitors=Count("visitor", distinct=True)
+        ),
+        reminders=lambda: _reminders(offices, first, last),
+        appointments=lambda: _appointments(offices, first, last),
+    )
+    days = {r["service_date"]: r for r in results["per_day"]}
+    medians = (
+        {d: _stat({"n": 0, "max": None, "mean": r["mean_wait"], **{k: r[k] for k in ranked}})
+         for d, r in days.items()}
+        if in_db
+        else duration_stats(visits, start="checked_in_at", end="called_at", group="service_date")
+    )  # fmt: skip
     day = first
     while day <= last:
-        row = per_day.get(day, {"visits": 0, "visitors": 0, "walked_away": 0, "served": 0})
+        row = days.get(day, {"visits": 0, "visitors": 0, "walked_away": 0, "served": 0})
         stat = medians.get(day) or {}
         figures.daily.append({
             "day": day, "visits": row["visits"], "visitors": row["visitors"],
@@ -384,30 +461,27 @@ def range_figures(
             "median_wait": stat.get("median"), "p90_wait": stat.get("p90"),
         })  # fmt: skip
         day += dt.timedelta(days=1)
-    figures.heatmap = _heatmap(offices, visits)
-    per_office = duration_stats(visits, start="checked_in_at", end="called_at", group="office")
+    figures.heatmap = results["heatmap"]
+    office_stats = (
+        {}
+        if in_db
+        else duration_stats(visits, start="checked_in_at", end="called_at", group="office")
+    )
     names = {o.pk: o.name for o in offices}
-    for r in (
-        visits.values("office")
-        .annotate(
-            visits=Count("pk"),
-            visitors=Count("visitor", distinct=True),
-            walked_away=Count("pk", filter=Q(status=Status.LEFT)),
-            no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
-            follow_up=Count("pk", filter=Q(outcome=Outcome.FOLLOW_UP)),
-            hired=Count("pk", filter=Q(outcome=Outcome.HIRED)),
-        )
-        .order_by()
-    ):
-        stat = per_office.get(r["office"]) or {}
+    for r in results["per_office"]:
+        stat = (
+            _stat({"n": 0, "max": None, "mean": None, "median": r.pop("median"),
+                   "p90": r.pop("p90")})
+            if in_db else office_stats.get(r["office"]) or {}
+        )  # fmt: skip
         figures.side_by_side.append({
             **r, "name": names[r["office"]], "median_wait": stat.get("median"),
             "p90_wait": stat.get("p90"), "walk_away_share": _share(r["walked_away"], r["visits"]),
         })  # fmt: skip
     figures.side_by_side.sort(key=lambda r: r["name"])
-    figures.totals = visits.aggregate(visits=Count("pk"), visitors=Count("visitor", distinct=True))
-    figures.reminders = _reminders(offices, first, last)
-    figures.appointments = _appointments(offices, first, last)
+    figures.totals = results["totals"]
+    figures.reminders = results["reminders"]
+    figures.appointments = results["appointments"]
     if equal_opportunity:
         figures.equal_opportunity = _equal_opportunity(visits)
     return figures
@@ -417,15 +491,19 @@ def _heatmap(offices: list[Office], visits: QuerySet) -> dict:
     """{(iso weekday, local hour): {"arrivals": n, "mean_wait": minutes}}."""
     cells: dict = {}
     wait = seconds_between("checked_in_at", "called_at")
-    for group in _by_zone(offices).values():
-        tz = group[0].zone
+    if connection.vendor == "postgresql":
+        # One pass for every zone: each row's local time in its own office's zone.
+        groups = [(visits, LocalPart("isodow"), LocalPart("hour"))]
+    else:
+        groups = [
+            (visits.filter(office__in=group),
+             ExtractIsoWeekDay("checked_in_at", tzinfo=group[0].zone),
+             ExtractHour("checked_in_at", tzinfo=group[0].zone))
+            for group in _by_zone(offices).values()
+        ]  # fmt: skip
+    for rows, weekday, hour in groups:
         for r in (
-            visits.filter(office__in=group)
-            .annotate(
-                weekday=ExtractIsoWeekDay("checked_in_at", tzinfo=tz),
-                hour=ExtractHour("checked_in_at", tzinfo=tz),
-                wait=wait,
-            )
+            rows.annotate(weekday=weekday, hour=hour, wait=wait)
             .values("weekday", "hour")
             .annotate(n=Count("pk"), waited=Count("wait"), total_wait=Sum("wait"))
             .order_by()

@@ -611,6 +611,8 @@ class Visit(models.Model):
         ordering = ["-checked_in_at"]
         indexes = [
             models.Index(fields=["office", "service_date", "status"], name="visit_office_day"),
+            # Ranges across many offices (the dashboard's month, the export) read by day first.
+            models.Index(fields=["service_date", "office"], name="visit_day_office"),
             models.Index(fields=["visitor", "-checked_in_at"], name="visit_visitor_recent"),
         ]
         constraints = [

@@ -166,3 +166,20 @@ def test_the_printable_report_is_the_day_without_controls(client, office, manage
     assert page.status_code == 200
     assert "printing" in page.text
     assert 'hx-trigger="every 60s"' not in page.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_range_runs_its_scans_at_once_with_the_same_answers(
+    office, other_office, week, settings
+):
+    """Outside a transaction PostgreSQL runs the scans on several connections (SQLite: in
+    turn); the figures are the same either way."""
+    last = MONDAY + dt.timedelta(days=6)
+    settings.DASHBOARD_QUERY_THREADS = 1
+    in_turn = dashboard.range_figures([office, other_office], MONDAY, last)
+    settings.DASHBOARD_QUERY_THREADS = 3
+    at_once = dashboard.range_figures([office, other_office], MONDAY, last)
+    assert at_once.daily == in_turn.daily
+    assert at_once.side_by_side == in_turn.side_by_side
+    assert at_once.heatmap == in_turn.heatmap
+    assert at_once.totals == in_turn.totals == {"visits": 4, "visitors": 4}
