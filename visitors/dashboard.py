@@ -411,7 +411,12 @@ def range_figures(
                 visits=Count("pk"),
                 visitors=Count("visitor", distinct=True),
                 walked_away=Count("pk", filter=Q(status=Status.LEFT)),
+                no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
                 served=Count("pk", filter=Q(status=Status.DONE)),
+                referred=Count("pk", filter=Q(outcome=Outcome.REFERRED)),
+                follow_up=Count("pk", filter=Q(outcome=Outcome.FOLLOW_UP)),
+                hired=Count("pk", filter=Q(outcome=Outcome.HIRED)),
+                rating=Avg("rating"),
                 mean_wait=Avg("wait"),
                 **(ranked if in_db else {}),
             )
@@ -453,12 +458,15 @@ def range_figures(
     )  # fmt: skip
     day = first
     while day <= last:
-        row = days.get(day, {"visits": 0, "visitors": 0, "walked_away": 0, "served": 0})
+        row = days.get(day, {})
         stat = medians.get(day) or {}
+        rating = row.get("rating")
         figures.daily.append({
-            "day": day, "visits": row["visits"], "visitors": row["visitors"],
-            "walked_away": row["walked_away"], "served": row["served"],
+            "day": day,
+            **{k: row.get(k, 0) for k in ("visits", "visitors", "walked_away", "no_shows",
+                                          "served", "referred", "follow_up", "hired")},
             "median_wait": stat.get("median"), "p90_wait": stat.get("p90"),
+            "rating": None if rating is None else round(float(rating), 1),
         })  # fmt: skip
         day += dt.timedelta(days=1)
     figures.heatmap = results["heatmap"]

@@ -47,6 +47,7 @@ def test_a_week_day_by_day_heatmap_and_offices_side_by_side(office, other_office
     assert [d["visits"] for d in f.daily] == [3, 0, 1, 0, 0, 0, 0]
     assert f.daily[0]["median_wait"] == 20.0  # 10, 20, 40
     assert f.daily[2]["walked_away"] == 1
+    assert (f.daily[0]["served"], f.daily[0]["follow_up"], f.daily[0]["hired"]) == (3, 1, 1)
     assert f.totals == {"visits": 4, "visitors": 4}
     assert f.heatmap[(1, 9)] == {"arrivals": 3, "waited": 3, "total_wait": pytest.approx(4200),
                                  "mean_wait": 23.3}  # fmt: skip
