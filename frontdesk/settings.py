@@ -6,6 +6,7 @@ server (kombu's filesystem transport) and a local-memory cache. DEBUG=0 makes it
 a real SECRET_KEY is required and cookies, HSTS and the SSL redirect are on.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "visitors",
 ]
 
@@ -54,6 +56,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "frontdesk.middleware.reset_time_zone",
     "frontdesk.middleware.session_activity",
+    # A request over a rate limit gets RATELIMIT_VIEW's page (429).
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "frontdesk.urls"
@@ -176,6 +182,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after repeated failed sign-ins, per user name and address (so that nobody can lock a
+# colleague out from elsewhere); a success resets the count.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Rate limits (django-ratelimit) count in the default cache: Redis in production. The
+# embedded default's local-memory cache counts per process, which is enough for `make run`.
+RATELIMIT_VIEW = "frontdesk.views.rate_limited"
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+# Per client address. A lobby tablet takes a few steps a minute; the status page polls every
+# 5 s and a whole waiting room may share one public Wi-Fi address.
+RATELIMIT_KIOSK = env_str("RATELIMIT_KIOSK", "60/m")
+RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
+RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
+RATELIMIT_SMS_WEBHOOK = env_str("RATELIMIT_SMS_WEBHOOK", "300/m")
+RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "30/m")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

@@ -80,3 +80,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
     )
+
+
+def rate_limited(request: HttpRequest, exception=None) -> HttpResponse:
+    """Too many requests from one place: say so in both languages (a visitor at the kiosk or
+    on their phone may read either), and when to try again."""
+    template = (
+        "rate_limited.html#message" if request.headers.get("HX-Request") else "rate_limited.html"
+    )
+    response = render(request, template, status=429)
+    response["Retry-After"] = "60"
+    return response

@@ -67,3 +67,23 @@ def _no_dispatch_on_commit(settings):
     """Requests do not kick the dispatcher in tests: a kick left on the broker would be
     taken by the next test's real worker. Tests of the kick turn it back on."""
     settings.REMINDERS_DISPATCH_ON_COMMIT = False
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Rate limits count per address in the cache, across tests; tests of the limits
+    (tests/security) turn them back on with a clean count."""
+    settings.RATELIMIT_ENABLE = False
+
+
+@pytest.fixture(autouse=True)
+def _worker_threads_close_their_connections():
+    """In-process test workers run tasks in a thread of this process: there, Celery's Django
+    fixup must close the task's connection as it did before CELERY_DB_REUSE_MAX (kept
+    connections are for worker processes; see docs/performance.md)."""
+    from frontdesk.celery import app
+
+    saved = app.conf.get("CELERY_DB_REUSE_MAX")
+    app.conf["CELERY_DB_REUSE_MAX"] = 0
+    yield
+    app.conf["CELERY_DB_REUSE_MAX"] = saved

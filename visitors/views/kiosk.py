@@ -20,7 +20,9 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
+from frontdesk.ratelimits import rate
 from visitors import selectors, services
 from visitors.forms import ContactForm, LanguageForm, NameForm, ReasonsForm, SecondFactorForm
 from visitors.models import KioskLink, Language, Office, PriorityCategory, ReasonForVisit, Visitor
@@ -89,6 +91,7 @@ def kiosk_home(request: HttpRequest, office: Office) -> HttpResponse:
 
 
 @require_POST
+@ratelimit(key="ip", rate=rate("RATELIMIT_KIOSK"), method="POST", block=True)
 @kiosk_view
 def kiosk_step(request: HttpRequest, office: Office) -> HttpResponse:
     step = request.POST.get("step", "")

@@ -31,9 +31,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from frontdesk.ratelimits import rate
 from visitors.models import (
     Language,
     Reminder,
@@ -157,6 +159,7 @@ def _help(visitors: list[Visitor], language: str) -> str:
 
 @csrf_exempt
 @require_POST
+@ratelimit(key="ip", rate=rate("RATELIMIT_SMS_WEBHOOK"), block=True)
 def inbound(request: HttpRequest) -> HttpResponse:
     if not _signature_valid(request):
         return HttpResponseForbidden()

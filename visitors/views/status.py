@@ -11,7 +11,9 @@ from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
+from frontdesk.ratelimits import rate
 from visitors import selectors
 from visitors.lifecycle import Status, TransitionNotAllowed
 from visitors.models import Language, Visit
@@ -54,11 +56,13 @@ def _render(request, visit, *, message="", status=200):
 
 
 @require_GET
+@ratelimit(key="ip", rate=rate("RATELIMIT_STATUS"), block=True)
 def status_page(request: HttpRequest, token: str) -> HttpResponse:
     return _render(request, _visit_for_token(token))
 
 
 @require_POST
+@ratelimit(key="ip", rate=rate("RATELIMIT_STATUS_POST"), block=True)
 def status_leave(request: HttpRequest, token: str) -> HttpResponse:
     """The visitor had to leave: take them out of the line."""
     visit = _visit_for_token(token)
@@ -77,6 +81,7 @@ def status_leave(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@ratelimit(key="ip", rate=rate("RATELIMIT_STATUS_POST"), block=True)
 def status_rate(request: HttpRequest, token: str) -> HttpResponse:
     """The visitor's own rating of a finished visit, 1 to 5, once."""
     visit = _visit_for_token(token)

@@ -1,0 +1,87 @@
+"""Rate limits on the public surfaces and lockout after failed sign-ins."""
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+from tests.factories import VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _limits_on(settings):
+    settings.RATELIMIT_ENABLE = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_status_page_says_in_both_languages_when_one_address_asks_too_often(
+    client, office, settings
+):
+    settings.RATELIMIT_STATUS = "3/m"
+    visit = VisitFactory(office=office)
+    url = reverse("status:page", args=[visit.status_token])
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get(url)
+    assert limited.status_code == 429
+    assert limited["Retry-After"] == "60"
+    assert "Please wait a minute" in limited.text and "Espere un minuto" in limited.text
+    other = client.get(url, REMOTE_ADDR="203.0.113.9")  # another address is not held back
+    assert other.status_code == 200
+
+
+def test_an_htmx_request_that_is_limited_gets_a_fragment_to_swap_in(client, office, settings):
+    settings.RATELIMIT_STATUS = "1/m"
+    visit = VisitFactory(office=office)
+    url = reverse("status:page", args=[visit.status_token])
+    client.get(url)
+    limited = client.get(url, headers={"HX-Request": "true"})
+    assert limited.status_code == 429
+    assert limited.text.lstrip().startswith("<section")
+
+
+def test_the_sms_webhook_is_limited(client, settings):
+    settings.RATELIMIT_SMS_WEBHOOK = "2/m"
+    settings.TWILIO_AUTH_TOKEN = "token"
+    url = reverse("sms_inbound")
+    codes = [client.post(url, {"From": "+15550000000", "Body": "HELP"}).status_code
+             for _ in range(3)]  # fmt: skip
+    assert codes == [403, 403, 429]  # unsigned, then too many
+
+
+def test_sign_in_is_locked_after_repeated_failures_and_says_so(client, clerk, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    url = reverse("login")
+    codes = [client.post(url, {"username": "clerk", "password": "wrong"}).status_code
+             for _ in range(3)]  # fmt: skip
+    assert codes == [200, 200, 429]  # the form again with its error, then the lockout page
+    locked = client.post(url, {"username": "clerk", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.text
+    assert "_auth_user_id" not in client.session  # the right password does not get in now
+    elsewhere = client.post(url, {"username": "clerk", "password": PASSWORD},
+                            REMOTE_ADDR="198.51.100.7")  # fmt: skip
+    assert elsewhere.status_code == 302  # nobody can lock a colleague out from another place
+
+
+def test_a_successful_sign_in_resets_the_count(client, clerk, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    url = reverse("login")
+    for _ in range(2):
+        client.post(url, {"username": "clerk", "password": "wrong"})
+    assert client.post(url, {"username": "clerk", "password": PASSWORD}).status_code == 302
+    client.logout()
+    for _ in range(2):
+        client.post(url, {"username": "clerk", "password": "wrong"})
+    assert client.post(url, {"username": "clerk", "password": PASSWORD}).status_code == 302
+
+
+def test_sign_in_attempts_from_one_address_are_rate_limited(client, settings):
+    settings.RATELIMIT_LOGIN = "2/m"
+    url = reverse("login")
+    codes = [client.post(url, {"username": f"u{i}", "password": "x"}).status_code
+             for i in range(3)]  # fmt: skip
+    assert codes == [200, 200, 429]
