@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "visitors.tasks.dispatch_reminders",
         "schedule": 60.0,
     },
+    # Retention: anonymise visitors whose last visit is older than the office's setting.
+    "anonymise-inactive-visitors": {
+        "task": "visitors.tasks.anonymise_inactive_visitors",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Each office's managers get the day's summary once its day is over (DAILY_SUMMARY_HOUR).
     "schedule-daily-summaries": {
         "task": "visitors.tasks.schedule_daily_summaries",

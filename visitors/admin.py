@@ -130,6 +130,25 @@ class FollowUpAdmin(admin.ModelAdmin):
     inlines = [FollowUpContactInline]
 
 
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail of who viewed or changed a visitor's record."""
+
+    list_display = ["at", "user", "office", "action", "visitor_id", "visit_id", "what"]
+    list_filter = ["action", "office"]
+    search_fields = ["=visitor_id", "user__username"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class MembershipForUserInline(admin.TabularInline):
     model = models.StaffMembership
     extra = 0

@@ -136,6 +136,12 @@ class Office(models.Model):
     quiet_hours_end = models.TimeField(
         default=dt.time(8, 0), help_text=_("…until this one; they are deferred, not dropped.")
     )
+    retention_months = models.PositiveSmallIntegerField(
+        default=36,
+        validators=[MinValueValidator(1)],
+        help_text=_("Visitors whose last visit was here and longer ago than this are "
+                    "anonymised (visits and statistics stay)."),
+    )  # fmt: skip
     queue_version = models.PositiveBigIntegerField(
         default=0, editable=False, help_text=_("Moves on every queue change; consoles poll it.")
     )
@@ -266,6 +272,9 @@ class Visitor(models.Model):
         help_text=_("Set when this record was merged into another; it is then kept only as a "
                     "tombstone so that old links resolve."),
     )  # fmt: skip
+    anonymised_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the personal data was removed.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -1220,3 +1229,45 @@ class FollowUpContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_result_display()} ({self.at:%Y-%m-%d %H:%M})"
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("Viewed")
+    CHANGE = "change", _("Changed")
+    MERGE = "merge", _("Merged")
+    EXPORT = "export", _("Exported")
+    ERASE = "erase", _("Erased on request")
+    ANONYMISE = "anonymise", _("Anonymised (retention)")
+
+
+class AuditEvent(models.Model):
+    """Who viewed or changed a visitor's record, when, and where. Holds ids, never the data.
+
+    ``visitor_id`` is a plain number, not a foreign key, so the trail outlives an erasure.
+    """
+
+    Action = AuditAction
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    visitor_id = models.BigIntegerField(db_index=True)
+    visit_id = models.BigIntegerField(null=True, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    what = models.CharField(max_length=120, help_text=_("The screen or step, e.g. 'profile'."))
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=AuditAction.values), name="audit_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} visitor #{self.visitor_id} ({self.what})"

@@ -42,3 +42,10 @@ def send_reminder(self, reminder_id: int, claim: str) -> str:
         countdown = min(600, 15 * 2**self.request.retries)
         outbox.reminder_extend_lease(reminder_id=reminder_id, claim=claim, seconds=countdown + 300)
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task
+def anonymise_inactive_visitors() -> int:
+    from visitors import privacy
+
+    return privacy.visitors_anonymise_inactive()

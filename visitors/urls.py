@@ -38,6 +38,12 @@ desk_patterns = (
         path("<slug:slug>/reasons/close/", console.reason_close, name="reason_close"),
         path("<slug:slug>/visitors/<int:pk>/", desk.visitor_profile, name="visitor"),
         path(
+            "<slug:slug>/visitors/<int:pk>/export.json",
+            desk.visitor_export,
+            name="visitor_export",
+        ),
+        path("<slug:slug>/visitors/<int:pk>/erase/", desk.visitor_erase, name="visitor_erase"),
+        path(
             "<slug:slug>/requests/<int:pk>/resolve/", desk.request_resolve, name="request_resolve"
         ),
         path(

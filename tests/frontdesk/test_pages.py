@@ -94,6 +94,7 @@ def test_an_office_is_created_through_the_admin_with_validation(client, superuse
         "opening_hours": '{"mon": [["08:00", "17:00"]]}',
         "ticket_prefix": "E",
         "wait_target_minutes": "20",
+        "retention_months": "36",
         "second_factor": "phone_last4",
         "kiosk_idle_seconds": "45",
         "kiosk_reset_seconds": "15",

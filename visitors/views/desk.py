@@ -5,15 +5,16 @@ import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import services
+from visitors import privacy, services
 from visitors.forms import (
     ContactForm,
     MergeForm,
@@ -23,7 +24,7 @@ from visitors.forms import (
     VisitorSearchForm,
 )
 from visitors.lifecycle import ACTIVE_STATUSES
-from visitors.models import Office, OpenRequest, Source, StaffMembership, Visitor
+from visitors.models import Office, OpenRequest, Source, StaffMembership, StaffRole, Visitor
 from visitors.recognition import normalise_name, phone_digits, similarity, visitor_match
 
 RESULTS = 15
@@ -103,6 +104,9 @@ def visitor_merge(request: HttpRequest, slug: str) -> HttpResponse:
     except services.MergeRefused as refused:
         messages.error(request, str(refused))
         return redirect("desk:visitors", slug=office.slug)
+    for visitor_id in (keep.pk, merge.pk):
+        privacy.audit(user=request.user, visitor_id=visitor_id, action="merge",
+                      what=f"merge #{merge.pk} into #{keep.pk}", office=office)  # fmt: skip
     messages.success(
         request,
         _("Merged %(merged)s into %(kept)s.") % {"merged": merge, "kept": keep},
@@ -191,6 +195,8 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """A visitor's history: visits and their stages, open requests, referrals, appointments."""
     office = _office_for_staff(request, slug)
     visitor = get_object_or_404(Visitor, pk=pk)
+    privacy.audit(user=request.user, visitor_id=visitor.pk, action="view", what="profile",
+                  office=office)  # fmt: skip
     visits = (
         visitor.visits.select_related("office", "greeted_by", "concluded_by")
         .prefetch_related("reasons", "services_given__service", "referrals__partner")
@@ -205,6 +211,10 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
         "reminders": visitor.reminders.filter(office=office).order_by("-due_at")[:20],
         "follow_ups": visitor.follow_ups.filter(office=office).order_by("-due_on")[:20],
+        "is_office_admin": request.user.is_superuser
+        or StaffMembership.objects.filter(
+            user=request.user, office=office, is_active=True, role=StaffRole.ADMIN
+        ).exists(),
         "resolve_form": ResolveForm(),
     }
     return render(request, "desk/visitor.html", context)
@@ -225,3 +235,53 @@ def request_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("That request was already resolved."))
     return redirect("desk:visitor", slug=office.slug, pk=open_request.visitor_id)
+
+
+def _visitor_for_office_admin(request: HttpRequest, slug: str, pk: int):
+    """An office admin's (or a superuser's) view of a visitor who came to that office."""
+    office = _office_for_staff(request, slug)
+    if (
+        not request.user.is_superuser
+        and not StaffMembership.objects.filter(
+            user=request.user, office=office, is_active=True, role=StaffRole.ADMIN
+        ).exists()
+    ):
+        raise PermissionDenied(_("Only an office admin can do that."))
+    came_here = Visitor.objects.filter(visits__office=office, merged_into__isnull=True).distinct()
+    visitor = get_object_or_404(came_here, pk=pk)
+    return office, visitor
+
+
+@login_required
+@require_GET
+def visitor_export(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Everything held about one visitor, as a JSON download (a request for their data)."""
+    office, visitor = _visitor_for_office_admin(request, slug, pk)
+    privacy.audit(user=request.user, visitor_id=visitor.pk, action="export", what="json",
+                  office=office)  # fmt: skip
+    response = JsonResponse(privacy.visitor_export(visitor), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="visitor-{visitor.pk}.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visitor_erase(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Erase a visitor's personal data on request; visits stay, counted but nameless."""
+    office, visitor = _visitor_for_office_admin(request, slug, pk)
+    if visitor.anonymised_at:
+        messages.info(request, _("This visitor's personal data was already removed."))
+        return redirect("desk:visitor", slug=office.slug, pk=visitor.pk)
+    active = visitor.visits.filter(status__in=ACTIVE_STATUSES).exists()
+    if request.method == "POST":
+        if active:
+            messages.error(request, _("They are in line right now: finish the visit first."))
+        elif request.POST.get("confirm") != "erase":
+            messages.error(request, _("Tick the box to confirm."))
+        else:
+            privacy.visitor_erase(visitor, by=request.user, office=office)
+            messages.success(request, _("Personal data removed. Their visits stay in the "
+                                        "statistics without a name."))  # fmt: skip
+            return redirect("desk:visitor", slug=office.slug, pk=visitor.pk)
+    return render(request, "desk/erase.html",
+                  {"office": office, "visitor": visitor, "active": active})  # fmt: skip

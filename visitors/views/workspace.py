@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import services
+from visitors import privacy, services
 from visitors.forms import (
     ConcludingForm,
     DeterminingForm,
@@ -83,7 +83,9 @@ def _context(visit: Visit, forms: dict | None = None) -> dict:
 @login_required
 @require_GET
 def visit_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    _office, visit = _visit_for_staff(request, slug, pk)
+    office, visit = _visit_for_staff(request, slug, pk)
+    privacy.audit(user=request.user, visitor_id=visit.visitor_id, visit_id=visit.pk,
+                  action="view", what="visit workspace", office=office)  # fmt: skip
     return render(request, "desk/workspace.html", _context(visit))
 
 
@@ -102,6 +104,8 @@ def visit_stage(request: HttpRequest, slug: str, pk: int, stage: str) -> HttpRes
         if not form.is_valid():
             return render(request, template, _context(visit, {stage: form}), status=422)
         data = form.cleaned_data
+    privacy.audit(user=request.user, visitor_id=visit.visitor_id, visit_id=visit.pk,
+                  action="change", what=f"stage {stage}", office=office)  # fmt: skip
     try:
         services.visit_stage_record(visit=visit, stage=stage, by=request.user, data=data)
     except (TransitionNotAllowed, services.WorkshopFull) as refused:
