@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "visitors",
 ]
 
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "frontdesk.two_factor.require_second_factor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -206,6 +210,8 @@ RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
 RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
 RATELIMIT_SMS_WEBHOOK = env_str("RATELIMIT_SMS_WEBHOOK", "300/m")
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "30/m")
+
+OTP_TOTP_ISSUER = "Frontdesk"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django_ratelimit.decorators import ratelimit
 
-from frontdesk import views
+from frontdesk import two_factor, views
 from frontdesk.ratelimits import rate
 
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", two_factor.setup, name="two_factor"),
+    path("accounts/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("admin/", admin.site.urls),
     path("", include("visitors.urls")),
 ]

@@ -1,0 +1,122 @@
+"""An optional second factor (TOTP, django-otp) for managers and office admins.
+
+A manager turns it on at /accounts/two-factor/ by scanning a QR code into an authenticator app
+and typing one code. From then on, after the password, every staff page asks for a code first
+(``require_second_factor`` middleware) until the session is verified.
+"""
+
+from base64 import b32encode
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_ratelimit.decorators import ratelimit
+
+from frontdesk.ratelimits import rate
+from visitors.models import StaffMembership, StaffRole
+
+DEVICE_NAME = "Authenticator app"
+
+
+def may_use_second_factor(user) -> bool:
+    return (
+        user.is_superuser
+        or StaffMembership.objects.filter(
+            user=user, is_active=True, role__in=[StaffRole.MANAGER, StaffRole.ADMIN]
+        ).exists()
+    )
+
+
+def require_second_factor(get_response):
+    """Send a signed-in user who has a confirmed device, but has not typed a code in this
+    session, to the code page first."""
+
+    open_paths = ("/accounts/two-factor/verify/", "/accounts/logout/", "/static/", "/healthz")
+
+    def middleware(request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(open_paths)
+            and not user.is_verified()
+            and user_has_device(user, confirmed=True)
+        ):
+            verify = reverse("two_factor_verify")
+            return redirect(f"{verify}?next={request.get_full_path()}")
+        return get_response(request)
+
+    return middleware
+
+
+def _code(request) -> str:
+    return "".join(ch for ch in request.POST.get("code", "") if ch.isdigit())[:8]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup(request: HttpRequest) -> HttpResponse:
+    """Turn the second factor on (scan, then type a code) or off (type a code)."""
+    if not may_use_second_factor(request.user):
+        raise PermissionDenied(_("The second factor is for managers and office admins."))
+    confirmed = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+    if confirmed:
+        if request.method == "POST" and confirmed.verify_token(_code(request)):
+            TOTPDevice.objects.filter(user=request.user).delete()
+            messages.success(request, _("Second factor turned off."))
+            return redirect("two_factor")
+        error = _("That code is not right.") if request.method == "POST" else ""
+        context = {"confirmed": True, "error": error}
+        return render(request, "registration/two_factor.html", context,
+                      status=422 if error else 200)  # fmt: skip
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=request.user, name=DEVICE_NAME, confirmed=False)
+    if request.method == "POST":
+        if device.verify_token(_code(request)):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            messages.success(request, _("Second factor on: sign-ins will ask for a code."))
+            return redirect("two_factor")
+        error = _("That code is not right. Check the time on your phone and try again.")
+    else:
+        error = ""
+    qr = segno.make(device.config_url, error="m").svg_inline(scale=4, title=_("QR code"))
+    secret = b32encode(device.bin_key).decode()
+    return render(request, "registration/two_factor.html",
+                  {"confirmed": False, "qr": qr, "secret": secret, "error": error},
+                  status=422 if error else 200)  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="user", rate=rate("RATELIMIT_LOGIN"), method="POST", block=True)
+def verify(request: HttpRequest) -> HttpResponse:
+    """Ask for the code from the authenticator app after the password."""
+    target = request.GET.get("next") or request.POST.get("next") or settings.LOGIN_REDIRECT_URL
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = settings.LOGIN_REDIRECT_URL
+    if request.user.is_verified():
+        return redirect(target)
+    error = ""
+    if request.method == "POST":
+        code = _code(request)
+        for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
+            if device.verify_token(code):
+                otp_login(request, device)
+                return redirect(target)
+        error = _("That code is not right.")
+    return render(request, "registration/two_factor_verify.html",
+                  {"next": target, "error": error}, status=422 if error else 200)  # fmt: skip
