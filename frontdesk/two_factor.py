@@ -27,6 +27,7 @@ from frontdesk.ratelimits import rate
 from visitors.models import StaffMembership, StaffRole
 
 DEVICE_NAME = "Authenticator app"
+NO_DEVICE_KEY = "frontdesk_no_second_factor"
 
 
 def may_use_second_factor(user) -> bool:
@@ -49,12 +50,16 @@ def require_second_factor(get_response):
         if (
             user is not None
             and user.is_authenticated
+            and not request.session.get(NO_DEVICE_KEY)
             and not request.path.startswith(open_paths)
             and not user.is_verified()
-            and user_has_device(user, confirmed=True)
         ):
-            verify = reverse("two_factor_verify")
-            return redirect(f"{verify}?next={request.get_full_path()}")
+            if user_has_device(user, confirmed=True):
+                verify = reverse("two_factor_verify")
+                return redirect(f"{verify}?next={request.get_full_path()}")
+            # Asked once per session, not on every console poll: a device turned on later
+            # counts from the next sign-in (or at once in the session that turned it on).
+            request.session[NO_DEVICE_KEY] = True
         return get_response(request)
 
     return middleware
