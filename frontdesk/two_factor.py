@@ -11,7 +11,9 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -57,12 +59,18 @@ def require_second_factor(get_response):
             if user_has_device(user, confirmed=True):
                 verify = reverse("two_factor_verify")
                 return redirect(f"{verify}?next={request.get_full_path()}")
-            # Asked once per session, not on every console poll: a device turned on later
-            # counts from the next sign-in (or at once in the session that turned it on).
+            # Sessions from before sign-in noted it (see below): ask once, then remember.
             request.session[NO_DEVICE_KEY] = True
         return get_response(request)
 
     return middleware
+
+
+@receiver(user_logged_in)
+def note_second_factor_at_sign_in(sender, request, user, **kwargs) -> None:
+    """Ask once, at sign-in, whether this user has a device, so pages need not ask."""
+    if request is not None and hasattr(request, "session"):
+        request.session[NO_DEVICE_KEY] = not user_has_device(user, confirmed=True)
 
 
 def _code(request) -> str:
@@ -79,6 +87,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     if confirmed:
         if request.method == "POST" and confirmed.verify_token(_code(request)):
             TOTPDevice.objects.filter(user=request.user).delete()
+            request.session[NO_DEVICE_KEY] = True
             messages.success(request, _("Second factor turned off."))
             return redirect("two_factor")
         error = _("That code is not right.") if request.method == "POST" else ""
@@ -93,6 +102,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            request.session[NO_DEVICE_KEY] = False
             messages.success(request, _("Second factor on: sign-ins will ask for a code."))
             return redirect("two_factor")
         error = _("That code is not right. Check the time on your phone and try again.")

@@ -1271,3 +1271,33 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} visitor #{self.visitor_id} ({self.what})"
+
+
+PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
+
+
+class DevicePairing(models.Model):
+    """A device asking to be paired: it shows ``code``; an office admin types the code in the
+    console and approves it for one office and one capability.
+
+    The device made its own long random token and holds it in a cookie; only its hash is here.
+    Approval turns that hash into a KioskLink, so no token ever travels from the server.
+    """
+
+    code = models.CharField(max_length=8, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    link = models.OneToOneField(
+        KioskLink, null=True, blank=True, on_delete=models.CASCADE, related_name="pairing"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Pairing {self.code}"
+
+    @staticmethod
+    def new_code() -> str:
+        return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(6))

@@ -7,6 +7,7 @@ from visitors.views import (
     display,
     follow_up,
     kiosk,
+    pairing,
     sms_webhook,
     status,
     workspace,
@@ -82,6 +83,8 @@ desk_patterns = (
             name="follow_up_close",
         ),
         path("<slug:slug>/reminders/", follow_up.reminders, name="reminders"),
+        path("<slug:slug>/devices/", pairing.devices, name="devices"),
+        path("<slug:slug>/devices/<int:pk>/revoke/", pairing.device_revoke, name="device_revoke"),
         path(
             "<slug:slug>/reminders/<int:pk>/<str:action>/",
             follow_up.reminder_action,
@@ -116,4 +119,5 @@ urlpatterns = [
     path("status/", include(status_patterns)),
     path("desk/", include(desk_patterns)),
     path("sms/inbound/", sms_webhook.inbound, name="sms_inbound"),
+    path("pair/", pairing.pair, name="pair"),
 ]

@@ -1,6 +1,9 @@
 """Rate limits on the public surfaces and lockout after failed sign-ins."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -12,9 +15,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _limits_on(settings):
+    """Limits on, a clean count, and the clock held still: limits count in fixed windows,
+    and a window ending between two requests would start the count again."""
     settings.RATELIMIT_ENABLE = True
     cache.clear()
-    yield
+    with time_machine.travel(dt.datetime(2026, 3, 2, 15, 0, 30, tzinfo=dt.UTC), tick=False):
+        yield
     cache.clear()
 
 

@@ -37,6 +37,8 @@ desk:check_in          GET     login    login    login    ok    ok    ok    ok  
 desk:call_next         POST    login    login    login    ok    ok    ok    ok    no    no
 desk:visitor_export    GET     login    login    login    no    no    no    ok    no    no
 desk:visitor_erase     GET     login    login    login    no    no    no    ok    no    no
+desk:devices           GET     login    login    login    no    no    no    ok    no    no
+desk:device_revoke     POST    login    login    login    no    no    no    ok    no    no
 dashboard:day          GET     login    login    login    no    no    ok    ok    no    no
 dashboard:range        GET     login    login    login    no    no    ok    ok    no    no
 dashboard:export       GET     login    login    login    no    no    ok    ok    no    no
@@ -72,10 +74,10 @@ def world(office, other_office):
         office=office, visitor=visitor, kind="appointment", channel="sms", state="failed",
         due_at=visit.checked_in_at, idempotency_key="matrix",
     )  # fmt: skip
-    _, kiosk_token = KioskLink.issue(office=office, label="Lobby")
+    kiosk_link, kiosk_token = KioskLink.issue(office=office, label="Lobby")
     _, display_token = KioskLink.issue(office=office, label="Screen", capability="display")
     return {"users": users, "visit": visit, "visitor": visitor, "reminder": reminder,
-            "kiosk": kiosk_token, "display": display_token}  # fmt: skip
+            "kiosk": kiosk_token, "display": display_token, "kiosk_link": kiosk_link}  # fmt: skip
 
 
 def _url(name, office, world):
@@ -91,6 +93,7 @@ def _url(name, office, world):
         "desk:visitor_erase": [office.slug, visitor.pk],
         "desk:visit": [office.slug, visit.pk],
         "desk:reminder_action": [office.slug, world["reminder"].pk, "retry"],
+        "desk:device_revoke": [office.slug, world["kiosk_link"].pk],
         "status:page": [visit.status_token],
     }.get(name, [office.slug])
     url = reverse(name, args=args)

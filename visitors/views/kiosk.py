@@ -72,6 +72,12 @@ def device_open(request, *, slug, token, capability, cookie, home, prefix) -> Ht
     if KioskLink.find_active(office=office, token=token, capability=capability) is None:
         return render(request, "kiosk/locked.html", {"office": office}, status=404)
     response = HttpResponseRedirect(reverse(home, args=[office.slug]))
+    set_device_cookie(response, office=office, token=token, cookie=cookie, prefix=prefix)
+    return response
+
+
+def set_device_cookie(response, *, office: Office, token: str, cookie: str, prefix: str) -> None:
+    """The device's token, in a cookie scoped to its own pages and kept about a year."""
     response.set_cookie(
         cookie,
         token,
@@ -81,7 +87,6 @@ def device_open(request, *, slug, token, capability, cookie, home, prefix) -> Ht
         httponly=True,
         samesite="Strict",
     )
-    return response
 
 
 @require_GET

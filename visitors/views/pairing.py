@@ -1,0 +1,167 @@
+"""Pairing lobby devices: the tablet shows a short code, an office admin approves it.
+
+``/pair/`` on the device makes a long random token, keeps it in a cookie and shows a six-letter
+code (valid for 10 minutes; the page checks every few seconds). In the console, an office admin
+types the code at ``/desk/<office>/devices/`` with a label and a capability (check-in kiosk or
+lobby display); the device's next check finds the approval and opens its kiosk or display.
+The same page lists the office's devices with their last-seen time, and revokes them.
+"""
+
+import datetime as dt
+import secrets
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from frontdesk.ratelimits import rate
+from visitors.models import DevicePairing, KioskLink, StaffMembership, StaffRole
+from visitors.views.desk import _office_for_staff
+from visitors.views.display import DISPLAY_COOKIE
+from visitors.views.kiosk import KIOSK_COOKIE, set_device_cookie
+
+PAIRING_COOKIE = "frontdesk_pairing"
+PAIRING_MINUTES = 10
+DEVICE_HOMES = {
+    KioskLink.Capability.CHECK_IN: (KIOSK_COOKIE, "kiosk:home", "kiosk"),
+    KioskLink.Capability.DISPLAY: (DISPLAY_COOKIE, "display:board", "display"),
+}
+
+
+def _new_pairing(response_cookie_holder: dict) -> DevicePairing:
+    token = secrets.token_urlsafe(32)
+    response_cookie_holder["token"] = token
+    now = timezone.now()
+    return DevicePairing.objects.create(
+        code=DevicePairing.new_code(), token_hash=KioskLink.hash_token(token), created_at=now,
+        expires_at=now + dt.timedelta(minutes=PAIRING_MINUTES),
+    )  # fmt: skip
+
+
+@never_cache
+@require_GET
+@ratelimit(key="ip", rate=rate("RATELIMIT_KIOSK"), block=True)
+def pair(request: HttpRequest) -> HttpResponse:
+    """On the device: show a code until an office admin approves it, then open the device."""
+    token = request.COOKIES.get(PAIRING_COOKIE, "")
+    pairing = None
+    if token and len(token) <= 100:
+        pairing = (
+            DevicePairing.objects.select_related("link__office")
+            .filter(token_hash=KioskLink.hash_token(token))
+            .first()
+        )
+    if pairing is not None and pairing.link_id and pairing.link.is_active:
+        link = pairing.link
+        cookie, home, prefix = DEVICE_HOMES[link.capability]
+        if request.htmx:  # the page's own check: let htmx load the device's home
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse(home, args=[link.office.slug])
+        else:
+            response = redirect(home, slug=link.office.slug)
+        set_device_cookie(response, office=link.office, token=token, cookie=cookie, prefix=prefix)
+        response.delete_cookie(PAIRING_COOKIE, path="/pair/")
+        DevicePairing.objects.filter(pk=pairing.pk).delete()  # used once
+        return response
+    holder: dict = {}
+    if pairing is None or pairing.expires_at <= timezone.now() or pairing.link_id:
+        pairing = _new_pairing(holder)
+    template = "pairing/pair.html#code" if request.htmx else "pairing/pair.html"
+    response = render(request, template, {"pairing": pairing})
+    if holder:
+        response.set_cookie(PAIRING_COOKIE, holder["token"], max_age=PAIRING_MINUTES * 60,
+                            path="/pair/", httponly=True, samesite="Strict",
+                            secure=request.is_secure())  # fmt: skip
+    return response
+
+
+class ApproveForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("Code shown on the device"), max_length=12)
+    label = forms.CharField(
+        label=gettext_lazy("Where it is"), max_length=80,
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Lobby left")}),
+    )  # fmt: skip
+    capability = forms.ChoiceField(
+        label=gettext_lazy("It is a"), choices=KioskLink.Capability.choices
+    )
+
+    def clean_code(self) -> str:
+        return "".join(ch for ch in self.cleaned_data["code"].upper() if ch.isalnum())
+
+
+def _office_admin(request: HttpRequest, slug: str):
+    office = _office_for_staff(request, slug)
+    if (
+        not request.user.is_superuser
+        and not StaffMembership.objects.filter(
+            user=request.user, office=office, is_active=True, role=StaffRole.ADMIN
+        ).exists()
+    ):
+        raise PermissionDenied(_("Only an office admin can do that."))
+    return office
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def devices(request: HttpRequest, slug: str) -> HttpResponse:
+    """The office's devices with their last-seen time; approve a pairing code."""
+    office = _office_admin(request, slug)
+    form = ApproveForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            pairing = DevicePairing.objects.filter(
+                code=data["code"], link__isnull=True, expires_at__gt=timezone.now()
+            ).first()
+            if pairing is None:
+                form.add_error("code", _("No device is showing that code (codes last 10 "
+                                         "minutes): check the screen and try again."))  # fmt: skip
+            else:
+                try:
+                    with transaction.atomic():
+                        link = KioskLink.objects.create(
+                            office=office, label=data["label"], capability=data["capability"],
+                            token_hash=pairing.token_hash, created_by=request.user,
+                        )  # fmt: skip
+                        taken = DevicePairing.objects.filter(
+                            pk=pairing.pk, link__isnull=True
+                        ).update(link=link)
+                        if not taken:
+                            raise IntegrityError
+                except IntegrityError:
+                    form.add_error("code", _("That device was just paired by someone else."))
+                else:
+                    messages.success(request, _("Paired: the device opens within a few seconds."))
+                    return redirect("desk:devices", slug=office.slug)
+        status = 422
+    return render(
+        request, "pairing/devices.html",
+        {"office": office, "form": form, "links": office.kiosk_links.order_by(
+            "revoked_at", "capability", "label")},
+        status=status,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def device_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    office = _office_admin(request, slug)
+    link = get_object_or_404(KioskLink, pk=pk, office=office)
+    if KioskLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    ):
+        messages.success(request, _("Revoked: %(label)s is locked at its next request.")
+                         % {"label": link.label})  # fmt: skip
+    return redirect("desk:devices", slug=office.slug)
