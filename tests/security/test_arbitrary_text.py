@@ -78,3 +78,45 @@ def test_a_broadcast_of_any_text_is_refused_clearly_or_stored_as_typed(
     else:
         assert sent == []
     _inert(response, message)
+
+
+@SLOW
+@given(words=TEXT, leads=TEXT, notes=TEXT, still_open=TEXT, next_time=TEXT)
+def test_the_visit_stages_take_any_text_and_keep_it_exactly(
+    client, office, counsellor, words, leads, notes, still_open, next_time
+):
+    from tests.factories import VisitFactory, VisitorFactory
+    from visitors import services
+    from visitors.models import OpenRequest
+
+    visit = VisitFactory(office=office, visitor=VisitorFactory())
+    services.visit_call(visit=visit, staff=counsellor, desk="Desk 1")
+    client.force_login(counsellor)
+
+    def stage(name, data):
+        url = reverse("desk:visit_stage", args=[office.slug, visit.pk, name])
+        response = client.post(url, data, headers={"HX-Request": "true"})
+        assert response.status_code < 500, name
+        return response
+
+    stage("greeting", {})
+    steps = [
+        ("determining", {"visitor_words": words}),
+        ("responding", {"job_leads": leads}),
+        ("concluding", {"outcome": "follow_up", "notes": notes, "still_open": still_open}),
+        ("future_reference", {"note_for_next_time": next_time,
+                              "follow_up_on": office.local_date().isoformat()}),
+    ]  # fmt: skip
+    for name, data in steps:
+        response = stage(name, data)
+        for typed in data.values():
+            _inert(response, typed)
+        if response.status_code == 422:
+            return  # refused with a message in the form; nothing half-recorded beyond it
+    visit.refresh_from_db()
+    assert visit.visitor_words == words.strip()
+    assert visit.job_leads == leads.strip()
+    assert visit.notes == notes.strip()
+    assert visit.note_for_next_time == next_time.strip()
+    if still_open.strip():
+        assert OpenRequest.objects.get(raised_on=visit).description == still_open.strip()
