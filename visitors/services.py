@@ -508,6 +508,7 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
 
 def queue_broadcast(*, office: Office, message: str, by) -> int:
     """Queue one message to everyone waiting who agreed to texts or email; return how many."""
+    from visitors import reminders
     from visitors.models import Reminder
 
     now = timezone.now()
@@ -518,11 +519,7 @@ def queue_broadcast(*, office: Office, message: str, by) -> int:
     stamp = f"{now.timestamp():.0f}"
     for visit in waiting:
         visitor = visit.visitor
-        channel = None
-        if visitor.phone and visitor.consent_sms:
-            channel = Reminder.Channel.SMS
-        elif visitor.email and visitor.consent_email:
-            channel = Reminder.Channel.EMAIL
+        channel = reminders.channel_for(visitor)
         if channel is None:
             continue
         rows.append(
@@ -538,8 +535,6 @@ def queue_broadcast(*, office: Office, message: str, by) -> int:
             )
         )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    from visitors import reminders
-
     reminders.dispatch_soon()
     return len(rows)
 

@@ -211,10 +211,7 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
         "reminders": visitor.reminders.filter(office=office).order_by("-due_at")[:20],
         "follow_ups": visitor.follow_ups.filter(office=office).order_by("-due_on")[:20],
-        "is_office_admin": request.user.is_superuser
-        or StaffMembership.objects.filter(
-            user=request.user, office=office, is_active=True, role=StaffRole.ADMIN
-        ).exists(),
+        "is_office_admin": is_office_admin(request.user, office),
         "resolve_form": ResolveForm(),
     }
     return render(request, "desk/visitor.html", context)
@@ -237,16 +234,26 @@ def request_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect("desk:visitor", slug=office.slug, pk=open_request.visitor_id)
 
 
+def is_office_admin(user, office: Office) -> bool:
+    return (
+        user.is_superuser
+        or StaffMembership.objects.filter(
+            user=user, office=office, is_active=True, role=StaffRole.ADMIN
+        ).exists()
+    )
+
+
+def office_for_admin(request: HttpRequest, slug: str) -> Office:
+    """The office, if the signed-in user is its admin (or a superuser); else 403/404."""
+    office = _office_for_staff(request, slug)
+    if not is_office_admin(request.user, office):
+        raise PermissionDenied(_("Only an office admin can do that."))
+    return office
+
+
 def _visitor_for_office_admin(request: HttpRequest, slug: str, pk: int):
     """An office admin's (or a superuser's) view of a visitor who came to that office."""
-    office = _office_for_staff(request, slug)
-    if (
-        not request.user.is_superuser
-        and not StaffMembership.objects.filter(
-            user=request.user, office=office, is_active=True, role=StaffRole.ADMIN
-        ).exists()
-    ):
-        raise PermissionDenied(_("Only an office admin can do that."))
+    office = office_for_admin(request, slug)
     came_here = Visitor.objects.filter(visits__office=office, merged_into__isnull=True).distinct()
     visitor = get_object_or_404(came_here, pk=pk)
     return office, visitor

@@ -13,7 +13,6 @@ import secrets
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
-from visitors.models import DevicePairing, KioskLink, StaffMembership, StaffRole
-from visitors.views.desk import _office_for_staff
+from visitors.models import DevicePairing, KioskLink
+from visitors.views.desk import office_for_admin
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE, set_device_cookie
 
@@ -100,23 +99,11 @@ class ApproveForm(forms.Form):
         return "".join(ch for ch in self.cleaned_data["code"].upper() if ch.isalnum())
 
 
-def _office_admin(request: HttpRequest, slug: str):
-    office = _office_for_staff(request, slug)
-    if (
-        not request.user.is_superuser
-        and not StaffMembership.objects.filter(
-            user=request.user, office=office, is_active=True, role=StaffRole.ADMIN
-        ).exists()
-    ):
-        raise PermissionDenied(_("Only an office admin can do that."))
-    return office
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def devices(request: HttpRequest, slug: str) -> HttpResponse:
     """The office's devices with their last-seen time; approve a pairing code."""
-    office = _office_admin(request, slug)
+    office = office_for_admin(request, slug)
     form = ApproveForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -157,7 +144,7 @@ def devices(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def device_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    office = _office_admin(request, slug)
+    office = office_for_admin(request, slug)
     link = get_object_or_404(KioskLink, pk=pk, office=office)
     if KioskLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
