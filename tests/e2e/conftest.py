@@ -3,8 +3,13 @@
 Chromium comes from the system (``apt-get install chromium``), never downloaded at run time.
 Where it is missing the tests are skipped with a message, except under ``CI=true``, where a
 missing browser is a failure.
+
+Accessibility: ``assert_accessible(page, name)`` runs axe-core (the npm package, pinned and
+vendored in tests/e2e/vendor/axe-core by ``make vendor``) in the page and fails on any serious
+or critical violation. Every result is also written to test-artifacts/axe/<name>.json.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -12,7 +17,12 @@ import pytest
 
 CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
 TABLET = {"width": 800, "height": 1280}  # a 10" tablet in portrait
+PHONE = {"width": 390, "height": 844}  # a phone, for the status page
+DESKTOP = {"width": 1366, "height": 900}  # the front desk's browser
+TV = {"width": 1280, "height": 720}  # the lobby display
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +73,45 @@ def _collect(errors: list, msg) -> None:
     """Keep console errors, except the browser's note on a 422: that is a form's answer."""
     if msg.type == "error" and "status of 422" not in msg.text:
         errors.append(msg.text)
+
+
+def axe_violations(page, name: str) -> list[dict]:
+    """Run axe-core on the page as it is now; save the full result; return the violations.
+
+    The script is evaluated through the DevTools protocol, so the page's Content Security
+    Policy (which refuses inline scripts) stays on for everything the page itself does.
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                 "best-practice"]},
+                resultTypes: ["violations"],
+            });
+            return {violations: r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary})),
+            })), url: r.url, version: r.testEngine.version};
+        }"""
+    )
+    folder = ARTIFACTS / "axe"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result["violations"]
+
+
+def assert_accessible(page, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    blocking = [v for v in axe_violations(page, name) if v["impact"] in BLOCKING]
+    assert blocking == [], f"{name}: " + json.dumps(blocking, indent=2)
+
+
+def new_page(chromium, errors: list, **context):
+    """A page in a context of its own (its own cookies), reporting script errors to errors."""
+    context.setdefault("locale", "en-US")
+    page = chromium.new_context(**context).new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: _collect(errors, msg))
+    return page

@@ -20,7 +20,11 @@ from visitors.models import OpenRequest, Visit
 from visitors.views.desk import _office_for_staff
 
 FORMS = {
-    Stage.DETERMINING: lambda visit, data: DeterminingForm(data, office=visit.office),
+    # The reasons chosen at check-in start ticked: recording the stage keeps them unless
+    # the staff member unticks one.
+    Stage.DETERMINING: lambda visit, data: DeterminingForm(
+        data, office=visit.office, initial={"reasons": list(visit.reasons.all())}
+    ),
     Stage.RESPONDING: lambda visit, data: RespondingForm(data),
     Stage.CONCLUDING: lambda visit, data: ConcludingForm(data),
     Stage.FUTURE_REFERENCE: lambda visit, data: FutureReferenceForm(data, visit=visit),
