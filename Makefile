@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS ?= never
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help run test bench lint format check vendor messages clean
+.PHONY: help run test bench screenshots lint format check vendor messages clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,11 @@ test: .venv/.synced ## Run the whole suite (SQLite, or DATABASE_URL / REDIS_URL 
 bench: .venv/.synced ## Run the benchmarks and print BENCH lines
 	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	for b in benchmarks/bench_*.py; do $(RUN) python $$b || exit 1; done
+
+screenshots: .venv/.synced ## Run the browser journey and copy its screenshots to docs/screenshots/
+	$(RUN) pytest -q tests/e2e/test_journey.py
+	mkdir -p docs/screenshots
+	for f in test-artifacts/journey-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/journey-}"; done
 
 lint: .venv/.synced ## ruff check, ruff format --check, migrations up to date
 	$(RUN) ruff check .
