@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # For the API docs' own templates and static files (Swagger UI served here, no CDN).
+    "ninja",
     "visitors",
 ]
 
@@ -210,6 +212,8 @@ RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
 RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
 RATELIMIT_SMS_WEBHOOK = env_str("RATELIMIT_SMS_WEBHOOK", "300/m")
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "30/m")
+# Per API token (/api/v1/): an integration syncing a busy office stays well under it.
+RATELIMIT_API = env_str("RATELIMIT_API", "600/m")
 
 OTP_TOTP_ISSUER = "Frontdesk"
 
@@ -283,6 +287,11 @@ REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
 REMINDERS_DISPATCH_ON_COMMIT = env_bool("REMINDERS_DISPATCH_ON_COMMIT", True)
 REFERRAL_FOLLOW_UP_DAYS = env_int("REFERRAL_FOLLOW_UP_DAYS", 7)
 DAILY_SUMMARY_HOUR = env_int("DAILY_SUMMARY_HOUR", 18)
+# Webhooks: how long to wait for a receiver, attempts before a delivery is marked failed, and
+# the delay before the first retry (doubled each time, at most 30 minutes).
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", 30)
 # The dashboard's range view runs its independent scans on this many connections at once
 # (PostgreSQL only; 1 runs them in turn).
 DASHBOARD_QUERY_THREADS = env_int("DASHBOARD_QUERY_THREADS", 3)

@@ -225,3 +225,38 @@ class VisitorMergeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made and revoked by office admins in the console; here they can be read."""
+
+    list_display = ["name", "prefix", "scope", "created_by", "created_at", "last_used_at",
+                    "revoked_at"]  # fmt: skip
+    list_filter = ["scope", "offices"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_by"]
+    filter_horizontal = ["offices"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the secret is shown once, where it is made: /desk/<office>/integrations/
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = models.WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "event", "state", "attempts", "response_status", "error"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["url", "office", "is_active", "created_at"]
+    list_filter = ["office", "is_active"]
+    search_fields = ["url"]
+    inlines = [WebhookDeliveryInline]

@@ -58,11 +58,20 @@ def reminders_claim(*, now: dt.datetime | None = None, limit: int = 500) -> list
 
 
 def _finish(reminder_id: int, claim: str, **fields) -> bool:
-    return bool(
+    finished = bool(
         Reminder.objects.filter(pk=reminder_id, state=ReminderState.SENDING, claim=claim).update(
             claim="", lease_expires_at=None, **fields
         )
     )
+    if finished and fields.get("state") == ReminderState.FAILED:
+        # Tell subscribed integrations, so someone can reach the visitor another way.
+        from visitors import webhooks
+
+        reminder = Reminder.objects.get(pk=reminder_id)
+        webhooks.emit(
+            "reminder.failed", office_id=reminder.office_id, data=webhooks.reminder_data(reminder)
+        )
+    return finished
 
 
 def _render(reminder: Reminder) -> tuple[str, str]:

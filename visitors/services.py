@@ -113,9 +113,10 @@ def visit_check_in(
             visit.reasons.set(reasons)
             Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
             office.touch_queue()
-            from visitors import reminders
+            from visitors import reminders, webhooks
 
             reminders.visitor_came_back(visit)
+            webhooks.emit("visit.checked_in", office_id=office.pk, data=webhooks.visit_data(visit))
     except IntegrityError:
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
@@ -252,6 +253,18 @@ def _kiosk_visitor(data: KioskCheckIn, now: dt.datetime) -> Visitor:
     return visitor
 
 
+def visitor_create(*, first_name: str, last_name: str, **fields) -> Visitor:
+    """A new visitor record (staff or an integration; the kiosk makes its own as it checks in)."""
+    now = timezone.now()
+    if fields.get("phone") or fields.get("email"):
+        fields.setdefault("consent_updated_at", now)
+    visitor = Visitor(
+        first_name=first_name, last_name=last_name, first_seen_at=now, last_seen_at=now, **fields
+    )
+    visitor.save()
+    return visitor
+
+
 class MergeRefused(Exception):
     pass
 
@@ -358,7 +371,7 @@ def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
 
 
 def _after_call(visit: Visit) -> None:
-    from visitors import reminders
+    from visitors import reminders, webhooks
     from visitors.models import Reminder
 
     if visit.priority > 0:
@@ -390,6 +403,7 @@ def _after_call(visit: Visit) -> None:
     # The line moved: tell those who asked when only a few people are ahead of them.
     reminders.queue_position_notify(visit.office)
     reminders.dispatch_soon()
+    webhooks.emit("visit.called", office_id=visit.office_id, data=webhooks.visit_data(visit))
 
 
 class WorkshopFull(Exception):
@@ -451,6 +465,11 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                     raised_on=visit,
                     description=data["still_open"],
                 )
+            from visitors import webhooks
+
+            webhooks.emit(
+                "visit.concluded", office_id=visit.office_id, data=webhooks.visit_data(visit)
+            )
         elif stage == Stage.FUTURE_REFERENCE:
             visit.record_stage(
                 Stage.FUTURE_REFERENCE, by=by, note_for_next_time=data["note_for_next_time"]

@@ -1,6 +1,7 @@
 """Celery tasks: thin adapters that call a service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from visitors import services
 
@@ -49,3 +50,16 @@ def anonymise_inactive_visitors() -> int:
     from visitors import privacy
 
     return privacy.visitors_anonymise_inactive()
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """POST one webhook delivery, retrying failures with exponential backoff."""
+    from visitors import webhooks
+
+    final = self.request.retries + 1 >= settings.WEBHOOK_MAX_ATTEMPTS
+    try:
+        return webhooks.webhook_deliver(delivery_id=delivery_id, final=final)
+    except webhooks.DeliveryFailed as error:
+        countdown = webhooks.retry_countdown(self.request.retries)
+        raise self.retry(exc=error, countdown=countdown) from error

@@ -6,6 +6,7 @@ from visitors.views import (
     desk,
     display,
     follow_up,
+    integrations,
     kiosk,
     pairing,
     sms_webhook,
@@ -84,6 +85,22 @@ desk_patterns = (
         ),
         path("<slug:slug>/reminders/", follow_up.reminders, name="reminders"),
         path("<slug:slug>/devices/", pairing.devices, name="devices"),
+        path("<slug:slug>/integrations/", integrations.integrations, name="integrations"),
+        path(
+            "<slug:slug>/integrations/tokens/<int:pk>/revoke/",
+            integrations.token_revoke,
+            name="token_revoke",
+        ),
+        path(
+            "<slug:slug>/integrations/webhooks/<int:pk>/",
+            integrations.webhook_log,
+            name="webhook_log",
+        ),
+        path(
+            "<slug:slug>/integrations/webhooks/<int:pk>/delete/",
+            integrations.webhook_delete,
+            name="webhook_delete",
+        ),
         path("<slug:slug>/devices/<int:pk>/revoke/", pairing.device_revoke, name="device_revoke"),
         path(
             "<slug:slug>/reminders/<int:pk>/<str:action>/",

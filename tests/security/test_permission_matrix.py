@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
-from visitors.models import KioskLink, Reminder, StaffRole
+from visitors.models import ApiToken, KioskLink, Reminder, StaffRole, WebhookSubscription
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE
 
@@ -39,6 +39,10 @@ desk:visitor_export    GET     login    login    login    no    no    no    ok  
 desk:visitor_erase     GET     login    login    login    no    no    no    ok    no    no
 desk:devices           GET     login    login    login    no    no    no    ok    no    no
 desk:device_revoke     POST    login    login    login    no    no    no    ok    no    no
+desk:integrations      GET     login    login    login    no    no    no    ok    no    no
+desk:token_revoke      POST    login    login    login    no    no    no    ok    no    no
+desk:webhook_log       GET     login    login    login    no    no    no    ok    no    no
+desk:webhook_delete    POST    login    login    login    no    no    no    ok    no    no
 dashboard:day          GET     login    login    login    no    no    ok    ok    no    no
 dashboard:range        GET     login    login    login    no    no    ok    ok    no    no
 dashboard:export       GET     login    login    login    no    no    ok    ok    no    no
@@ -76,8 +80,15 @@ def world(office, other_office):
     )  # fmt: skip
     kiosk_link, kiosk_token = KioskLink.issue(office=office, label="Lobby")
     _, display_token = KioskLink.issue(office=office, label="Screen", capability="display")
+    api_token, _ = ApiToken.issue(
+        name="Case manager", offices=[office], scope="read", created_by=users["admin"]
+    )
+    webhook = WebhookSubscription.objects.create(
+        office=office, url="https://example.org/hook", events=["visit.called"]
+    )
     return {"users": users, "visit": visit, "visitor": visitor, "reminder": reminder,
-            "kiosk": kiosk_token, "display": display_token, "kiosk_link": kiosk_link}  # fmt: skip
+            "kiosk": kiosk_token, "display": display_token, "kiosk_link": kiosk_link,
+            "api_token": api_token, "webhook": webhook}  # fmt: skip
 
 
 def _url(name, office, world):
@@ -94,6 +105,9 @@ def _url(name, office, world):
         "desk:visit": [office.slug, visit.pk],
         "desk:reminder_action": [office.slug, world["reminder"].pk, "retry"],
         "desk:device_revoke": [office.slug, world["kiosk_link"].pk],
+        "desk:token_revoke": [office.slug, world["api_token"].pk],
+        "desk:webhook_log": [office.slug, world["webhook"].pk],
+        "desk:webhook_delete": [office.slug, world["webhook"].pk],
         "status:page": [visit.status_token],
     }.get(name, [office.slug])
     url = reverse(name, args=args)
@@ -121,7 +135,11 @@ def test_who_may_reach_what(client, office, world, name, method, role, expected)
 
 
 def test_the_table_covers_every_staff_and_device_url():
-    """A new staff or device URL must be added to the table above."""
+    """A new staff or device URL must be added to the table above.
+
+    The JSON API (/api/v1/) is not here: it takes integration tokens, not sessions or device
+    cookies, and tests/api/test_auth.py holds its own table of token × office × role × scope.
+    """
     from visitors.urls import dashboard_patterns, desk_patterns, display_patterns, kiosk_patterns
 
     listed = {line.split()[0] for line in TABLE.strip().splitlines()}

@@ -1,0 +1,85 @@
+"""Who is asking: an integration token, acting for the office admin who made it.
+
+A token reaches an office only while (1) the office is one of the token's, and (2) the person who
+made it still holds an active membership there; what it may do there is what that membership's
+role may do on the web (the dashboard needs a manager or an office admin). A read token may only
+read (GET); a write token may also change things.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+from ninja.security import HttpBearer
+from ninja.throttling import SimpleRateThrottle
+
+from visitors.api.errors import ApiError
+from visitors.models import ApiToken, Office, StaffMembership, StaffRole
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+TOUCH_EVERY = dt.timedelta(minutes=1)
+MANAGING_ROLES = (StaffRole.MANAGER, StaffRole.ADMIN)
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer fd_…``: an active token whose maker is still an active user."""
+
+    def authenticate(self, request, token: str) -> ApiToken | None:
+        found = ApiToken.find_active(token.strip())
+        if found is None or not found.created_by.is_active:
+            return None
+        if request.method not in SAFE_METHODS and not found.can_write:
+            raise ApiError(
+                403, "This token may only read; ask an office admin for a read-and-write token.",
+                code="insufficient_scope",
+            )  # fmt: skip
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at > TOUCH_EVERY:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        return found
+
+
+class TokenThrottle(SimpleRateThrottle):
+    """RATELIMIT_API requests per token, counted in the cache (Redis in production)."""
+
+    def __init__(self) -> None:
+        super().__init__(rate="600/m")  # replaced by RATELIMIT_API at each request
+
+    def allow_request(self, request) -> bool:
+        if not settings.RATELIMIT_ENABLE:
+            return True
+        self.rate = settings.RATELIMIT_API
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request) -> str | None:
+        token = getattr(request, "auth", None)
+        return f"throttle_api_token_{token.pk}" if token is not None else None
+
+
+def office_access(request, slug: str, *, roles=None) -> tuple[Office, StaffMembership]:
+    """The office named in the path, as this token may reach it; 404/403 otherwise."""
+    token: ApiToken = request.auth
+    office = Office.objects.filter(slug=slug, api_tokens=token).first()
+    if office is None:
+        raise ApiError(404, "This token has no office with that slug.")
+    membership = StaffMembership.objects.filter(
+        user_id=token.created_by_id, office=office, is_active=True
+    ).first()
+    if membership is None:
+        raise ApiError(
+            403, "The person who made this token no longer works at this office; ask an "
+            "office admin there for a new token.", code="membership_ended",
+        )  # fmt: skip
+    if roles and membership.role not in roles:
+        raise ApiError(
+            403, "This token's maker does not have the role this needs at this office.",
+            code="role_required",
+        )  # fmt: skip
+    timezone.activate(office.zone)
+    return office, membership
+
+
+def actor(request):
+    """The user the token acts for (recorded as who called, recorded a stage, merged…)."""
+    return request.auth.created_by
