@@ -45,3 +45,14 @@ def session_activity(get_response):
         return response
 
     return middleware
+
+
+def unchanged_poll(get_response):
+    """Answer a console's "still version N?" from the cache when it may be (visitors.polling):
+    no session, user or database for the poll that 500 open consoles make every 2 seconds."""
+    from visitors.polling import answer_unchanged
+
+    def middleware(request):
+        return answer_unchanged(request) or get_response(request)
+
+    return middleware

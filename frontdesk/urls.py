@@ -10,6 +10,7 @@ from visitors import api
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path(
         "accounts/login/",
         ratelimit(key="ip", rate=rate("RATELIMIT_LOGIN"), method="POST", block=True)(

@@ -69,6 +69,17 @@ def _check_worker() -> dict:
 
 @never_cache
 @require_GET
+def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. No database, no broker (that is /healthz's job).
+
+    Also the benchmarks' ``ceiling``: the least a request can cost on this server and
+    middleware, which every other figure is compared with.
+    """
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """Report the database, the broker and a live Celery worker (a real round trip)."""
     checks = {"database": _timed(_check_database), "broker": _timed(_check_broker)}

@@ -11,6 +11,7 @@ class VisitorsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         import frontdesk.two_factor  # noqa: F401
+        import visitors.polling  # noqa: F401  (signing out ends the session's poll permits)
         import visitors.roles  # keeps role groups in step with memberships
 
         # After migrate (when permissions exist), make the role groups and fill them.

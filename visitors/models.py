@@ -190,7 +190,10 @@ class Office(models.Model):
 
     def touch_queue(self) -> None:
         """Tell every open console and display that the queue changed."""
+        from visitors import polling
+
         Office.objects.filter(pk=self.pk).update(queue_version=F("queue_version") + 1)
+        polling.forget_version(self.pk)
 
     def priority_notice(self, language: str) -> str:
         if language == Language.SPANISH and self.priority_notice_es:

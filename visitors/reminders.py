@@ -10,7 +10,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from visitors.lifecycle import Status
@@ -168,9 +168,12 @@ def queue_position_notify(office: Office) -> int:
     """Text waiting visitors who asked to hear when at most N people are ahead of them."""
     from visitors.selectors import queue_waiting
 
-    waiting = list(queue_waiting(office=office).select_related("visitor"))
-    if not any(v.notify_when_ahead for v in waiting):
+    # Only the first (largest N asked for + 1) places can qualify: read no further than that.
+    # A long line (thousands on a busy day) must not make every call load all of it.
+    furthest = queue_waiting(office=office).aggregate(n=Max("notify_when_ahead"))["n"]
+    if not furthest:
         return 0
+    waiting = list(queue_waiting(office=office).select_related("visitor")[: furthest + 1])
     made = 0
     now = timezone.now()
     for ahead, visit in enumerate(waiting):

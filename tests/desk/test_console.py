@@ -55,13 +55,16 @@ def test_it_shows_waiting_visitors_with_badges_staff_only(client, office, clerk)
     assert "Priority" in page and "Returning" in page and "Résumé help" in page
 
 
-def test_an_unchanged_queue_poll_is_an_empty_204(client, office, clerk):
+def test_an_unchanged_queue_poll_is_an_empty_204(
+    client, office, clerk, django_capture_on_commit_callbacks
+):
     client.force_login(clerk)
     version = Office.objects.get(pk=office.pk).queue_version
     url = reverse("desk:queue", args=[office.slug])
     unchanged = client.get(url, {"v": version}, headers={"HX-Request": "true"})
     assert unchanged.status_code == 204 and unchanged.content == b""
-    visit = services.visit_check_in(office=office, visitor=VisitorFactory(first_name="Newt"))
+    with django_capture_on_commit_callbacks(execute=True):  # the check-in commits
+        visit = services.visit_check_in(office=office, visitor=VisitorFactory(first_name="Newt"))
     changed = client.get(url, {"v": version}, headers={"HX-Request": "true"})
     assert changed.status_code == 200
     assert visit.ticket_code in changed.text and "<html" not in changed.text

@@ -115,3 +115,19 @@ def new_page(chromium, errors: list, **context):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: _collect(errors, msg))
     return page
+
+
+@pytest.fixture
+def open_page(chromium):
+    """``open_page(errors, **context)``: a page in a context of its own; every context is closed
+    when the test ends, so no page keeps polling the live server after its database is gone."""
+    contexts = []
+
+    def factory(errors: list, **context):
+        page = new_page(chromium, errors, **context)
+        contexts.append(page.context)
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()

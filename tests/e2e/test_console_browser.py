@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import TABLET, _collect, _shot
+from tests.e2e.conftest import TABLET, _shot
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
 from visitors.lifecycle import Status
 from visitors.models import KioskLink, Service, Visit
@@ -32,16 +32,9 @@ def office_setup(live_server):
     }
 
 
-def _page(chromium, errors, **context):
-    page = chromium.new_context(**context).new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: _collect(errors, msg))
-    return page
-
-
-def test_check_in_call_serve_and_display(chromium, office_setup):
+def test_check_in_call_serve_and_display(open_page, office_setup):
     errors: list = []
-    console = _page(chromium, errors, viewport={"width": 1366, "height": 900})
+    console = open_page(errors, viewport={"width": 1366, "height": 900})
     console.goto(office_setup["login"])
     console.get_by_label("Username").fill("dana")
     console.get_by_label("Password").fill(PASSWORD)
@@ -52,7 +45,7 @@ def test_check_in_call_serve_and_display(chromium, office_setup):
     desk.fill("Desk 7")
     desk.focus()
 
-    kiosk = _page(chromium, errors, viewport=TABLET, has_touch=True)
+    kiosk = open_page(errors, viewport=TABLET, has_touch=True)
     kiosk.goto(office_setup["kiosk"])
     kiosk.get_by_role("button", name="Check in English").tap()
     kiosk.get_by_label("First name").fill("Aaliyah")
@@ -72,7 +65,7 @@ def test_check_in_call_serve_and_display(chromium, office_setup):
     assert console.evaluate("document.activeElement.id") == "desk-name"
     _shot(console, "console")
 
-    display = _page(chromium, errors, viewport={"width": 1280, "height": 720})
+    display = open_page(errors, viewport={"width": 1280, "height": 720})
     display.goto(office_setup["display"])
     console.get_by_role("button", name="Call next").click()
     display.locator(".now", has_text="A-001").wait_for(timeout=5_000)

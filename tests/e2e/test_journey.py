@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from frontdesk.celery import app
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import DESKTOP, PHONE, TABLET, TV, _shot, assert_accessible, new_page
+from tests.e2e.conftest import DESKTOP, PHONE, TABLET, TV, _shot, assert_accessible
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
 from visitors import sms
 from visitors.lifecycle import Status
@@ -84,18 +84,18 @@ def _wait_for(predicate, timeout=30.0):
     return False
 
 
-def test_a_visit_from_the_kiosk_to_the_dashboard(chromium, journey):
+def test_a_visit_from_the_kiosk_to_the_dashboard(open_page, journey):
     errors: list = []
 
     # The front desk opens the console before the doors open.
-    console = new_page(chromium, errors, viewport=DESKTOP)
+    console = open_page(errors, viewport=DESKTOP)
     _sign_in(console, journey["login"], "dana")
     console.goto(journey["console"])
     console.get_by_label("Your desk").fill("Desk 7")
     assert_accessible(console, "console-empty")
 
     # A new visitor checks in on the tablet.
-    kiosk = new_page(chromium, errors, viewport=TABLET, has_touch=True)
+    kiosk = open_page(errors, viewport=TABLET, has_touch=True)
     kiosk.goto(journey["kiosk"])
     assert_accessible(kiosk, "kiosk-welcome")
     _shot(kiosk, "journey-kiosk-welcome")
@@ -124,14 +124,14 @@ def test_a_visit_from_the_kiosk_to_the_dashboard(chromium, journey):
     assert (visit.visitor.first_name, visit.status) == ("Aaliyah", Status.WAITING)
 
     # She follows her place on her phone (the ticket's QR code leads there).
-    phone = new_page(chromium, errors, viewport=PHONE, has_touch=True, is_mobile=True)
+    phone = open_page(errors, viewport=PHONE, has_touch=True, is_mobile=True)
     phone.goto(journey["base"] + reverse("status:page", args=[visit.status_token]))
     phone.get_by_role("heading", name="You are next in line.").wait_for()
     assert_accessible(phone, "status-waiting")
     _shot(phone, "journey-status-waiting")
 
     # The lobby display, with nobody called yet.
-    display = new_page(chromium, errors, viewport=TV)
+    display = open_page(errors, viewport=TV)
     display.goto(journey["display"])
     assert_accessible(display, "display")
 
@@ -207,7 +207,7 @@ def test_a_visit_from_the_kiosk_to_the_dashboard(chromium, journey):
     assert len(texts) == 1, sms.MemoryBackend.outbox
 
     # The manager's dashboard counts the visit, the referral and the rating.
-    manager = new_page(chromium, errors, viewport=DESKTOP)
+    manager = open_page(errors, viewport=DESKTOP)
     _sign_in(manager, journey["login"], "maria")
     manager.goto(journey["dashboard"])
     tiles = manager.get_by_role("region", name="The day in numbers")

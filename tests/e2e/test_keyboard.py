@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import DESKTOP, TABLET, assert_accessible, new_page
+from tests.e2e.conftest import DESKTOP, TABLET, assert_accessible
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
 from visitors.lifecycle import Status
 from visitors.models import KioskLink, Service, Visit, Visitor
@@ -61,10 +61,10 @@ def office(live_server):
     return office
 
 
-def test_the_kiosk_by_keyboard_alone(chromium, live_server, office):
+def test_the_kiosk_by_keyboard_alone(open_page, live_server, office):
     errors: list = []
     _link, token = KioskLink.issue(office=office, label="Lobby")
-    page = new_page(chromium, errors, viewport=TABLET)
+    page = open_page(errors, viewport=TABLET)
     page.goto(live_server.url + reverse("kiosk:open", args=[office.slug, token]))
     tab_to(page, "Check in")
     page.keyboard.press("Enter")
@@ -95,12 +95,12 @@ def test_the_kiosk_by_keyboard_alone(chromium, live_server, office):
     assert errors == [], errors
 
 
-def test_the_console_by_keyboard_alone(chromium, live_server, office):
+def test_the_console_by_keyboard_alone(open_page, live_server, office):
     errors: list = []
     clerk = UserFactory(username="dana")
     MembershipFactory(user=clerk, office=office, role="front_desk")
     visit_check_in(office=office, visitor=Visitor.objects.create(first_name="Tom", last_name="Li"))
-    page = new_page(chromium, errors, viewport=DESKTOP)
+    page = open_page(errors, viewport=DESKTOP)
     page.goto(live_server.url + reverse("login"))
     tab_to(page, "Username")
     page.keyboard.type("dana")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from frontdesk.middleware import mark_as_poll
-from visitors import selectors, services
+from visitors import polling, selectors, services
 from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
 from visitors.lifecycle import TransitionNotAllowed
 from visitors.models import StaffMembership, Visit
@@ -72,7 +72,9 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     mark_as_poll(request)
     office = _office_for_staff(request, slug)
     seen = request.GET.get("v", "")
-    if seen.isdigit() and int(seen) == selectors.queue_version(office_id=office.pk):
+    version = selectors.queue_version(office_id=office.pk)
+    polling.grant(request, office_id=office.pk, slug=office.slug, version=version)
+    if seen.isdigit() and int(seen) == version:
         return HttpResponse(status=204)
     board = selectors.console_board(office=office)
     return render(request, "desk/console.html#queue-board", {"office": office, "board": board})

@@ -1,0 +1,255 @@
+"""Benchmark the HTTP surfaces under load: gunicorn with production settings, the load from a
+second process on loopback, each figure bounded in time (BENCH_SECONDS, default 15 s).
+
+Two load generators, each for what it does well: ``wrk`` (Debian package; compiled, so it
+saturates the server without taking its cores) for the back-to-back figures, and locust
+headless (benchmarks/locustfile.py) for the scenarios — 500 consoles each polling every 2 s, and
+kiosks each checking a visitor in once a second through every screen.
+
+Prints one line per figure, each with its ratio to the ceiling's throughput:
+
+  BENCH ceiling db=… load=saturate users=32 p50_ms=… p95_ms=… rps=… ratio=1.00
+  BENCH queue_poll_unchanged db=… load=saturate users=32 … ratio=…   (the 204, back to back)
+  BENCH queue_poll_unchanged db=… load=consoles consoles=500 interval_s=2 …   (open consoles)
+  BENCH queue_poll_changed db=… load=saturate …                       (the queue region, 20 waiting)
+  BENCH call_next db=… load=saturate …                                (over 4,000 waiting)
+  BENCH kiosk_checkin db=… load=rate target_per_s=50 … checkins_per_s=…  (every kiosk request)
+
+``ceiling`` is GET /livez: a minimal Django view on the same server, settings and middleware.
+The server is started like the Dockerfile's (``gunicorn frontdesk.wsgi --workers
+$WEB_CONCURRENCY``, sync workers), with DEBUG=0; BENCH_WORKERS overrides the worker count.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import import_module
+from pathlib import Path
+
+from _setup import ROOT, django_for_bench
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+USERS = int(os.environ.get("BENCH_USERS", "32"))
+CONSOLES = int(os.environ.get("BENCH_CONSOLES", "500"))
+KIOSK_RATE = int(os.environ.get("BENCH_KIOSK_RATE", "50"))
+WORKERS = os.environ.get("BENCH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "3"
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+WAITING = 20
+BENCH_SECRET = "bench-only-" + "k7Qz" * 13
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _prepare():
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.middleware.csrf import _get_new_csrf_string
+
+    from visitors.lifecycle import ACTIVE_STATUSES
+    from visitors.models import KioskLink, Office, ReasonForVisit, StaffMembership, Visitor
+    from visitors.services import visit_check_in
+
+    office, _ = Office.objects.get_or_create(slug="bench", defaults={"name": "Bench Office"})
+    if not ReasonForVisit.objects.filter(office=office).exists():
+        ReasonForVisit.objects.create(office=office, label_en="Looking for work", label_es="Busco")
+    user, _ = get_user_model().objects.get_or_create(username="bench-clerk")
+    StaffMembership.objects.get_or_create(user=user, office=office, defaults={"role": "front_desk"})
+    _close_all(office)
+    people = list(Visitor.objects.filter(anonymised_at=None).order_by("pk")[: WAITING * 200])
+    if len(people) < WAITING * 200:
+        people += [
+            Visitor.objects.create(first_name=f"Bench{i}", last_name="Visitor")
+            for i in range(WAITING * 200 - len(people))
+        ]
+    for person in people[:WAITING]:
+        visit_check_in(office=office, visitor=person)
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store["_auth_user_id"] = str(user.pk)
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_hash"] = user.get_session_auth_hash()
+    store.create()
+    _link, kiosk_token = KioskLink.issue(office=office, label="Bench kiosk")
+    returning = list(
+        Visitor.objects.filter(anonymised_at=None)
+        .exclude(phone_last4="")
+        .exclude(visits__status__in=ACTIVE_STATUSES)
+        .order_by("-pk")
+        .values_list("first_name", "last_name", "phone_last4")[:5000]
+    )
+    return office, people, store.session_key, _get_new_csrf_string(), kiosk_token, returning
+
+
+def _close_all(office):
+    from visitors.lifecycle import ACTIVE_STATUSES
+    from visitors.models import Visit
+
+    Visit.objects.filter(office=office, status__in=ACTIVE_STATUSES).update(
+        status="left", ended_at=office.local_now()
+    )
+
+
+def _refill(office, people):
+    import contextlib
+
+    from visitors.services import AlreadyWaiting, visit_check_in
+
+    for person in people:
+        with contextlib.suppress(AlreadyWaiting):
+            visit_check_in(office=office, visitor=person)
+
+
+def _locust(port, user_class, *, users, env, seconds=SECONDS) -> dict:
+    """Run one locust scenario headless; return exact figures from the requests it timed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "figures.json"
+        spawn_rate = max(users / 5, 1)  # everyone started within ~5 s; timing starts after
+        cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),
+               "--headless", "--users", str(users), "--spawn-rate", str(spawn_rate),
+               "--run-time", f"{int(seconds + users / spawn_rate + 2)}s", "--stop-timeout", "5",
+               "--host", f"http://127.0.0.1:{port}", "--only-summary", "--loglevel", "WARNING",
+               user_class]  # fmt: skip
+        run_env = os.environ | env | {"BENCH_OUT": str(out)}
+        done = subprocess.run(
+            cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=seconds + 180
+        )
+        if not out.exists():
+            sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+            raise SystemExit(f"locust {user_class} wrote no figures (exit {done.returncode})")
+        return json.loads(out.read_text())
+
+
+def _wrk(port, path, *, headers=(), method="GET", body="", users=USERS, seconds=SECONDS):
+    """Saturate one URL with ``users`` keep-alive connections; exact figures from wrk."""
+    cmd = ["wrk", "-t", "2", "-c", str(users), "-d", f"{int(seconds)}s", "--timeout", "10s",
+           "-s", str(ROOT / "benchmarks" / "wrk_report.lua")]  # fmt: skip
+    for header in headers:
+        cmd += ["-H", header]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    env = os.environ | {"BENCH_METHOD": method, "BENCH_BODY": body}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report["rps"] = report["requests"] / report["seconds"]
+    report["failures"] = report["bad_status"] + report["socket_errors"]
+    return report
+
+
+def _line(name, vendor, result, ceiling_rps, **fields):
+    extra = "".join(f" {k}={v}" for k, v in fields.items())
+    failures = f" failures={result['failures']}" if result["failures"] else ""
+    ratio = result["rps"] / ceiling_rps if ceiling_rps else 1.0
+    print(
+        f"BENCH {name} db={vendor}{extra} p50_ms={result['p50_ms']:.2f} "
+        f"p95_ms={result['p95_ms']:.2f} rps={result['rps']:.1f} ratio={ratio:.2f} "
+        f"requests={result['requests']}{failures}",
+        flush=True,
+    )
+
+
+def _wanted(name):
+    return not ONLY or name in ONLY
+
+
+def main():
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_http needs wrk, the HTTP load generator: apt-get install wrk")
+    os.environ["SECRET_KEY"] = BENCH_SECRET  # sessions made here must be valid in gunicorn
+    vendor = django_for_bench("console")
+    office, people, session_key, csrf, kiosk_token, returning = _prepare()
+    from visitors.selectors import queue_version
+    from visitors.views.kiosk import KIOSK_COOKIE
+
+    server_env = os.environ | {
+        "DEBUG": "0",
+        "SECRET_KEY": BENCH_SECRET,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "LOG_LEVEL": "WARNING",
+        # One address plays every kiosk of many offices: its limit must not be what is measured
+        # (the limit is still checked on every step).
+        "RATELIMIT_KIOSK": "1000000/m",
+        "FRONTDESK_VAR_DIR": os.environ.get("FRONTDESK_VAR_DIR", str(ROOT / "var")),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT, env=server_env, check=True,
+    )  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "frontdesk.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", WORKERS, "--backlog", "2048", "--log-level", "warning"],
+        cwd=ROOT, env=server_env,
+    )  # fmt: skip
+    returning_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    returning_file.write_text(json.dumps(returning), encoding="utf-8")
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        console = {
+            "BENCH_OFFICE": office.slug,
+            "BENCH_COOKIE": f"sessionid={session_key}; csrftoken={csrf}",
+            "BENCH_CSRF": csrf,
+            "BENCH_VERSION": str(queue_version(office_id=office.pk)),
+        }
+        cookie = f"Cookie: sessionid={session_key}; csrftoken={csrf}"
+        htmx = ["HX-Request: true", cookie]
+        base_path = f"/desk/{office.slug}"
+        ceiling = _wrk(port, "/livez")
+        _line("ceiling", vendor, ceiling, ceiling["rps"], load="saturate", users=USERS)
+        base = ceiling["rps"]
+        if _wanted("queue_poll_unchanged"):
+            path = f"{base_path}/queue/?v={console['BENCH_VERSION']}"
+            _wrk(port, path, headers=htmx, users=2, seconds=2)  # the permit, the cached version
+            result = _wrk(port, path, headers=htmx)
+            _line("queue_poll_unchanged", vendor, result, base, load="saturate", users=USERS)
+            result = _locust(port, "PollUnchanged", users=CONSOLES, env=console | {
+                "BENCH_PACING": "2"})  # fmt: skip
+            _line("queue_poll_unchanged", vendor, result, base, load="consoles",
+                  consoles=CONSOLES, interval_s=2)  # fmt: skip
+        if _wanted("queue_poll_changed"):
+            result = _wrk(port, f"{base_path}/queue/?v=0", headers=htmx)
+            _line("queue_poll_changed", vendor, result, base, load="saturate", users=USERS,
+                  waiting=WAITING)  # fmt: skip
+        if _wanted("call_next"):
+            _refill(office, people)
+            post = [cookie, f"X-CSRFToken: {csrf}",
+                    "Content-Type: application/x-www-form-urlencoded"]  # fmt: skip
+            result = _wrk(port, f"{base_path}/call-next/", headers=post, method="POST",
+                          body="desk=Bench")  # fmt: skip
+            _line("call_next", vendor, result, base, load="saturate", users=USERS,
+                  waiting=len(people))  # fmt: skip
+        if _wanted("kiosk_checkin"):
+            _close_all(office)
+            kiosk = {
+                "BENCH_OFFICE": office.slug,
+                "BENCH_COOKIE": f"{KIOSK_COOKIE}={kiosk_token}; csrftoken={csrf}",
+                "BENCH_CSRF": csrf,
+                "BENCH_PACING": "1",
+                "BENCH_RETURNING": str(returning_file),
+            }
+            result = _locust(port, "KioskCheckIn", users=KIOSK_RATE, env=kiosk)
+            per_s = f"{result['flows_per_s']:.1f}"
+            _line("kiosk_checkin", vendor, result, base, load="rate",
+                  target_per_s=KIOSK_RATE, checkins_per_s=per_s)  # fmt: skip
+        _close_all(office)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        returning_file.unlink()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()

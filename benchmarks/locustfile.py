@@ -1,0 +1,182 @@
+"""Locust users for benchmarks/bench_http.py (run by it headless; not a test).
+
+The back-to-back figures come from wrk; these are the scenarios, one class each, configured by
+environment variables the driver sets:
+
+- ``PollUnchanged``  an open console's poll while nothing changed: GET
+                     /desk/<office>/queue/?v=<current> with HX-Request (204), once every
+                     ``BENCH_PACING`` seconds per user.
+- ``KioskCheckIn``   a whole check-in on a paired kiosk, one per ``BENCH_PACING`` seconds per
+                     user: language → name → first visit, or found by name and phone digits →
+                     reasons → contact → ticket. Half are returning visitors.
+"""
+
+import json
+import os
+import random
+import re
+import secrets
+import time
+from itertools import count
+
+from locust import constant, constant_pacing, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+OFFICE = os.environ.get("BENCH_OFFICE", "bench")
+COOKIE = os.environ.get("BENCH_COOKIE", "")
+CSRF = os.environ.get("BENCH_CSRF", "")
+VERSION = os.environ.get("BENCH_VERSION", "0")
+PACING = float(os.environ.get("BENCH_PACING", "0"))
+RETURNING = os.environ.get("BENCH_RETURNING", "")  # a JSON file: [[first, last, last4], ...]
+
+STATE = re.compile(r'name="state" value="([^"]*)"')
+REASON = re.compile(r'name="reasons" value="(\d+)"')
+HTMX = {"HX-Request": "true"}
+OUT = os.environ.get("BENCH_OUT", "")
+
+
+# --- Exact figures -------------------------------------------------------------------------------
+# Locust's own percentiles are rounded into buckets; the driver wants exact ones, timed only
+# once every user has started (the ramp is not measured) and until the run stops.
+
+_timed: list[float] = []
+_clock = {"start": None, "stop": None, "failures": 0, "flows": 0}
+
+
+@events.spawning_complete.add_listener
+def _start_timing(user_count, **_kw):
+    _clock["start"] = time.perf_counter()
+
+
+@events.request.add_listener
+def _record(request_type, name, response_time, exception, **_kw):
+    if _clock["start"] is None or _clock["stop"] is not None:
+        return
+    if request_type == "FLOW":
+        _clock["flows"] += 1
+    elif exception is not None:
+        _clock["failures"] += 1
+    else:
+        _timed.append(response_time)
+
+
+@events.test_stop.add_listener
+def _write_figures(**_kw):
+    _clock["stop"] = time.perf_counter()
+    if not OUT or _clock["start"] is None:
+        return
+    elapsed = _clock["stop"] - _clock["start"]
+    ordered = sorted(_timed)
+
+    def pct(p):
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+    with open(OUT, "w", encoding="utf-8") as fh:
+        json.dump({
+            "requests": len(ordered), "seconds": elapsed, "rps": len(ordered) / elapsed,
+            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
+            "failures": _clock["failures"], "flows_per_s": _clock["flows"] / elapsed,
+        }, fh)  # fmt: skip
+
+
+def _wait():
+    return constant_pacing(PACING) if PACING > 0 else constant(0)
+
+
+class _Base(FastHttpUser):
+    abstract = True
+    wait_time = _wait()
+    # Connections are not shared between users; each user is one browser.
+    concurrency = 1
+
+
+class _Console(_Base):
+    abstract = True
+
+    def on_start(self):
+        self.headers = HTMX | {"Cookie": COOKIE}
+
+
+class PollUnchanged(_Console):
+    @task
+    def poll(self):
+        path = f"/desk/{OFFICE}/queue/?v={VERSION}"
+        with self.client.get(path, headers=self.headers, name="queue_poll_unchanged",
+                             catch_response=True) as r:  # fmt: skip
+            if r.status_code != 204:
+                r.failure(f"status {r.status_code}")
+
+
+_returning: list = []
+_serial = count()
+
+
+class KioskCheckIn(_Base):
+    """One paired kiosk per user; each iteration is one visitor's whole check-in.
+
+    The kiosk's device cookie and the CSRF cookie are Secure (production settings), which a
+    client keeps off plain http; the driver hands them over as a Cookie header instead.
+    """
+
+    def on_start(self):
+        global _returning
+        if RETURNING and not _returning:
+            with open(RETURNING, encoding="utf-8") as fh:
+                _returning = json.load(fh)
+            random.shuffle(_returning)
+        self.headers = HTMX | {"Cookie": COOKIE, "X-CSRFToken": CSRF}
+
+    def _step(self, name, fields, page, *, ok=(200,)):
+        state = STATE.search(page)
+        data = {"state": state.group(1) if state else ""} | fields
+        with self.client.post(f"/kiosk/{OFFICE}/step/", data=data, headers=self.headers,
+                              name=f"kiosk_{name}", catch_response=True) as r:  # fmt: skip
+            if r.status_code not in ok:
+                r.failure(f"status {r.status_code}")
+                raise _Abandon
+            if r.status_code != 200:
+                r.success()  # an expected answer (the kiosk did not find them)
+            return r.status_code, r.text
+
+    @task
+    def check_in(self):
+        with self.client.get(f"/kiosk/{OFFICE}/", headers=self.headers, name="kiosk_home",
+                             catch_response=True) as r:  # fmt: skip
+            if r.status_code != 200:
+                r.failure(f"status {r.status_code}")
+                return
+            home = r.text
+        try:
+            _, page = self._step("language", {"step": "language", "language": "en"}, home)
+            status = 0
+            if _returning:
+                first, last, last4 = _returning.pop()
+                _, page = self._step("name", {"step": "name", "first_name": first,
+                                              "last_name": last}, page)  # fmt: skip
+                status, page = self._step("verify", {"step": "verify", "action": "find",
+                                                     "phone_last4": last4}, page,
+                                          ok=(200, 422))  # fmt: skip
+            else:
+                n = next(_serial)
+                _, page = self._step("name", {"step": "name", "first_name": f"Bench{n}",
+                                              "last_name": secrets.token_hex(4)}, page)  # fmt: skip
+            if status != 200:
+                _, page = self._step("verify", {"step": "verify", "action": "first_visit"}, page)
+            if 'class="ticket"' in page:
+                return  # a returning visitor already in line is shown their ticket
+            reasons = REASON.findall(page)[:1]
+            _, page = self._step("reasons", {"step": "reasons", "reasons": reasons}, page)
+            _, page = self._step("contact", {"step": "contact", "priority_category": "none"},
+                                 page)  # fmt: skip
+            if 'class="ticket"' not in page:
+                raise RuntimeError("no ticket after the contact step")
+            self.environment.events.request.fire(
+                request_type="FLOW", name="kiosk_checkin_done", response_time=0,
+                response_length=0, exception=None, context={},
+            )  # fmt: skip
+        except _Abandon:
+            return
+
+
+class _Abandon(Exception):
+    pass

@@ -1,0 +1,84 @@
+"""Open consoles ask every 2 seconds whether the queue changed; almost always it has not.
+
+The answer to "still version N?" is a bodiless 204 that reveals nothing but "no change", so it
+can come from the cache instead of the database, before the session, the user and the
+membership are loaded (``frontdesk.middleware.unchanged_poll``), provided that:
+
+- this browser session was let through the full check (signed in, second factor, active
+  membership of this office) by the queue view within the last ``PERMIT_SECONDS``: the view
+  leaves a *permit* for (session, office) in the cache; signing out removes it;
+- the cache holds the office's current queue version. Every change to the queue deletes it when
+  its transaction commits; the full view puts it back. A change that races with a reader
+  putting an older value back is bounded by ``VERSION_SECONDS``.
+
+Anything else — no permit, no cached version, another version, not a GET — goes through the
+full view, which answers with the queue region, a sign-in redirect or a 404 as before. So a
+member who loses access keeps getting "no change" for at most ``PERMIT_SECONDS``, and sees
+nothing more; the next change or the permit's end sends them through the full check.
+"""
+
+import hashlib
+import re
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.core.cache import cache
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+
+PERMIT_SECONDS = 30
+VERSION_SECONDS = 3
+QUEUE_PATH = re.compile(r"^/desk/(?P<slug>[-a-zA-Z0-9_]+)/queue/$")
+
+
+def _permit_key(session_key: str) -> str:
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:40]
+    return f"poll-permit:{digest}"
+
+
+def _version_key(office_id: int) -> str:
+    return f"queue-version:{office_id}"
+
+
+def grant(request: HttpRequest, *, office_id: int, slug: str, version: int) -> None:
+    """After the full check passed: let this session's next unchanged polls be cheap."""
+    session_key = getattr(request, "session", None) and request.session.session_key
+    if not session_key:
+        return
+    key = _permit_key(session_key)
+    permits = cache.get(key) or {}
+    if permits.get(slug) != office_id:
+        cache.set(key, permits | {slug: office_id}, PERMIT_SECONDS)
+    cache.set(_version_key(office_id), version, VERSION_SECONDS)
+
+
+def revoke(session_key: str | None) -> None:
+    if session_key:
+        cache.delete(_permit_key(session_key))
+
+
+@receiver(user_logged_out)
+def _signed_out(sender, request, user, **kwargs) -> None:
+    if request is not None and getattr(request, "session", None) is not None:
+        revoke(request.session.session_key)
+
+
+def forget_version(office_id: int) -> None:
+    """The queue changed: once that is committed, polls must ask the database again."""
+    transaction.on_commit(lambda: cache.delete(_version_key(office_id)))
+
+
+def answer_unchanged(request: HttpRequest) -> HttpResponse | None:
+    """The 204 for a permitted session whose version is still current; None otherwise."""
+    if request.method != "GET":
+        return None
+    match = QUEUE_PATH.match(request.path_info)
+    seen = request.GET.get("v", "")
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if match is None or not seen.isdigit() or not session_key:
+        return None
+    office_id = (cache.get(_permit_key(session_key)) or {}).get(match["slug"])
+    if office_id is None or cache.get(_version_key(office_id)) != int(seen):
+        return None
+    return HttpResponse(status=204)
