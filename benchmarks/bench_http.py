@@ -143,6 +143,8 @@ def _wrk(port, path, *, headers=(), method="GET", body="", users=USERS, seconds=
 
 
 def _line(name, vendor, result, ceiling_rps, **fields):
+    if result.get("failure_kinds"):
+        sys.stderr.write(f"{name} failures: {json.dumps(result['failure_kinds'], indent=1)}\n")
     extra = "".join(f" {k}={v}" for k, v in fields.items())
     failures = f" failures={result['failures']}" if result["failures"] else ""
     ratio = result["rps"] / ceiling_rps if ceiling_rps else 1.0

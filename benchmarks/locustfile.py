@@ -18,6 +18,7 @@ import re
 import secrets
 import time
 from itertools import count
+from urllib.parse import urlencode
 
 from locust import constant, constant_pacing, events, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -41,6 +42,7 @@ OUT = os.environ.get("BENCH_OUT", "")
 
 _timed: list[float] = []
 _clock = {"start": None, "stop": None, "failures": 0, "flows": 0}
+_why: dict[str, int] = {}
 
 
 @events.spawning_complete.add_listener
@@ -56,6 +58,8 @@ def _record(request_type, name, response_time, exception, **_kw):
         _clock["flows"] += 1
     elif exception is not None:
         _clock["failures"] += 1
+        reason = f"{name}: {exception}"[:120]
+        _why[reason] = _why.get(reason, 0) + 1
     else:
         _timed.append(response_time)
 
@@ -76,6 +80,7 @@ def _write_figures(**_kw):
             "requests": len(ordered), "seconds": elapsed, "rps": len(ordered) / elapsed,
             "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
             "failures": _clock["failures"], "flows_per_s": _clock["flows"] / elapsed,
+            "failure_kinds": _why,
         }, fh)  # fmt: skip
 
 
@@ -124,12 +129,14 @@ class KioskCheckIn(_Base):
             with open(RETURNING, encoding="utf-8") as fh:
                 _returning = json.load(fh)
             random.shuffle(_returning)
-        self.headers = HTMX | {"Cookie": COOKIE, "X-CSRFToken": CSRF}
+        self.headers = HTMX | {"Cookie": COOKIE, "X-CSRFToken": CSRF,
+                               "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
 
     def _step(self, name, fields, page, *, ok=(200,)):
         state = STATE.search(page)
         data = {"state": state.group(1) if state else ""} | fields
-        with self.client.post(f"/kiosk/{OFFICE}/step/", data=data, headers=self.headers,
+        body = urlencode(data, doseq=True)  # reasons is a list: one field per value
+        with self.client.post(f"/kiosk/{OFFICE}/step/", data=body, headers=self.headers,
                               name=f"kiosk_{name}", catch_response=True) as r:  # fmt: skip
             if r.status_code not in ok:
                 r.failure(f"status {r.status_code}")

@@ -95,18 +95,21 @@ def wait_estimate(visit: Visit, *, now: dt.datetime | None = None) -> WaitEstima
     their reasons usually take, shared among the staff on duty."""
     if visit.status != Status.WAITING:
         return None
-    waiting = list(
-        queue_waiting(office=visit.office, day=visit.service_date).prefetch_related("reasons")
-    )
-    ids = [v.pk for v in waiting]
+    # Plain ids, not model instances: on a busy day hundreds wait, and every check-in asks.
+    waiting = queue_waiting(office=visit.office, day=visit.service_date)
+    ids = list(waiting.values_list("pk", flat=True))
     if visit.pk not in ids:
         return None
-    ahead = waiting[: ids.index(visit.pk)]
+    ahead = ids[: ids.index(visit.pk)]
+    reasons_of: dict[int, list[int]] = {}
+    for visit_id, reason_id in Visit.reasons.through.objects.filter(
+        visit__in=waiting.order_by()
+    ).values_list("visit_id", "reasonforvisit_id"):
+        reasons_of.setdefault(visit_id, []).append(reason_id)
     medians = service_minutes_by_reason(office=visit.office, now=now)
     total = 0.0
     for other in ahead:
-        reason_ids = [r.pk for r in other.reasons.all()]
-        known = [medians[r] for r in reason_ids if r in medians]
+        known = [medians[r] for r in reasons_of.get(other, []) if r in medians]
         total += max(known) if known else medians[None]
     per_desk = total / staff_on_duty(office=visit.office, now=now)
     low = 5 * math.floor(per_desk * 0.7 / 5)

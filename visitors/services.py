@@ -160,6 +160,7 @@ def visit_quote_wait(*, visit: Visit) -> None:
     from visitors.selectors import wait_estimate
 
     estimate = wait_estimate(visit)
+    visit.wait_estimate = estimate  # the ticket screen shows the same figures: no second pass
     if estimate is not None:
         Visit.objects.filter(pk=visit.pk).update(
             quoted_wait_min=estimate.low, quoted_wait_max=estimate.high

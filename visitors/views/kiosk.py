@@ -275,12 +275,15 @@ def _contact_screen(request, office, state, form, status=200):
 def _ticket_screen(request, office, visit, state, *, already):
     status_url = request.build_absolute_uri(reverse("status:page", args=[visit.status_token]))
     qr = segno.make(status_url, error="m")
+    # The check-in has just worked it out to quote it (services.visit_quote_wait).
+    estimate = getattr(visit, "wait_estimate", None) or selectors.wait_estimate(visit)
     context = {
         "state": {},
         "visit": visit,
         "already": already,
-        "position": selectors.queue_position(visit),
-        "estimate": selectors.wait_estimate(visit),
+        # The estimate counts who is ahead already: no second pass over the line.
+        "position": estimate.ahead + 1 if estimate else selectors.queue_position(visit),
+        "estimate": estimate,
         "qr_svg": mark_safe(qr.svg_inline(scale=5, border=2, title="QR")),  # noqa: S308 — segno's own markup
         "status_url": status_url,
         "texting": visit.notify_when_called,
