@@ -627,6 +627,8 @@ class Visit(models.Model):
             # Ranges across many offices (the dashboard's month, the export) read by day first.
             models.Index(fields=["service_date", "office"], name="visit_day_office"),
             models.Index(fields=["visitor", "-checked_in_at"], name="visit_visitor_recent"),
+            # Staff on duty (who called someone in the last 90 minutes), asked at every check-in.
+            models.Index(fields=["office", "called_at"], name="visit_office_called"),
         ]
         constraints = [
             models.UniqueConstraint(
