@@ -38,6 +38,7 @@ USERS = int(os.environ.get("BENCH_USERS", "32"))
 CONSOLES = int(os.environ.get("BENCH_CONSOLES", "500"))
 KIOSK_RATE = int(os.environ.get("BENCH_KIOSK_RATE", "50"))
 WORKERS = os.environ.get("BENCH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "3"
+THREADS = os.environ.get("BENCH_WEB_THREADS", "1")  # > 1: gunicorn's gthread workers
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 WAITING = 20
 BENCH_SECRET = "bench-only-" + "k7Qz" * 13
@@ -127,14 +128,43 @@ def _locust(port, user_class, *, users, env, seconds=SECONDS) -> dict:
         return json.loads(out.read_text())
 
 
-def _wrk(port, path, *, headers=(), method="GET", body="", users=USERS, seconds=SECONDS):
-    """Saturate one URL with ``users`` keep-alive connections; exact figures from wrk."""
+def _wait_until_serving(port) -> None:
+    """Until /livez answers 200; then a short warm-up, so every worker has loaded the app."""
+    import urllib.request
+
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=1) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        raise SystemExit("the server did not start")
+    _wrk(port, "/livez", seconds=2)
+
+
+def _server_times(access_log: Path, path: str) -> tuple[int, int]:
+    """p50 and p95 of gunicorn's own request times (whole ms) for ``path`` in its access log."""
+    times = sorted(
+        int(line.split()[0])
+        for line in access_log.read_text().splitlines()
+        if line.endswith(" " + path)
+    )
+    if not times:
+        return (0, 0)
+    return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
+
+
+def _wrk(port, path, *, headers=(), method="GET", body="", users=USERS, seconds=SECONDS, pace_ms=0):
+    """Saturate one URL with ``users`` keep-alive connections (or, with ``pace_ms``, have each
+    send one request every that many milliseconds); exact figures from wrk."""
     cmd = ["wrk", "-t", "2", "-c", str(users), "-d", f"{int(seconds)}s", "--timeout", "10s",
            "-s", str(ROOT / "benchmarks" / "wrk_report.lua")]  # fmt: skip
     for header in headers:
         cmd += ["-H", header]
     cmd.append(f"http://127.0.0.1:{port}{path}")
-    env = os.environ | {"BENCH_METHOD": method, "BENCH_BODY": body}
+    env = os.environ | {"BENCH_METHOD": method, "BENCH_BODY": body, "BENCH_DELAY_MS": str(pace_ms)}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     report["rps"] = report["requests"] / report["seconds"]
@@ -185,20 +215,19 @@ def main():
         cwd=ROOT, env=server_env, check=True,
     )  # fmt: skip
     port = _free_port()
+    access_log = Path(tempfile.mkstemp(suffix=".log")[1])
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "frontdesk.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", WORKERS, "--backlog", "2048", "--log-level", "warning"],
+         "--workers", WORKERS, "--threads", THREADS, "--backlog", "2048",
+         "--keep-alive", os.environ.get("BENCH_KEEPALIVE", "2"), "--log-level", "warning",
+         # The server's own time per request (ms), to tell it from the client's wait.
+         "--access-logfile", str(access_log), "--access-logformat", "%(M)s %(U)s"],
         cwd=ROOT, env=server_env,
     )  # fmt: skip
     returning_file = Path(tempfile.mkstemp(suffix=".json")[1])
     returning_file.write_text(json.dumps(returning), encoding="utf-8")
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        _wait_until_serving(port)
         console = {
             "BENCH_OFFICE": office.slug,
             "BENCH_COOKIE": f"sessionid={session_key}; csrftoken={csrf}",
@@ -216,10 +245,16 @@ def main():
             _wrk(port, path, headers=htmx, users=2, seconds=2)  # the permit, the cached version
             result = _wrk(port, path, headers=htmx)
             _line("queue_poll_unchanged", vendor, result, base, load="saturate", users=USERS)
+            # locust, not wrk: a browser opens its next connection when it next polls, while wrk
+            # reconnects at once and holds the idle connection through its pause, which keeps a
+            # sync worker waiting (docs/performance.md).
+            access_log.write_text("")
             result = _locust(port, "PollUnchanged", users=CONSOLES, env=console | {
                 "BENCH_PACING": "2"})  # fmt: skip
+            served = _server_times(access_log, f"{base_path}/queue/")
             _line("queue_poll_unchanged", vendor, result, base, load="consoles",
-                  consoles=CONSOLES, interval_s=2)  # fmt: skip
+                  consoles=CONSOLES, interval_s=2, server_p50_ms=served[0],
+                  server_p95_ms=served[1])  # fmt: skip
         if _wanted("queue_poll_changed"):
             result = _wrk(port, f"{base_path}/queue/?v=0", headers=htmx)
             _line("queue_poll_changed", vendor, result, base, load="saturate", users=USERS,
@@ -250,6 +285,7 @@ def main():
         server.terminate()
         server.wait(timeout=20)
         returning_file.unlink()
+        access_log.unlink()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,18 @@
--- wrk script for benchmarks/bench_http.py: the method and body come from the environment
+-- wrk script for benchmarks/bench_http.py: method, body and pacing come from the environment
 -- (headers from -H on the command line); at the end, one JSON line with exact percentiles.
 local method = os.getenv("BENCH_METHOD")
 local body = os.getenv("BENCH_BODY")
 if method and method ~= "" then wrk.method = method end
 if body and body ~= "" then wrk.body = body end
+
+-- BENCH_DELAY_MS: each connection waits about this long between requests (an open console
+-- polling every 2 s) instead of sending the next one at once. The wait is drawn between half and
+-- one and a half times it: consoles opened at different moments do not poll in step, and
+-- without the spread all 500 would start together and stay a synchronised burst.
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause and pause > 0 then
+  function delay() return math.random(math.floor(pause / 2), math.floor(pause * 3 / 2)) end
+end
 
 function done(summary, latency, requests)
   local e = summary.errors
