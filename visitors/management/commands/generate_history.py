@@ -194,7 +194,7 @@ class Command(BaseCommand):
                     "priority_category": PriorityCategory.COVERED_VETERAN
                     if rng.random() < 0.06 else PriorityCategory.NONE,
                     "first_seen_at": long_ago, "last_seen_at": now, "merged_into_id": None,
-                    "created_at": long_ago, "updated_at": now,
+                    "created_at": long_ago, "updated_at": now, "anonymised_at": None,
                 }  # fmt: skip
                 yield tuple(values[f] for f in fields)
 
