@@ -65,6 +65,7 @@ def _prepare():
     user, _ = get_user_model().objects.get_or_create(username="bench-clerk")
     StaffMembership.objects.get_or_create(user=user, office=office, defaults={"role": "front_desk"})
     _close_all(office)
+    _returning_population()
     people = list(Visitor.objects.filter(anonymised_at=None).order_by("pk")[: WAITING * 200])
     if len(people) < WAITING * 200:
         people += [
@@ -87,6 +88,34 @@ def _prepare():
         .values_list("first_name", "last_name", "phone_last4")[:5000]
     )
     return office, people, store.session_key, _get_new_csrf_string(), kiosk_token, returning
+
+
+def _returning_population(n: int = 20_000) -> None:
+    """Visitors with phones, for the kiosk's returning half to be recognised among."""
+    import random
+
+    from django.utils import timezone
+
+    from visitors.models import Visitor, VisitorNameKey
+
+    have = Visitor.objects.exclude(phone="").count()
+    if have >= n:
+        return
+    rng = random.Random(11)
+    firsts = ["Maria", "James", "Aaliyah", "Jose", "Keisha", "Wei", "Olga", "Tom", "Fatima", "Luis"]
+    syllables = ["ga", "ro", "mi", "ken", "sa", "lo", "dar", "ve", "tu", "ni", "bel", "os"]
+    now = timezone.now()
+    batch = []
+    for i in range(have, n):
+        phone = f"(555) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+        last = "".join(rng.choice(syllables) for _ in range(3)).capitalize()
+        person = Visitor(first_name=rng.choice(firsts), last_name=last,
+                         phone=phone, first_seen_at=now, last_seen_at=now)  # fmt: skip
+        person.fill_search_keys()
+        batch.append(person)
+        if len(batch) == 5000 or i == n - 1:
+            VisitorNameKey.rebuild(Visitor.objects.bulk_create(batch, batch_size=1000))
+            batch = []
 
 
 def _close_all(office):
@@ -194,7 +223,7 @@ def main():
     if shutil.which("wrk") is None:
         raise SystemExit("bench_http needs wrk, the HTTP load generator: apt-get install wrk")
     os.environ["SECRET_KEY"] = BENCH_SECRET  # sessions made here must be valid in gunicorn
-    vendor = django_for_bench("console")
+    vendor = django_for_bench("http", suffix="_bench_http")
     office, people, session_key, csrf, kiosk_token, returning = _prepare()
     from visitors.selectors import queue_version
     from visitors.views.kiosk import KIOSK_COOKIE

@@ -96,7 +96,9 @@ def main():
     from visitors.recognition import visitor_match
 
     rng = random.Random(7)
-    ids = Visitor.objects.order_by("?").values_list("pk", flat=True)[:QUERIES]
+    # People of the population only (they all have a phone): not visitors another run left.
+    population = Visitor.objects.exclude(phone="")
+    ids = population.order_by("?").values_list("pk", flat=True)[:QUERIES]
     people = list(Visitor.objects.filter(pk__in=list(ids)))
     for person in people[:20]:  # warm caches and the connection
         visitor_match(first_name=person.first_name, last_name=person.last_name)

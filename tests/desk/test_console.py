@@ -9,7 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
+from tests.factories import (
+    MembershipFactory,
+    ReasonFactory,
+    UserFactory,
+    VisitFactory,
+    VisitorFactory,
+)
 from visitors import services
 from visitors.lifecycle import Status
 from visitors.models import KioskLink, Office, Reminder, Visit
@@ -218,3 +224,16 @@ def test_the_display_poll_is_204_until_the_queue_moves(client, office, clerk):
     services.visit_call(visit=visit, staff=clerk, desk="Desk 1")
     moved = client.get(url, {"v": version}, headers={"HX-Request": "true"})
     assert moved.status_code == 200 and visit.ticket_code in moved.text
+
+
+def test_office_admins_reach_devices_and_integrations_from_the_console(client, office, clerk):
+    admin = UserFactory(username="boss")
+    MembershipFactory(user=admin, office=office, role="admin")
+    devices = reverse("desk:devices", args=[office.slug])
+    integrations = reverse("desk:integrations", args=[office.slug])
+    client.force_login(admin)
+    page = client.get(_console(office)).text
+    assert devices in page and integrations in page
+    client.force_login(clerk)
+    page = client.get(_console(office)).text
+    assert devices not in page and integrations not in page

@@ -19,7 +19,7 @@ from visitors import polling, selectors, services
 from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
 from visitors.lifecycle import TransitionNotAllowed
 from visitors.models import StaffMembership, Visit
-from visitors.views.desk import _office_for_staff
+from visitors.views.desk import _office_for_staff, is_office_admin
 
 DESK_SESSION_KEY = "frontdesk_desk"
 
@@ -50,6 +50,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "office": office,
         "board": board,
+        "is_office_admin": is_office_admin(request.user, office),
         "desk": request.session.get(DESK_SESSION_KEY, ""),
         "other_offices": [m.office for m in others.select_related("office")],
         "appointments": office.appointments.filter(starts_at__gte=start, starts_at__lt=end)
