@@ -93,3 +93,8 @@ def test_another_office_s_admin_reaches_none_of_it(client, office, other_office)
 
 def test_the_page_answers_only_get_and_post(signed_in):
     assert signed_in.put(PAGE).status_code == 405
+
+
+def test_the_page_shows_how_to_send_a_token(signed_in):
+    page = signed_in.get(PAGE).content.decode()
+    assert "<code>Authorization: Bearer &lt;token&gt;</code>" in page
