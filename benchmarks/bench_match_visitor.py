@@ -93,7 +93,7 @@ def main():
     vendor = django_for_bench("match_visitor")
     _populate(vendor)
     from visitors.models import Visitor
-    from visitors.recognition import visitor_match
+    from visitors.selectors import visitor_match
 
     rng = random.Random(7)
     # People of the population only (they all have a phone): not visitors another run left.

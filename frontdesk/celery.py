@@ -23,6 +23,12 @@ app.conf.beat_schedule = {
         "task": "visitors.tasks.dispatch_reminders",
         "schedule": 60.0,
     },
+    # Webhook deliveries whose task was lost (a crash after the commit, the broker down when
+    # it committed) are queued again; each attempt takes its row first, so none goes twice.
+    "sweep-webhook-deliveries": {
+        "task": "visitors.tasks.sweep_webhook_deliveries",
+        "schedule": 60.0,
+    },
     # Retention: anonymise visitors whose last visit is older than the office's setting.
     "anonymise-inactive-visitors": {
         "task": "visitors.tasks.anonymise_inactive_visitors",

@@ -2,13 +2,13 @@
 
 from django.utils.functional import SimpleLazyObject
 
+from visitors.access import can_open_dashboard as allowed
+
 
 def navigation(request) -> dict:
     """Whether to offer the dashboard link: asked only when a page shows it."""
 
     def can_open_dashboard() -> bool:
-        from visitors.views.dashboard import can_open_dashboard as allowed
-
         return allowed(request.user)
 
     return {"can_open_dashboard": SimpleLazyObject(can_open_dashboard)}

@@ -2,6 +2,8 @@
 
 from django.utils import timezone
 
+from visitors.polling import answer_unchanged
+
 
 def reset_time_zone(get_response):
     """Start every request in UTC; views for an office activate the office's own zone.
@@ -50,7 +52,6 @@ def session_activity(get_response):
 def unchanged_poll(get_response):
     """Answer a console's "still version N?" from the cache when it may be (visitors.polling):
     no session, user or database for the poll that 500 open consoles make every 2 seconds."""
-    from visitors.polling import answer_unchanged
 
     def middleware(request):
         return answer_unchanged(request) or get_response(request)

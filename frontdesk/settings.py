@@ -112,7 +112,7 @@ else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     default_db = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": VAR_DIR / "frontdesk.sqlite3",
+        "NAME": str(VAR_DIR / "frontdesk.sqlite3"),
         "OPTIONS": {
             # WAL lets the kiosk, the consoles and the worker read while one of them writes;
             # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
@@ -294,6 +294,8 @@ DAILY_SUMMARY_HOUR = env_int("DAILY_SUMMARY_HOUR", 18)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", 30)
+# A pending delivery this long past its due time lost its task: the beat sweeper queues it.
+WEBHOOK_SWEEP_GRACE_SECONDS = env_int("WEBHOOK_SWEEP_GRACE_SECONDS", 60)
 # The dashboard's range view runs its independent scans on this many connections at once
 # (PostgreSQL only; 1 runs them in turn).
 DASHBOARD_QUERY_THREADS = env_int("DASHBOARD_QUERY_THREADS", 3)

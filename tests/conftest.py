@@ -10,6 +10,7 @@ Personas, and what each may reach once the staff views exist:
 import pytest
 
 from tests.factories import MembershipFactory, OfficeFactory, UserFactory
+from visitors import sms
 from visitors.models import StaffRole
 
 PASSWORD = "correct horse battery staple"
@@ -54,6 +55,14 @@ def outsider(other_office):
 @pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def memory_sms(settings):
+    """Texts go to a list instead of a provider; the list is returned."""
+    settings.SMS_BACKEND = "visitors.sms.MemoryBackend"
+    sms.MemoryBackend.outbox = []
+    return sms.MemoryBackend.outbox
 
 
 @pytest.fixture(autouse=True)

@@ -5,27 +5,57 @@ reported only in aggregate."""
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from visitors import models
+from visitors import access, models
 
 
-class StaffMembershipInline(admin.TabularInline):
+class OfficeScoped:
+    """Rows, choices and objects of the offices the user administers (every office for a
+    superuser), as visitors.access says: an office admin given ``is_staff`` to make kiosk links
+    sees nothing of another office's, and cannot pick another office on a form."""
+
+    def get_queryset(self, request):
+        return access.admin_queryset(request.user, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return self._scoped(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return self._scoped(super().formfield_for_manytomany(db_field, request, **kwargs), request)
+
+    @staticmethod
+    def _scoped(field, request):
+        if field is not None and getattr(field, "queryset", None) is not None:
+            field.queryset = access.admin_queryset(request.user, field.queryset)
+        return field
+
+
+class ScopedAdmin(OfficeScoped, admin.ModelAdmin):
+    pass
+
+
+class ScopedInline(OfficeScoped, admin.TabularInline):
+    pass
+
+
+class StaffMembershipInline(ScopedInline):
     model = models.StaffMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class ReasonInline(admin.TabularInline):
+class ReasonInline(ScopedInline):
     model = models.ReasonForVisit
     extra = 0
     fields = ["position", "label_en", "label_es", "is_active", "closed_on", "closed_note"]
 
 
 @admin.register(models.Office)
-class OfficeAdmin(admin.ModelAdmin):
+class OfficeAdmin(ScopedAdmin):
     list_display = ["name", "slug", "time_zone", "wait_target_minutes", "second_factor"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -33,7 +63,7 @@ class OfficeAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(ScopedAdmin):
     list_display = ["user", "office", "role", "is_active"]
     list_filter = ["office", "role", "is_active"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -41,7 +71,7 @@ class StaffMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ReasonForVisit)
-class ReasonForVisitAdmin(admin.ModelAdmin):
+class ReasonForVisitAdmin(ScopedAdmin):
     list_display = ["label_en", "label_es", "office", "position", "is_active", "closed_on"]
     list_filter = ["office", "is_active"]
     list_editable = ["position", "is_active"]
@@ -49,7 +79,7 @@ class ReasonForVisitAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ScopedAdmin):
     list_display = ["name", "reporting_code", "staff_assisted", "position", "is_active"]
     list_filter = ["staff_assisted", "is_active"]
     list_editable = ["position", "is_active"]
@@ -57,20 +87,20 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ReferralPartner)
-class ReferralPartnerAdmin(admin.ModelAdmin):
+class ReferralPartnerAdmin(ScopedAdmin):
     list_display = ["name", "phone", "website", "is_veterans_specialist", "is_active"]
     list_filter = ["is_veterans_specialist", "is_active"]
     search_fields = ["name", "helps_with"]
 
 
-class WorkshopSignupInline(admin.TabularInline):
+class WorkshopSignupInline(ScopedInline):
     model = models.WorkshopSignup
     extra = 0
     raw_id_fields = ["visitor", "signed_up_on"]
 
 
 @admin.register(models.Workshop)
-class WorkshopAdmin(admin.ModelAdmin):
+class WorkshopAdmin(ScopedAdmin):
     list_display = ["title", "office", "starts_at", "capacity", "is_cancelled"]
     list_filter = ["office", "is_cancelled"]
     search_fields = ["title"]
@@ -79,14 +109,14 @@ class WorkshopAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Visitor)
-class VisitorAdmin(admin.ModelAdmin):
+class VisitorAdmin(ScopedAdmin):
     list_display = ["last_name", "first_name", "preferred_name", "last_seen_at"]
     search_fields = ["last_key", "first_key", "email"]
     readonly_fields = ["first_key", "last_key", "phone_last4", "created_at", "updated_at"]
 
 
 @admin.register(models.Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(ScopedAdmin):
     list_display = ["ticket_code", "service_date", "office", "visitor", "status", "outcome"]
     list_filter = ["office", "status", "source", "outcome"]
     date_hierarchy = "checked_in_at"
@@ -99,7 +129,7 @@ class VisitAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ScopedAdmin):
     list_display = ["starts_at", "office", "visitor", "purpose", "state"]
     list_filter = ["office", "state"]
     raw_id_fields = ["visitor", "booked_on"]
@@ -107,14 +137,14 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ScopedAdmin):
     list_display = ["due_at", "office", "kind", "channel", "state", "attempts"]
     list_filter = ["office", "kind", "channel", "state"]
     raw_id_fields = ["visitor", "visit", "appointment", "workshop"]
     readonly_fields = ["idempotency_key", "attempts", "last_error", "sent_at", "lease_expires_at"]
 
 
-class FollowUpContactInline(admin.TabularInline):
+class FollowUpContactInline(ScopedInline):
     model = models.FollowUpContact
     extra = 0
     readonly_fields = ["at", "by", "method", "result", "outcome"]
@@ -122,7 +152,7 @@ class FollowUpContactInline(admin.TabularInline):
 
 
 @admin.register(models.FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(ScopedAdmin):
     list_display = ["due_on", "office", "visitor", "assigned_to", "state"]
     list_filter = ["office", "state"]
     raw_id_fields = ["visitor", "promised_on", "assigned_to", "closed_by"]
@@ -131,7 +161,7 @@ class FollowUpAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ScopedAdmin):
     """Read-only: the trail of who viewed or changed a visitor's record."""
 
     list_display = ["at", "user", "office", "action", "visitor_id", "visit_id", "what"]
@@ -149,7 +179,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
-class MembershipForUserInline(admin.TabularInline):
+class MembershipForUserInline(ScopedInline):
     model = models.StaffMembership
     extra = 0
     fk_name = "user"
@@ -160,7 +190,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(OfficeScoped, UserAdmin):
     inlines = [MembershipForUserInline]
 
 
@@ -169,7 +199,7 @@ admin.site.site_title = "Frontdesk admin"
 
 
 @admin.register(models.KioskLink)
-class KioskLinkAdmin(admin.ModelAdmin):
+class KioskLinkAdmin(ScopedAdmin):
     """Kiosk links: made here, shown once, revoked here."""
 
     list_display = ["label", "office", "capability", "created_at", "last_seen_at", "revoked_at"]
@@ -187,6 +217,8 @@ class KioskLinkAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
+        if not access.admin_queryset(request.user, models.Office.objects).contains(obj.office):
+            raise PermissionDenied  # the form offers only their offices; this is the backstop
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -212,7 +244,7 @@ class KioskLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.VisitorMerge)
-class VisitorMergeAdmin(admin.ModelAdmin):
+class VisitorMergeAdmin(ScopedAdmin):
     list_display = ["merged_name", "kept", "merged_by", "merged_at"]
     readonly_fields = [
         "kept",
@@ -228,7 +260,7 @@ class VisitorMergeAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ScopedAdmin):
     """Tokens are made and revoked by office admins in the console; here they can be read."""
 
     list_display = ["name", "prefix", "scope", "created_by", "created_at", "last_used_at",
@@ -242,7 +274,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # the secret is shown once, where it is made: /desk/<office>/integrations/
 
 
-class WebhookDeliveryInline(admin.TabularInline):
+class WebhookDeliveryInline(ScopedInline):
     model = models.WebhookDelivery
     extra = 0
     can_delete = False
@@ -255,7 +287,7 @@ class WebhookDeliveryInline(admin.TabularInline):
 
 
 @admin.register(models.WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(ScopedAdmin):
     list_display = ["url", "office", "is_active", "created_at"]
     list_filter = ["office", "is_active"]
     search_fields = ["url"]

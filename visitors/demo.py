@@ -521,7 +521,8 @@ def _live_queue(office, staff, reasons, rng, now) -> int:
     if missing > 0 and len(waiting) == 2:
         # A fresh queue also shows someone being served and someone just called.
         first, second = waiting
-        first.mark_called(by=staff[StaffRole.COUNSELLOR], desk="Desk 2")
-        first.record_stage(Stage.GREETING, by=staff[StaffRole.COUNSELLOR])
-        second.mark_called(by=staff[StaffRole.FRONT_DESK], desk="Desk 1")
+        counsellor = staff[StaffRole.COUNSELLOR]
+        services.visit_call(visit=first, staff=counsellor, desk="Desk 2")
+        services.visit_stage_record(visit=first, stage=Stage.GREETING, by=counsellor, data={})
+        services.visit_call(visit=second, staff=staff[StaffRole.FRONT_DESK], desk="Desk 1")
     return active.filter(status=Status.WAITING).count()

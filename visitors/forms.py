@@ -1,6 +1,7 @@
 """Forms for every input: the kiosk's steps, the front-desk lookup and merge."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -327,8 +328,6 @@ class TransferForm(forms.Form):
     )  # fmt: skip
 
     def __init__(self, *args, office, **kwargs):
-        from django.contrib.auth import get_user_model
-
         super().__init__(*args, **kwargs)
         self.fields["to_staff"].queryset = (
             get_user_model()

@@ -8,6 +8,7 @@ compare-and-set ``UPDATE … WHERE status IN (…)`` that lets the database sett
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -90,7 +91,7 @@ class Outcome(models.TextChoices):
 class TransitionNotAllowed(Exception):
     """The visit is not in a state where this can happen; the message says why."""
 
-    def __init__(self, message: str, *, current: str | None = None):
+    def __init__(self, message: str | Promise, *, current: str | None = None):
         super().__init__(message)
         self.current = current
 
@@ -124,6 +125,12 @@ def check_stage(stage: Stage, *, status: str, recorded: set[Stage], outcome: str
         raise TransitionNotAllowed(
             _("Cannot record %(stage)s: this visit is %(status)s.")
             % {"stage": str(stage.label).lower(), "status": str(Status(status).label).lower()},
+            current=status,
+        )
+    if stage in recorded:
+        raise TransitionNotAllowed(
+            _("%(stage)s was already recorded for this visit; it is recorded once.")
+            % {"stage": str(stage.label)},
             current=status,
         )
     index = STAGE_ORDER.index(stage)

@@ -188,13 +188,6 @@ class Office(models.Model):
             end += dt.timedelta(days=1)
         return end.astimezone(dt.UTC)
 
-    def touch_queue(self) -> None:
-        """Tell every open console and display that the queue changed."""
-        from visitors import polling
-
-        Office.objects.filter(pk=self.pk).update(queue_version=F("queue_version") + 1)
-        polling.forget_version(self.pk)
-
     def priority_notice(self, language: str) -> str:
         if language == Language.SPANISH and self.priority_notice_es:
             return self.priority_notice_es
@@ -347,10 +340,10 @@ class VisitorNameKey(models.Model):
     def rebuild(cls, visitors) -> None:
         """Replace the keys of ``visitors`` (also after bulk_create, which skips save())."""
         visitors = list(visitors)
-        cls.objects.filter(visitor__in=[v.pk for v in visitors]).delete()
-        cls.objects.bulk_create(
+        VisitorNameKey.objects.filter(visitor__in=[v.pk for v in visitors]).delete()
+        VisitorNameKey.objects.bulk_create(
             [
-                cls(visitor_id=v.pk, key=key)
+                VisitorNameKey(visitor_id=v.pk, key=key)
                 for v in visitors
                 for key in sorted(visitor_keys(v.first_name, v.last_name))
             ],
@@ -620,6 +613,10 @@ class Visit(models.Model):
     notes = models.TextField(blank=True)
     note_for_next_time = models.TextField(blank=True)
 
+    # Set by the check-in services on the instance they return; not stored.
+    replayed: bool = False  # the form or idempotency key had already made this visit
+    wait_estimate: object = None  # selectors.WaitEstimate, quoted on the ticket
+
     class Meta:
         ordering = ["-checked_in_at"]
         indexes = [
@@ -723,7 +720,6 @@ class Visit(models.Model):
             )
         for name, value in fields.items():
             setattr(self, name, value)
-        Office(pk=self.office_id).touch_queue()
 
     def mark_called(self, *, by, desk: str = "") -> None:
         self._apply(Action.CALL, called_at=timezone.now(), called_by=by, desk=desk)
@@ -739,11 +735,11 @@ class Visit(models.Model):
             Action.RETURN_TO_QUEUE, called_at=None, called_by=None, desk="", service_started_at=None
         )
 
-    def mark_left(self) -> None:
-        self._apply(Action.MARK_LEFT, ended_at=timezone.now())
+    def mark_left(self, *, at: dt.datetime | None = None) -> None:
+        self._apply(Action.MARK_LEFT, ended_at=at or timezone.now())
 
-    def mark_no_show(self) -> None:
-        self._apply(Action.MARK_NO_SHOW, ended_at=timezone.now())
+    def mark_no_show(self, *, at: dt.datetime | None = None) -> None:
+        self._apply(Action.MARK_NO_SHOW, ended_at=at or timezone.now())
 
     def finish(self) -> None:
         lifecycle.check_finish(
@@ -769,12 +765,22 @@ class Visit(models.Model):
         fields = {at_field: timezone.now(), by_field: by, **details}
         if stage == Stage.CONCLUDING:
             fields["outcome"] = outcome
+        # Once means once: the row changes only while this stage is still unrecorded, so of
+        # concurrent records exactly one wins and the others see "moved on".
+        once = Q(**{f"{at_field}__isnull": True})
         if self.status == Status.CALLED:
-            self._apply(Action.START_SERVICE, service_started_at=fields[at_field], **fields)
+            self._apply(
+                Action.START_SERVICE, extra_filter=once, service_started_at=fields[at_field],
+                **fields,
+            )  # fmt: skip
             return
-        changed = Visit.objects.filter(pk=self.pk, status=self.status).update(**fields)
+        changed = Visit.objects.filter(once, pk=self.pk, status=self.status).update(**fields)
         if changed == 0:
-            raise TransitionNotAllowed(_("This visit has moved on; the screen has been updated."))
+            raise TransitionNotAllowed(
+                _("This visit has moved on (%(stage)s was already recorded, or it changed "
+                  "status); the screen has been updated.") % {"stage": str(stage.label).lower()},
+                current=self.status,
+            )  # fmt: skip
         for name, value in fields.items():
             setattr(self, name, value)
 
@@ -1458,12 +1464,22 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now,
+        help_text=_("When the next attempt is due; while one runs, the end of its lease. A "
+                    "pending row past it (a lost task) is queued again by the sweeper."),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = _("webhook deliveries")
         indexes = [
             models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_recent"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="webhook_delivery_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from visitors import sms
+from visitors import reminders, sms, webhooks
 from visitors.models import Reminder, ReminderChannel, ReminderKind, ReminderState
 
 # Texts that matter only while the visitor is in the office: no quiet hours for them.
@@ -65,8 +65,6 @@ def _finish(reminder_id: int, claim: str, **fields) -> bool:
     )
     if finished and fields.get("state") == ReminderState.FAILED:
         # Tell subscribed integrations, so someone can reach the visitor another way.
-        from visitors import webhooks
-
         reminder = Reminder.objects.get(pk=reminder_id)
         webhooks.emit(
             "reminder.failed", office_id=reminder.office_id, data=webhooks.reminder_data(reminder)
@@ -98,8 +96,8 @@ def _consented(reminder: Reminder) -> bool:
     if visitor is None:
         return reminder.recipient_user is not None and bool(reminder.recipient_user.email)
     if reminder.channel == ReminderChannel.SMS:
-        return visitor.consent_sms and bool(visitor.phone)
-    return visitor.consent_email and bool(visitor.email)
+        return reminders.may_text(visitor)
+    return reminders.may_email(visitor)
 
 
 def _called_off(reminder: Reminder) -> str:
@@ -153,11 +151,14 @@ def reminder_deliver(*, reminder_id: int, claim: str, now: dt.datetime | None = 
     subject, body = _render(reminder)
     try:
         if reminder.channel == ReminderChannel.SMS:
+            assert reminder.visitor is not None  # _consented() checked it
             provider_id = sms.send_sms(
                 to=reminder.visitor.phone, body=body, idempotency_key=reminder.idempotency_key
             )
         else:
-            to = reminder.visitor.email if reminder.visitor else reminder.recipient_user.email
+            recipient = reminder.visitor or reminder.recipient_user
+            assert recipient is not None  # the reminder_has_recipient constraint
+            to = recipient.email
             send_mail(subject, body, None, [to])
             provider_id = ""
     except sms.SmsError as error:

@@ -18,14 +18,16 @@ nothing more; the next change or the permit's end sends them through the full ch
 """
 
 import hashlib
+import logging
 import re
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.core.cache import cache
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
 
 PERMIT_SECONDS = 30
 VERSION_SECONDS = 3
@@ -64,9 +66,17 @@ def _signed_out(sender, request, user, **kwargs) -> None:
         revoke(request.session.session_key)
 
 
-def forget_version(office_id: int) -> None:
-    """The queue changed: once that is committed, polls must ask the database again."""
-    transaction.on_commit(lambda: cache.delete(_version_key(office_id)))
+def forget_version_now(office_id: int) -> None:
+    """The queue changed and that is committed: polls must ask the database again.
+
+    A cache outage must not fail the change: the cached version expires by itself within
+    ``VERSION_SECONDS``, and polls fall back to the database while the cache is down.
+    """
+    try:
+        cache.delete(_version_key(office_id))
+    except Exception:  # noqa: BLE001 - any cache failure
+        logger.warning("cache unavailable; queue version of %s not forgotten", office_id,
+                       exc_info=True)  # fmt: skip
 
 
 def answer_unchanged(request: HttpRequest) -> HttpResponse | None:

@@ -16,7 +16,6 @@ How a kiosk query finds a person among hundreds of thousands without scanning th
 4. A candidate is *confirmed* only when the office's second factor matches as well.
 """
 
-import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -172,79 +171,3 @@ def name_score(
     query_first: str, query_last: str, first: str, last: str, preferred: str = ""
 ) -> float:
     return name_likeness(query_first, query_last, first, last, preferred).score
-
-
-# --- Matching against stored visitors -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Candidate:
-    visitor: object  # visitors.models.Visitor
-    score: float
-    confirmed: bool
-
-
-def second_factor_matches(
-    visitor, *, phone_last4: str = "", birth_date: dt.date | None = None, birth_month_day=None
-) -> bool:
-    """True when any second factor given agrees with the record (and the record has it)."""
-    if phone_last4 and visitor.phone_last4 and phone_last4 == visitor.phone_last4:
-        return True
-    month_day = birth_month_day or ((birth_date.month, birth_date.day) if birth_date else None)
-    if month_day and visitor.birth_date:
-        return (visitor.birth_date.month, visitor.birth_date.day) == tuple(month_day)
-    return False
-
-
-def visitor_match(
-    *,
-    first_name: str,
-    last_name: str,
-    phone_last4: str = "",
-    birth_date: dt.date | None = None,
-    birth_month_day: tuple[int, int] | None = None,
-    limit: int = 10,
-) -> list[Candidate]:
-    """Rank stored visitors by likeness to the name; mark those the second factor confirms."""
-    from django.db.models import Count
-
-    from visitors.models import Visitor, VisitorNameKey
-
-    keys = query_keys(first_name, last_name)
-    if not keys:
-        return []
-    pool = [
-        row["visitor_id"]
-        for row in VisitorNameKey.objects.filter(key__in=keys)
-        .values("visitor_id")
-        .annotate(hits=Count("visitor_id"))
-        .order_by("-hits", "visitor_id")[:CANDIDATE_POOL]
-    ]
-    if phone_last4:
-        # Whoever shares a key and the phone digits is worth scoring, however common the name.
-        pool += list(
-            Visitor.objects.filter(phone_last4=phone_last4, name_keys__key__in=keys)
-            .values_list("pk", flat=True)
-            .distinct()[:10]
-        )
-    visitors = Visitor.objects.filter(pk__in=pool, merged_into__isnull=True).only(
-        "first_name", "last_name", "preferred_name", "phone_last4", "birth_date", "last_seen_at"
-    )
-    ranked = []
-    for visitor in visitors:
-        likeness = name_likeness(
-            first_name, last_name, visitor.first_name, visitor.last_name, visitor.preferred_name
-        )
-        score = likeness.score
-        if score < CANDIDATE_MIN:
-            continue
-        names_agree = score >= CONFIRM_MIN and min(likeness.given, likeness.family) >= PART_MIN
-        confirmed = names_agree and second_factor_matches(
-            visitor,
-            phone_last4=phone_last4,
-            birth_date=birth_date,
-            birth_month_day=birth_month_day,
-        )
-        ranked.append(Candidate(visitor=visitor, score=round(score, 4), confirmed=confirmed))
-    ranked.sort(key=lambda c: (-c.score, -c.visitor.last_seen_at.timestamp(), c.visitor.pk))
-    return ranked[:limit]

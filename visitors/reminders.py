@@ -8,6 +8,7 @@ one row, and a moved appointment gets fresh rows while the old ones are cancelle
 import datetime as dt
 import logging
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q
@@ -28,6 +29,7 @@ from visitors.models import (
     Visitor,
     WorkshopSignup,
 )
+from visitors.selectors import queue_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +37,20 @@ logger = logging.getLogger(__name__)
 BEFORE = (("day-before", dt.timedelta(days=1)), ("2h", dt.timedelta(hours=2)))
 
 
+def may_text(visitor: Visitor) -> bool:
+    """Whether we may text this visitor: they gave a number and agreed to texts."""
+    return bool(visitor.phone) and visitor.consent_sms
+
+
+def may_email(visitor: Visitor) -> bool:
+    return bool(visitor.email) and visitor.consent_email
+
+
 def channel_for(visitor: Visitor) -> str | None:
     """The channel this visitor agreed to (texts first), or None."""
-    if visitor.phone and visitor.consent_sms:
+    if may_text(visitor):
         return ReminderChannel.SMS
-    if visitor.email and visitor.consent_email:
+    if may_email(visitor):
         return ReminderChannel.EMAIL
     return None
 
@@ -54,14 +65,13 @@ def dispatch_soon() -> None:
         return
 
     def kick() -> None:
-        from visitors.tasks import dispatch_reminders
-
+        # By name: the task module is a surface above this one.
         try:
-            dispatch_reminders.apply_async(retry=False)
+            current_app.send_task("visitors.tasks.dispatch_reminders", retry=False)
         except Exception:  # noqa: BLE001 - any broker failure: the rows wait for beat
             logger.warning("broker unavailable; reminders wait for the next beat", exc_info=True)
 
-    transaction.on_commit(kick)
+    transaction.on_commit(kick, robust=True)
 
 
 def cancel(reminders, reason: str) -> int:
@@ -164,10 +174,38 @@ def visitor_came_back(visit: Visit) -> int:
     )
 
 
+def called_now(visit: Visit) -> bool:
+    """ "You're being called" to a visitor who asked for it, once per call."""
+    visitor = visit.visitor
+    if not (visit.notify_when_called and may_text(visitor)) or visit.called_at is None:
+        return False
+    _, created = Reminder.objects.get_or_create(
+        idempotency_key=f"called:{visit.pk}:{visit.called_at.timestamp():.0f}",
+        defaults={
+            "office_id": visit.office_id, "visitor": visitor, "visit": visit,
+            "kind": ReminderKind.CALLED_NOW, "channel": ReminderChannel.SMS,
+            "due_at": timezone.now(), "context": {"desk": visit.desk, "ticket": visit.ticket_code},
+        },
+    )  # fmt: skip
+    return created
+
+
+def call_back_schedule(visit: Visit, *, by, due_on: dt.date, note: str, now: dt.datetime):
+    """A console reminder for the staff member who promised a call-back, at 09:00 that day."""
+    office = visit.office
+    due = dt.datetime.combine(due_on, dt.time(9), tzinfo=office.zone)
+    return Reminder.objects.get_or_create(
+        idempotency_key=f"call-back:{visit.pk}",
+        defaults={
+            "office": office, "visitor_id": visit.visitor_id, "recipient_user": by,
+            "visit": visit, "kind": ReminderKind.CALL_BACK_DUE, "channel": ReminderChannel.CONSOLE,
+            "due_at": max(due, now), "context": {"note": note},
+        },
+    )[0]  # fmt: skip
+
+
 def queue_position_notify(office: Office) -> int:
     """Text waiting visitors who asked to hear when at most N people are ahead of them."""
-    from visitors.selectors import queue_waiting
-
     # Only the first (largest N asked for + 1) places can qualify: read no further than that.
     # A long line (thousands on a busy day) must not make every call load all of it.
     furthest = queue_waiting(office=office).aggregate(n=Max("notify_when_ahead"))["n"]
@@ -180,7 +218,7 @@ def queue_position_notify(office: Office) -> int:
         if not visit.notify_when_ahead or ahead > visit.notify_when_ahead:
             continue
         visitor = visit.visitor
-        if not (visitor.phone and visitor.consent_sms):
+        if not may_text(visitor):
             continue
         _, created = Reminder.objects.get_or_create(
             idempotency_key=f"ahead:{visit.pk}",

@@ -1,15 +1,35 @@
-"""The queries each screen reads: the queue in its order, positions, waits and estimates."""
+"""The queries each screen reads: the queue in its order, positions, waits and estimates, and
+the stored visitors a typed name may be (recognition's rules applied to the database)."""
 
 import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from visitors.lifecycle import ACTIVE_STATUSES, Status
-from visitors.models import Office, Visit, Visitor
+from visitors.models import Office, OpenRequest, Visit, Visitor, VisitorNameKey
+from visitors.recognition import (
+    CANDIDATE_MIN,
+    CANDIDATE_POOL,
+    CONFIRM_MIN,
+    PART_MIN,
+    name_likeness,
+    query_keys,
+)
 
 DEFAULT_SERVICE_MINUTES = 12.0
 RECENT_DAYS = 28
@@ -59,7 +79,7 @@ def service_minutes_by_reason(*, office: Office, now: dt.datetime | None = None)
         .order_by("-ended_at")
         .values_list("pk", "service_started_at", "ended_at")[:RECENT_SAMPLE]
     )
-    minutes = {pk: (end - start).total_seconds() / 60 for pk, start, end in rows}
+    minutes = {pk: (end - start).total_seconds() / 60 for pk, start, end in rows if start and end}
     per_reason: dict = {}
     for visit_id, reason_id in Visit.reasons.through.objects.filter(
         visit_id__in=list(minutes)
@@ -151,11 +171,6 @@ class Board:
 
 def console_board(*, office: Office) -> Board:
     """Everything the console's queue shows, in a fixed number of queries."""
-    from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
-    from visitors.models import OpenRequest
-
     day = office.local_date()
     open_requests = (
         OpenRequest.objects.filter(visitor=OuterRef("visitor"), state=OpenRequest.State.OPEN)
@@ -196,3 +211,75 @@ def console_board(*, office: Office) -> Board:
 
 def queue_version(*, office_id: int) -> int:
     return Office.objects.values_list("queue_version", flat=True).get(pk=office_id)
+
+
+# --- Matching against stored visitors -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    visitor: Visitor
+    score: float
+    confirmed: bool
+
+
+def second_factor_matches(
+    visitor, *, phone_last4: str = "", birth_date: dt.date | None = None, birth_month_day=None
+) -> bool:
+    """True when any second factor given agrees with the record (and the record has it)."""
+    if phone_last4 and visitor.phone_last4 and phone_last4 == visitor.phone_last4:
+        return True
+    month_day = birth_month_day or ((birth_date.month, birth_date.day) if birth_date else None)
+    if month_day and visitor.birth_date:
+        return (visitor.birth_date.month, visitor.birth_date.day) == tuple(month_day)
+    return False
+
+
+def visitor_match(
+    *,
+    first_name: str,
+    last_name: str,
+    phone_last4: str = "",
+    birth_date: dt.date | None = None,
+    birth_month_day: tuple[int, int] | None = None,
+    limit: int = 10,
+) -> list[Candidate]:
+    """Rank stored visitors by likeness to the name; mark those the second factor confirms."""
+    keys = query_keys(first_name, last_name)
+    if not keys:
+        return []
+    pool = [
+        row["visitor_id"]
+        for row in VisitorNameKey.objects.filter(key__in=keys)
+        .values("visitor_id")
+        .annotate(hits=Count("visitor_id"))
+        .order_by("-hits", "visitor_id")[:CANDIDATE_POOL]
+    ]
+    if phone_last4:
+        # Whoever shares a key and the phone digits is worth scoring, however common the name.
+        pool += list(
+            Visitor.objects.filter(phone_last4=phone_last4, name_keys__key__in=keys)
+            .values_list("pk", flat=True)
+            .distinct()[:10]
+        )
+    visitors = Visitor.objects.filter(pk__in=pool, merged_into__isnull=True).only(
+        "first_name", "last_name", "preferred_name", "phone_last4", "birth_date", "last_seen_at"
+    )
+    ranked = []
+    for visitor in visitors:
+        likeness = name_likeness(
+            first_name, last_name, visitor.first_name, visitor.last_name, visitor.preferred_name
+        )
+        score = likeness.score
+        if score < CANDIDATE_MIN:
+            continue
+        names_agree = score >= CONFIRM_MIN and min(likeness.given, likeness.family) >= PART_MIN
+        confirmed = names_agree and second_factor_matches(
+            visitor,
+            phone_last4=phone_last4,
+            birth_date=birth_date,
+            birth_month_day=birth_month_day,
+        )
+        ranked.append(Candidate(visitor=visitor, score=round(score, 4), confirmed=confirmed))
+    ranked.sort(key=lambda c: (-c.score, -c.visitor.last_seen_at.timestamp(), c.visitor.pk))
+    return ranked[:limit]

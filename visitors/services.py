@@ -1,25 +1,48 @@
-"""Multi-row and side-effecting work on visits: each a keyword-only function in a transaction."""
+"""Multi-row and side-effecting work on visits: each a keyword-only function in a transaction.
+
+Every change of a visit, from every surface, goes through one function here per transition
+(check-in, call, call again, start, back to the line, left, no-show, finish, hand-over, each of
+the five stages, merge). Each makes its compare-and-set change and calls
+``effects.visit_changed`` in the same transaction, which writes what follows from it (queue
+version, texts, webhook deliveries, audit event); see ``visitors.effects``.
+"""
 
 import datetime as dt
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from visitors.lifecycle import ACTIVE_STATUSES, Status
+from visitors import effects, reminders
+from visitors.effects import Event
+from visitors.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
 from visitors.models import (
+    Appointment,
+    AuditAction,
+    AuditEvent,
+    EqualOpportunityRecord,
+    FollowUp,
+    FollowUpContact,
     Office,
+    OpenRequest,
     PriorityCategory,
     ReasonForVisit,
+    Referral,
+    ReferralPartner,
+    Reminder,
+    ServiceGiven,
     Source,
     TicketCounter,
     Visit,
     Visitor,
     VisitorMerge,
+    WorkshopSignup,
 )
+from visitors.selectors import queue_waiting, wait_estimate
 
 
 class AlreadyWaiting(Exception):
@@ -27,6 +50,18 @@ class AlreadyWaiting(Exception):
 
     def __init__(self, visit: Visit):
         super().__init__(f"already checked in as {visit.ticket_code}")
+        self.visit = visit
+
+
+class DuplicateSubmission(Exception):
+    """This form (``checkin_token``) already made ``visit``: the caller answers with it.
+
+    Raised rather than returned so that the surrounding transaction rolls back whatever the
+    repeat had written before it found out (a second visitor row, above all).
+    """
+
+    def __init__(self, visit: Visit):
+        super().__init__(f"already made {visit.ticket_code}")
         self.visit = visit
 
 
@@ -60,15 +95,17 @@ def visit_check_in(
 ) -> Visit:
     """Put a visitor in the office's queue with a new ticket, or raise AlreadyWaiting.
 
-    ``options`` are further Visit fields (notification wishes, identity flag). A repeated
-    ``checkin_token`` returns the visit it already made.
+    ``options`` are further Visit fields (notification wishes, identity flag, ``by``: the
+    staff member checking them in). A repeated ``checkin_token`` raises DuplicateSubmission
+    with the visit it already made.
     """
     at = at or timezone.now()
+    by = options.pop("by", None)
     service_date = office.local_date(at)
     if checkin_token:
         made = Visit.objects.filter(checkin_token=checkin_token).first()
         if made is not None:
-            return made
+            raise DuplicateSubmission(made)
     existing = Visit.objects.filter(
         office=office,
         visitor=visitor,
@@ -78,8 +115,6 @@ def visit_check_in(
         raise AlreadyWaiting(existing)
     if "appointment" not in options:
         # A visitor with an appointment here today is marked, and their staff member sees it.
-        from visitors.models import Appointment
-
         start, end = office.day_bounds(service_date)
         options["appointment"] = (
             Appointment.objects.filter(
@@ -112,17 +147,13 @@ def visit_check_in(
             )
             visit.reasons.set(reasons)
             Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
-            office.touch_queue()
-            from visitors import reminders, webhooks
-
-            reminders.visitor_came_back(visit)
-            webhooks.emit("visit.checked_in", office_id=office.pk, data=webhooks.visit_data(visit))
+            effects.visit_changed(visit, Event.CHECKED_IN, by=by)
     except IntegrityError:
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
             made = Visit.objects.filter(checkin_token=checkin_token).first()
             if made is not None:
-                return made
+                raise DuplicateSubmission(made) from None
         existing = Visit.objects.filter(
             office=office,
             visitor=visitor,
@@ -138,27 +169,29 @@ def visits_close_stale(*, now: dt.datetime | None = None) -> int:
     """Close visits still waiting or called from an earlier office day; return how many.
 
     Waiting visitors from a past day walked away (left); called ones did not come (no-show).
-    Visits in service are left for staff to conclude: only they know the outcome.
+    Visits in service are left for staff to conclude: only they know the outcome. Each goes
+    through its transition, like a click on the console would.
     """
     now = now or timezone.now()
     closed = 0
     for office in Office.objects.all():
-        today = office.local_date(now)
-        stale = Q(office=office, service_date__lt=today)
-        closed += Visit.objects.filter(stale, status=Status.WAITING).update(
-            status=Status.LEFT, ended_at=now
-        )
-        closed += Visit.objects.filter(stale, status=Status.CALLED).update(
-            status=Status.NO_SHOW, ended_at=now
-        )
-        office.touch_queue()
+        stale = Visit.objects.filter(
+            office=office,
+            service_date__lt=office.local_date(now),
+            status__in=[Status.WAITING, Status.CALLED],
+        ).select_related("visitor")
+        for visit in stale:
+            close = visit_mark_left if visit.status == Status.WAITING else visit_mark_no_show
+            try:
+                close(visit=visit, by=None, what="closed at the end of the day", at=now)
+            except TransitionNotAllowed:
+                continue  # moved on meanwhile
+            closed += 1
     return closed
 
 
 def visit_quote_wait(*, visit: Visit) -> None:
     """Store the wait range quoted at check-in, so quotes can be compared with real waits."""
-    from visitors.selectors import wait_estimate
-
     estimate = wait_estimate(visit)
     visit.wait_estimate = estimate  # the ticket screen shows the same figures: no second pass
     if estimate is not None:
@@ -189,19 +222,22 @@ class KioskCheckIn:
 
 
 def kiosk_check_in(
-    *, office: Office, data: KioskCheckIn, token: str, source: str = Source.KIOSK
+    *, office: Office, data: KioskCheckIn, token: str, source: str = Source.KIOSK, by=None
 ) -> Visit:
     """Create or update the visitor and check them in, once per form (``token``): the kiosk's,
-    or the front desk's when staff check someone in by hand.
+    the front desk's when staff check someone in by hand (``by``), or an integration's
+    idempotency key.
 
-    Raises AlreadyWaiting when the visitor already has an active visit here.
+    A repeated ``token`` — also ten at once — makes no second visitor and no second visit: it
+    returns the first visit with ``replayed`` set. Raises AlreadyWaiting when the visitor
+    already has an active visit here.
     """
-    made = Visit.objects.filter(checkin_token=token).first()
-    if made is not None:
-        return made
     now = timezone.now()
     try:
         with transaction.atomic():
+            made = Visit.objects.filter(checkin_token=token).first()
+            if made is not None:
+                raise DuplicateSubmission(made)
             visitor = _kiosk_visitor(data, now)
             reasons = ReasonForVisit.objects.filter(
                 office=office, pk__in=data.reason_ids, is_active=True
@@ -217,12 +253,19 @@ def kiosk_check_in(
                 notify_when_called=data.notify_when_called and bool(visitor.phone),
                 notify_when_ahead=data.notify_when_ahead if visitor.phone else None,
                 identity_flag=data.identity_flag,
+                by=by,
             )
+    except DuplicateSubmission as repeat:
+        repeat.visit.replayed = True
+        return repeat.visit
     except IntegrityError:
+        # The same form, committed by a concurrent request after this one began.
         made = Visit.objects.filter(checkin_token=token).first()
         if made is None:
             raise
+        made.replayed = True
         return made
+    visit.replayed = False
     visit_quote_wait(visit=visit)
     return visit
 
@@ -270,19 +313,14 @@ class MergeRefused(Exception):
     pass
 
 
-def visitor_merge(*, keep: Visitor, merge: Visitor, by) -> VisitorMerge:
+def visitor_merge(
+    *, keep: Visitor, merge: Visitor, by, office: Office | None = None
+) -> VisitorMerge:
     """Move everything of ``merge`` onto ``keep`` and leave ``merge`` as a tombstone.
 
     Refused when both have an active visit at the same office (one of them must be closed first).
+    Its audit events (one per record, at ``office`` when given) are written with it.
     """
-    from visitors.models import (
-        Appointment,
-        EqualOpportunityRecord,
-        OpenRequest,
-        Reminder,
-        WorkshopSignup,
-    )
-
     if keep.pk == merge.pk:
         raise MergeRefused(_("Choose two different visitors to merge."))
     if merge.merged_into_id is not None or keep.merged_into_id is not None:
@@ -335,6 +373,15 @@ def visitor_merge(*, keep: Visitor, merge: Visitor, by) -> VisitorMerge:
         merge.merged_into = keep
         merge.save(update_fields=["merged_into"])
         merge.name_keys.all().delete()
+        for visit in Visit.objects.filter(visitor=keep, status__in=active):
+            # Consoles show the kept name on the visit that moved.
+            effects.queue_moved(visit.office_id)
+        what = f"merge #{merge.pk} into #{keep.pk}"
+        AuditEvent.objects.bulk_create(
+            AuditEvent(user=by if getattr(by, "is_authenticated", False) else None,
+                       office=office, visitor_id=visitor_id, action=AuditAction.MERGE, what=what)
+            for visitor_id in (keep.pk, merge.pk)
+        )  # fmt: skip
     return record
 
 
@@ -343,8 +390,10 @@ CALL_NEXT_BATCH = 20
 
 def visit_call(*, visit: Visit, staff, desk: str = "") -> Visit:
     """Call one visitor (compare-and-set: raises TransitionNotAllowed if they moved on)."""
-    visit.mark_called(by=staff, desk=desk)
-    _after_call(visit)
+    with transaction.atomic():
+        visit.mark_called(by=staff, desk=desk)
+        _note_served_ahead(visit)
+        effects.visit_changed(visit, Event.CALLED, by=staff)
     return visit
 
 
@@ -355,75 +404,116 @@ def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
     "call next" together the database gives each visitor to exactly one of them; the others
     move on to the next candidate. This holds on SQLite as on PostgreSQL.
     """
-    from visitors.lifecycle import TransitionNotAllowed
-    from visitors.selectors import queue_waiting
-
     while True:
-        candidates = list(queue_waiting(office=office)[:CALL_NEXT_BATCH])
+        candidates = list(queue_waiting(office=office).select_related("visitor")[:CALL_NEXT_BATCH])
         if not candidates:
             return None
         for visit in candidates:
             try:
-                visit.mark_called(by=staff, desk=desk)
+                return visit_call(visit=visit, staff=staff, desk=desk)
             except TransitionNotAllowed:
                 continue  # someone else called this one a moment ago
-            _after_call(visit)
-            return visit
 
 
-def _after_call(visit: Visit) -> None:
-    from visitors import reminders, webhooks
-    from visitors.models import Reminder
+def _note_served_ahead(visit: Visit) -> None:
+    """Record that a covered person was served ahead of someone who came earlier."""
+    if visit.priority == 0:
+        return
+    earlier = Visit.objects.filter(
+        office_id=visit.office_id,
+        service_date=visit.service_date,
+        status=Status.WAITING,
+        priority__lt=visit.priority,
+        checked_in_at__lt=visit.checked_in_at,
+    ).exists()
+    if earlier:
+        Visit.objects.filter(pk=visit.pk).update(served_ahead=True)
+        visit.served_ahead = True
 
-    if visit.priority > 0:
-        # Record that a covered person was served ahead of someone who came earlier.
-        earlier = Visit.objects.filter(
-            office_id=visit.office_id,
-            service_date=visit.service_date,
-            status=Status.WAITING,
-            priority__lt=visit.priority,
-            checked_in_at__lt=visit.checked_in_at,
-        ).exists()
-        if earlier:
-            Visit.objects.filter(pk=visit.pk).update(served_ahead=True)
-            visit.served_ahead = True
-    visitor = visit.visitor
-    if visit.notify_when_called and visitor.phone and visitor.consent_sms:
-        Reminder.objects.get_or_create(
-            idempotency_key=f"called:{visit.pk}:{visit.called_at.timestamp():.0f}",
-            defaults={
-                "office_id": visit.office_id,
-                "visitor": visitor,
-                "visit": visit,
-                "kind": Reminder.Kind.CALLED_NOW,
-                "channel": Reminder.Channel.SMS,
-                "due_at": timezone.now(),
-                "context": {"desk": visit.desk, "ticket": visit.ticket_code},
-            },
-        )
-    # The line moved: tell those who asked when only a few people are ahead of them.
-    reminders.queue_position_notify(visit.office)
-    reminders.dispatch_soon()
-    webhooks.emit("visit.called", office_id=visit.office_id, data=webhooks.visit_data(visit))
+
+def visit_recall(*, visit: Visit, by, desk: str = "") -> Visit:
+    """Call the same visitor again (they did not hear): a fresh "you're being called" text."""
+    with transaction.atomic():
+        visit.recall(by=by)
+        effects.visit_changed(visit, Event.RECALLED, by=by)
+    return visit
+
+
+def visit_start(*, visit: Visit, by, desk: str = "") -> Visit:
+    with transaction.atomic():
+        visit.start_service(by=by)
+        effects.visit_changed(visit, Event.STARTED, by=by)
+    return visit
+
+
+def visit_return_to_queue(*, visit: Visit, by, desk: str = "") -> Visit:
+    """Put a called or served visitor back in line; they keep their place."""
+    with transaction.atomic():
+        visit.return_to_queue()
+        effects.visit_changed(visit, Event.RETURNED, by=by)
+    return visit
+
+
+def visit_mark_left(
+    *, visit: Visit, by, desk: str = "", what: str = "", at: dt.datetime | None = None
+) -> Visit:
+    """The visitor left before being served: staff saw it, they said so, or the day ended."""
+    with transaction.atomic():
+        visit.mark_left(at=at)
+        effects.visit_changed(visit, Event.LEFT, by=by, what=what)
+    return visit
+
+
+def visit_mark_no_show(
+    *, visit: Visit, by, desk: str = "", what: str = "", at: dt.datetime | None = None
+) -> Visit:
+    with transaction.atomic():
+        visit.mark_no_show(at=at)
+        effects.visit_changed(visit, Event.NO_SHOW, by=by, what=what)
+    return visit
+
+
+def visit_finish(*, visit: Visit, by, desk: str = "") -> Visit:
+    """Finish a visit concluded with an outcome (and its next step, if follow-up is needed)."""
+    with transaction.atomic():
+        visit.finish()
+        effects.visit_changed(visit, Event.FINISHED, by=by)
+    return visit
+
+
+# One function per status action, with one signature, for surfaces that map an action name.
+VISIT_ACTIONS: dict[Action, Callable[..., Visit]] = {
+    Action.CALL: lambda *, visit, by, desk="": visit_call(visit=visit, staff=by, desk=desk),
+    Action.RECALL: visit_recall,
+    Action.START_SERVICE: visit_start,
+    Action.RETURN_TO_QUEUE: visit_return_to_queue,
+    Action.MARK_LEFT: visit_mark_left,
+    Action.MARK_NO_SHOW: visit_mark_no_show,
+    Action.FINISH: visit_finish,
+}
 
 
 class WorkshopFull(Exception):
     pass
 
 
-def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
-    """Record a stage with what was done in it (cleaned form ``data``), all or nothing."""
-    from visitors import reminders
-    from visitors.lifecycle import Stage
-    from visitors.models import (
-        Appointment,
-        OpenRequest,
-        Referral,
-        Reminder,
-        ServiceGiven,
-        WorkshopSignup,
-    )
+STAGE_EVENTS = {
+    Stage.GREETING: Event.GREETED,
+    Stage.DETERMINING: Event.DETERMINED,
+    Stage.RESPONDING: Event.RESPONDED,
+    Stage.CONCLUDING: Event.CONCLUDED,
+    Stage.FUTURE_REFERENCE: Event.FUTURE_REFERENCE,
+}
 
+
+def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
+    """Record a stage with what was done in it (cleaned form ``data``), all or nothing, once.
+
+    The stage's own compare-and-set comes first: a second record of the same stage (a double
+    submit, another tab, ten at once) changes nothing and raises TransitionNotAllowed before
+    any appointment, request or reminder is written.
+    """
+    stage = Stage(stage)
     now = timezone.now()
     with transaction.atomic():
         if stage == Stage.GREETING:
@@ -435,26 +525,7 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
             visit.record_stage(
                 Stage.RESPONDING, by=by, job_leads=data["job_leads"], barriers=data["barriers"]
             )
-            ServiceGiven.objects.bulk_create(
-                [ServiceGiven(visit=visit, service=s, given_by=by) for s in data["services"]],
-                ignore_conflicts=True,
-            )
-            partners = list(data["partners"])
-            if data["barriers"] and visit.visitor.is_covered_person:
-                # A veteran with significant barriers is referred to a veterans' specialist.
-                from visitors.models import ReferralPartner
-
-                specialist = ReferralPartner.objects.filter(
-                    is_veterans_specialist=True, is_active=True
-                ).first()
-                if specialist is not None and specialist not in partners:
-                    partners.append(specialist)
-            Referral.objects.bulk_create(
-                [Referral(visit=visit, partner=p, referred_by=by) for p in partners],
-                ignore_conflicts=True,
-            )
-            for referral in visit.referrals.select_related("partner", "visit__office"):
-                reminders.referral_follow_up_schedule(referral, now=now)
+            _record_responding(visit, by=by, data=data, now=now)
         elif stage == Stage.CONCLUDING:
             visit.record_stage(
                 Stage.CONCLUDING, by=by, outcome=data["outcome"], notes=data["notes"]
@@ -466,115 +537,123 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                     raised_on=visit,
                     description=data["still_open"],
                 )
-            from visitors import webhooks
-
-            webhooks.emit(
-                "visit.concluded", office_id=visit.office_id, data=webhooks.visit_data(visit)
-            )
         elif stage == Stage.FUTURE_REFERENCE:
             visit.record_stage(
                 Stage.FUTURE_REFERENCE, by=by, note_for_next_time=data["note_for_next_time"]
             )
-            if data.get("appointment_at"):
-                appointment = Appointment.objects.create(
-                    office_id=visit.office_id,
-                    visitor_id=visit.visitor_id,
-                    staff=by,
-                    starts_at=data["appointment_at"],
-                    purpose=data["appointment_purpose"],
-                    booked_on=visit,
-                )
-                reminders.appointment_schedule(appointment, now=now)
-            workshop = data.get("workshop")
-            if workshop is not None:
-                locked = type(workshop).objects.select_for_update().get(pk=workshop.pk)
-                if locked.signups.count() >= locked.capacity:
-                    raise WorkshopFull(_("That workshop is full."))
-                signup, _created = WorkshopSignup.objects.get_or_create(
-                    workshop=locked,
-                    visitor_id=visit.visitor_id,
-                    defaults={"signed_up_on": visit},
-                )
-                reminders.workshop_schedule(signup, now=now)
-            if data.get("follow_up_on"):
-                from visitors.models import FollowUp
+            _record_future_reference(visit, by=by, data=data, now=now)
+        effects.visit_changed(visit, STAGE_EVENTS[stage], by=by, what=f"stage {stage.value}")
 
-                FollowUp.objects.get_or_create(
-                    promised_on=visit,
-                    defaults={
-                        "office_id": visit.office_id, "visitor_id": visit.visitor_id,
-                        "assigned_to": by, "due_on": data["follow_up_on"],
-                        "note": data.get("follow_up_note", ""),
-                    },
-                )  # fmt: skip
-                office = visit.office
-                due = dt.datetime.combine(data["follow_up_on"], dt.time(9), tzinfo=office.zone)
-                Reminder.objects.get_or_create(
-                    idempotency_key=f"call-back:{visit.pk}",
-                    defaults={
-                        "office": office,
-                        "visitor_id": visit.visitor_id,
-                        "recipient_user": by,
-                        "visit": visit,
-                        "kind": Reminder.Kind.CALL_BACK_DUE,
-                        "channel": Reminder.Channel.CONSOLE,
-                        "due_at": max(due, now),
-                        "context": {"note": data.get("follow_up_note", "")},
-                    },
-                )
-        else:
-            raise ValueError(f"unknown stage {stage!r}")
+
+def _record_responding(visit: Visit, *, by, data: dict, now: dt.datetime) -> None:
+    ServiceGiven.objects.bulk_create(
+        [ServiceGiven(visit=visit, service=s, given_by=by) for s in data["services"]],
+        ignore_conflicts=True,
+    )
+    partners = list(data["partners"])
+    if data["barriers"] and visit.visitor.is_covered_person:
+        # A veteran with significant barriers is referred to a veterans' specialist.
+        specialist = ReferralPartner.objects.filter(
+            is_veterans_specialist=True, is_active=True
+        ).first()
+        if specialist is not None and specialist not in partners:
+            partners.append(specialist)
+    Referral.objects.bulk_create(
+        [Referral(visit=visit, partner=p, referred_by=by) for p in partners],
+        ignore_conflicts=True,
+    )
+    for referral in visit.referrals.select_related("partner", "visit__office"):
+        reminders.referral_follow_up_schedule(referral, now=now)
+
+
+def _record_future_reference(visit: Visit, *, by, data: dict, now: dt.datetime) -> None:
+    if data.get("appointment_at"):
+        appointment = Appointment.objects.create(
+            office_id=visit.office_id,
+            visitor_id=visit.visitor_id,
+            staff=by,
+            starts_at=data["appointment_at"],
+            purpose=data["appointment_purpose"],
+            booked_on=visit,
+        )
+        reminders.appointment_schedule(appointment, now=now)
+    workshop = data.get("workshop")
+    if workshop is not None:
+        locked = type(workshop).objects.select_for_update().get(pk=workshop.pk)
+        if locked.signups.count() >= locked.capacity:
+            raise WorkshopFull(_("That workshop is full."))
+        signup, _created = WorkshopSignup.objects.get_or_create(
+            workshop=locked,
+            visitor_id=visit.visitor_id,
+            defaults={"signed_up_on": visit},
+        )
+        reminders.workshop_schedule(signup, now=now)
+    if data.get("follow_up_on"):
+        FollowUp.objects.get_or_create(
+            promised_on=visit,
+            defaults={
+                "office_id": visit.office_id, "visitor_id": visit.visitor_id,
+                "assigned_to": by, "due_on": data["follow_up_on"],
+                "note": data.get("follow_up_note", ""),
+            },
+        )  # fmt: skip
+        reminders.call_back_schedule(
+            visit, by=by, due_on=data["follow_up_on"], note=data.get("follow_up_note", ""), now=now
+        )
 
 
 def queue_broadcast(*, office: Office, message: str, by) -> int:
-    """Queue one message to everyone waiting who agreed to texts or email; return how many."""
-    from visitors import reminders
-    from visitors.models import Reminder
+    """Queue one message to everyone waiting who agreed to texts or email; return how many.
 
+    Each broadcast has its own id, so two sent in the same second both reach everyone.
+    """
     now = timezone.now()
+    broadcast_id = uuid.uuid4().hex
     waiting = Visit.objects.filter(
         office=office, service_date=office.local_date(now), status=Status.WAITING
     ).select_related("visitor")
     rows = []
-    stamp = f"{now.timestamp():.0f}"
     for visit in waiting:
-        visitor = visit.visitor
-        channel = reminders.channel_for(visitor)
+        channel = reminders.channel_for(visit.visitor)
         if channel is None:
             continue
         rows.append(
             Reminder(
                 office=office,
-                visitor=visitor,
+                visitor=visit.visitor,
                 visit=visit,
                 kind=Reminder.Kind.BROADCAST,
                 channel=channel,
                 due_at=now,
-                idempotency_key=f"broadcast:{office.pk}:{stamp}:{visit.pk}",
-                context={"message": message, "sent_by": by.pk if by else None},
+                idempotency_key=f"broadcast:{broadcast_id}:{visit.pk}",
+                context={"message": message, "sent_by": by.pk if by else None,
+                         "broadcast": broadcast_id},
             )
-        )
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    reminders.dispatch_soon()
+        )  # fmt: skip
+    with transaction.atomic():
+        Reminder.objects.bulk_create(rows)
+        reminders.dispatch_soon()
     return len(rows)
 
 
 def reason_close_for_today(*, reason, note: str = "") -> None:
     """Close a reason at its office for today (a programme is full); the kiosk then says so."""
-    reason.closed_on = reason.office.local_date()
-    reason.closed_note = note
-    reason.save(update_fields=["closed_on", "closed_note"])
-    reason.office.touch_queue()
+    with transaction.atomic():
+        reason.closed_on = reason.office.local_date()
+        reason.closed_note = note
+        reason.save(update_fields=["closed_on", "closed_note"])
+        effects.queue_moved(reason.office_id)
 
 
 def reason_reopen(*, reason) -> None:
-    reason.closed_on = None
-    reason.closed_note = ""
-    reason.save(update_fields=["closed_on", "closed_note"])
-    reason.office.touch_queue()
+    with transaction.atomic():
+        reason.closed_on = None
+        reason.closed_note = ""
+        reason.save(update_fields=["closed_on", "closed_note"])
+        effects.queue_moved(reason.office_id)
 
 
-def visit_transfer(*, visit: Visit, to_staff=None, reasons=None) -> None:
+def visit_transfer(*, visit: Visit, to_staff=None, reasons=None, by=None) -> None:
     """Hand a visit to another staff member and/or another reason; it keeps its place."""
     with transaction.atomic():
         if to_staff is not None:
@@ -582,13 +661,11 @@ def visit_transfer(*, visit: Visit, to_staff=None, reasons=None) -> None:
             visit.assigned_to = to_staff
         if reasons is not None:
             visit.reasons.set(reasons)
-    Office(pk=visit.office_id).touch_queue()
+        effects.visit_changed(visit, Event.HANDED_OVER, by=by)
 
 
 def open_request_resolve(*, request, by, resolution: str, visit=None) -> bool:
     """Resolve an open request once; False when it was already resolved."""
-    from visitors.models import OpenRequest
-
     changed = OpenRequest.objects.filter(pk=request.pk, state=OpenRequest.State.OPEN).update(
         state=OpenRequest.State.RESOLVED,
         resolved_at=timezone.now(),
@@ -601,8 +678,6 @@ def open_request_resolve(*, request, by, resolution: str, visit=None) -> bool:
 
 def visit_send_referrals(*, visit: Visit, by) -> bool:
     """Queue the visit's referral details to the visitor (text or email, as they agreed)."""
-    from visitors.models import Reminder
-
     visitor = visit.visitor
     partners = [
         {"name": r.partner.name, "phone": r.partner.phone, "website": r.partner.website,
@@ -611,8 +686,6 @@ def visit_send_referrals(*, visit: Visit, by) -> bool:
     ]  # fmt: skip
     if not partners:
         return False
-    from visitors import reminders
-
     channel = reminders.channel_for(visitor)
     if channel is None:
         return False
@@ -634,8 +707,6 @@ def visit_send_referrals(*, visit: Visit, by) -> bool:
 
 def follow_up_log_contact(*, follow_up, by, method: str, result: str, outcome: str = ""):
     """Log one attempt to reach the visitor; reaching them (two-way contact) closes the task."""
-    from visitors.models import FollowUp, FollowUpContact
-
     now = timezone.now()
     with transaction.atomic():
         contact = FollowUpContact.objects.create(
@@ -655,8 +726,6 @@ def follow_up_log_contact(*, follow_up, by, method: str, result: str, outcome: s
 
 def follow_up_close(*, follow_up, by, reason: str) -> bool:
     """Close an open follow-up without contact; a reason is required. False if not open."""
-    from visitors.models import FollowUp
-
     if not reason.strip():
         raise ValueError("a reason is required")
     closed = FollowUp.objects.filter(pk=follow_up.pk, state=FollowUp.State.OPEN).update(
@@ -668,9 +737,6 @@ def follow_up_close(*, follow_up, by, reason: str) -> bool:
 
 def reminder_retry(*, reminder) -> bool:
     """Send a failed or cancelled reminder again, now (it still goes through consent)."""
-    from visitors import reminders
-    from visitors.models import Reminder
-
     again = Reminder.objects.filter(
         pk=reminder.pk, state__in=[Reminder.State.FAILED, Reminder.State.CANCELLED]
     ).update(state=Reminder.State.SCHEDULED, due_at=timezone.now(), attempts=0, last_error="")
@@ -680,8 +746,5 @@ def reminder_retry(*, reminder) -> bool:
 
 
 def reminder_cancel(*, reminder, by) -> bool:
-    from visitors import reminders
-    from visitors.models import Reminder
-
     name = (by.get_full_name() or by.username) if by else "staff"
     return bool(reminders.cancel(Reminder.objects.filter(pk=reminder.pk), f"cancelled by {name}"))

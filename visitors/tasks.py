@@ -1,9 +1,11 @@
-"""Celery tasks: thin adapters that call a service."""
+"""Celery tasks: thin adapters that look up a row and call a service.
+
+Services never import this module (it is a surface); they queue a task by name, on commit.
+"""
 
 from celery import shared_task
-from django.conf import settings
 
-from visitors import services
+from visitors import outbox, privacy, reminders, services, webhooks
 
 
 @shared_task
@@ -14,8 +16,6 @@ def close_stale_visits() -> int:
 @shared_task
 def dispatch_reminders() -> int:
     """Claim the due reminders and hand each to a send task; return how many."""
-    from visitors import outbox
-
     claimed = outbox.reminders_claim()
     for reminder_id, claim in claimed:
         send_reminder.delay(reminder_id, claim)
@@ -24,16 +24,12 @@ def dispatch_reminders() -> int:
 
 @shared_task
 def schedule_daily_summaries() -> int:
-    from visitors import reminders
-
     return reminders.daily_summaries_schedule()
 
 
 @shared_task(bind=True, max_retries=4)
 def send_reminder(self, reminder_id: int, claim: str) -> str:
     """Deliver one claimed reminder, retrying transient failures with exponential backoff."""
-    from visitors import outbox
-
     try:
         return outbox.reminder_deliver(reminder_id=reminder_id, claim=claim)
     except outbox.TransientError as error:
@@ -47,19 +43,23 @@ def send_reminder(self, reminder_id: int, claim: str) -> str:
 
 @shared_task
 def anonymise_inactive_visitors() -> int:
-    from visitors import privacy
-
     return privacy.visitors_anonymise_inactive()
 
 
 @shared_task(bind=True, max_retries=None)
 def deliver_webhook(self, delivery_id: int) -> str:
-    """POST one webhook delivery, retrying failures with exponential backoff."""
-    from visitors import webhooks
-
-    final = self.request.retries + 1 >= settings.WEBHOOK_MAX_ATTEMPTS
+    """POST one webhook delivery, retrying failures with exponential backoff (the row counts
+    its attempts and says when the next is due)."""
     try:
-        return webhooks.webhook_deliver(delivery_id=delivery_id, final=final)
+        return webhooks.webhook_deliver(delivery_id=delivery_id)
     except webhooks.DeliveryFailed as error:
-        countdown = webhooks.retry_countdown(self.request.retries)
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise self.retry(exc=error, countdown=error.countdown) from error
+
+
+@shared_task
+def sweep_webhook_deliveries() -> int:
+    """Queue again every webhook delivery left pending past its due time; return how many."""
+    due = webhooks.deliveries_due()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    return len(due)

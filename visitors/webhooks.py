@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -31,6 +32,7 @@ from django.utils import timezone
 
 from visitors.models import (
     DeliveryState,
+    Office,
     Reminder,
     Visit,
     WebhookDelivery,
@@ -45,14 +47,19 @@ USER_AGENT = "Frontdesk-Webhooks/1"
 EXCERPT = 500
 # Answers worth another try; any other 4xx means the receiver refused this event for good.
 RETRY_STATUSES = {408, 409, 425, 429}
+# An attempt holds its row for the request's timeout and this much more.
+LEASE_MARGIN_SECONDS = 60
+# A retry that Celery runs a moment before its due time (clocks of two hosts) still counts.
+EARLY_SECONDS = 5
 
 
 class DeliveryFailed(Exception):
-    """An attempt failed; ``retry`` says whether another attempt could succeed."""
+    """An attempt failed and another is due in ``countdown`` seconds."""
 
-    def __init__(self, message: str, *, retry: bool):
+    def __init__(self, message: str, *, retry: bool, countdown: int = 0):
         super().__init__(message)
         self.retry = retry
+        self.countdown = countdown
 
 
 def sign(*, secret: str, timestamp: int, body: bytes) -> str:
@@ -129,8 +136,6 @@ def emit(event: str, *, office_id: int, data: dict) -> int:
     ]
     if not subscriptions:
         return 0
-    from visitors.models import Office
-
     office = Office.objects.only("slug").get(pk=office_id)
     event_id = f"evt_{uuid.uuid4().hex}"
     payload = json.loads(
@@ -147,15 +152,14 @@ def emit(event: str, *, office_id: int, data: dict) -> int:
         ]
     )
     for delivery in deliveries:
-        transaction.on_commit(partial(_enqueue, delivery.pk))
+        transaction.on_commit(partial(_enqueue, delivery.pk), robust=True)
     return len(deliveries)
 
 
 def _enqueue(delivery_id: int) -> None:
-    from visitors.tasks import deliver_webhook
-
+    # By name: the task module is a surface above this one.
     try:
-        deliver_webhook.apply_async((delivery_id,), retry=False)
+        current_app.send_task("visitors.tasks.deliver_webhook", (delivery_id,), retry=False)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the change that emitted
         logger.warning("broker unavailable; webhook delivery %s stays pending", delivery_id,
                        exc_info=True)  # fmt: skip
@@ -183,14 +187,26 @@ def _post(url: str, *, body: bytes, headers: dict) -> tuple[int, str]:
         return error.code, error.read(EXCERPT).decode("utf-8", "replace")
 
 
-def webhook_deliver(*, delivery_id: int, final: bool = False) -> str:
+def webhook_deliver(*, delivery_id: int, final: bool | None = None) -> str:
     """Send one pending delivery; return its state. Raises DeliveryFailed to be retried.
 
-    ``final`` marks the last attempt the task will make: a failure then fails the row.
+    The attempt first takes the row with a compare-and-set on ``next_attempt_at`` (a lease
+    as long as the request may take), so a task queued twice — by the commit and by the
+    sweeper, or a retry that was only late — sends it once. ``final`` marks the last attempt
+    (by default: the row's attempts reach WEBHOOK_MAX_ATTEMPTS); a failure then fails the row.
     """
-    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
-    if delivery is None or delivery.state != DeliveryState.PENDING:
-        return "skipped"
+    now = timezone.now()
+    lease = dt.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+    taken = WebhookDelivery.objects.filter(
+        pk=delivery_id,
+        state=DeliveryState.PENDING,
+        next_attempt_at__lte=now + dt.timedelta(seconds=EARLY_SECONDS),
+    ).update(next_attempt_at=now + lease)
+    if not taken:
+        return "skipped"  # delivered, failed, not due yet, or being sent by another task
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    if final is None:
+        final = delivery.attempts + 1 >= settings.WEBHOOK_MAX_ATTEMPTS
     subscription = delivery.subscription
     if not subscription.is_active:
         _record(delivery, state=DeliveryState.FAILED, error="subscription turned off")
@@ -224,8 +240,10 @@ def webhook_deliver(*, delivery_id: int, final: bool = False) -> str:
 
 def _failed(delivery, now, *, final: bool, retry: bool, error: str, **fields) -> str:
     if retry and not final:
-        _record(delivery, at=now, error=error[:EXCERPT], **fields)
-        raise DeliveryFailed(error, retry=True)
+        countdown = retry_countdown(delivery.attempts)
+        due = now + dt.timedelta(seconds=countdown)
+        _record(delivery, at=now, error=error[:EXCERPT], next_attempt_at=due, **fields)
+        raise DeliveryFailed(error, retry=True, countdown=countdown)
     _record(delivery, state=DeliveryState.FAILED, at=now, error=error[:EXCERPT], **fields)
     return DeliveryState.FAILED
 
@@ -234,6 +252,21 @@ def _record(delivery: WebhookDelivery, *, at: dt.datetime | None = None, **field
     if at is not None:
         fields |= {"attempts": F("attempts") + 1, "last_attempt_at": at}
     WebhookDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(**fields)
+
+
+def deliveries_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Pending deliveries whose task was lost: past their due time by more than the grace.
+
+    A web process that died after its commit, a broker that was down when the change
+    committed, a worker killed mid-attempt: each leaves a pending row that nobody will send.
+    """
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
+    return list(
+        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lt=now - grace)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def retry_countdown(retries: int) -> int:

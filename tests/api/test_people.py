@@ -13,16 +13,17 @@ pytestmark = pytest.mark.django_db
 VISITORS = "/offices/riverside/visitors"
 
 
-def test_search_finds_a_visitor_despite_accents_and_typos(api, read_token):
+def test_search_finds_a_visitor_despite_accents_and_typos(api, read_token, office):
     wanted = VisitorFactory(first_name="José", last_name="Hernández")
-    VisitorFactory(first_name="Ann", last_name="Lee")
+    VisitFactory(office=office, visitor=wanted)
+    VisitFactory(office=office, visitor__first_name="Ann", visitor__last_name="Lee")
     body = api("get", f"{VISITORS}?q=jose hernandes", read_token).json()
     assert body["results"][0]["id"] == wanted.pk
     assert {"score", "last_visit_at", "open_requests"} <= set(body["results"][0])
 
 
-def test_search_by_phone_digits(api, read_token):
-    wanted = VisitorFactory(phone="(555) 867-5309")
+def test_search_by_phone_digits(api, read_token, office):
+    wanted = VisitFactory(office=office, visitor__phone="(555) 867-5309").visitor
     assert [v["id"] for v in api("get", f"{VISITORS}?q=5309", read_token).json()["results"]] == [
         wanted.pk]  # fmt: skip
 
@@ -94,6 +95,7 @@ def test_a_visitor_and_reading_it_is_audited(api, read_token, office):
 def test_merge_moves_everything_and_leaves_a_tombstone(api, write_token, office):
     keep, merge = VisitorFactory(), VisitorFactory(email="old@example.org")
     VisitFactory(office=office, visitor=merge, status="left", ended_at=timezone.now())
+    Appointment.objects.create(office=office, visitor=keep, starts_at=timezone.now())
     response = api("post", f"{VISITORS}/merge", write_token,
                    {"keep_id": keep.pk, "merge_id": merge.pk})  # fmt: skip
     assert response.status_code == 200, response.content
@@ -162,3 +164,24 @@ def test_reminders_listed_retried_and_cancelled(api, write_token, office):
     assert api("post", f"{base}/retry", write_token).status_code == 409
     assert api("post", f"{base}/cancel", write_token).json()["state"] == "cancelled"
     assert api("post", f"{base}/cancel", write_token).status_code == 409
+
+
+def test_it_refuses_a_merge_reaching_an_office_the_token_does_not(
+    api, write_token, office, other_office
+):
+    """Merging needs every office either record has visits at: 403 and nothing merged."""
+    keep, merge = VisitorFactory(), VisitorFactory()
+    for where, who in [(office, keep), (office, merge), (other_office, merge)]:
+        VisitFactory(office=where, visitor=who, status="left", ended_at=timezone.now())
+    payload = {"keep_id": keep.pk, "merge_id": merge.pk}
+    response = api("post", f"{VISITORS}/merge", write_token, payload)
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "merge_not_allowed")
+    merge.refresh_from_db()
+    assert merge.merged_into is None
+
+
+def test_it_names_a_visitor_seen_only_elsewhere_as_unknown(api, read_token, other_office):
+    """A visitor who only came to Hillside is, at Riverside, an id that does not exist."""
+    elsewhere = VisitFactory(office=other_office).visitor
+    response = api("get", f"{VISITORS}/{elsewhere.pk}", read_token)
+    assert response.status_code == 404 and "555" not in response.text

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from frontdesk.celery import app
 from tests.factories import VisitorFactory
-from visitors import services, webhooks
+from visitors import services, tasks, webhooks
 from visitors.models import WebhookDelivery, WebhookSubscription
 
 
@@ -150,3 +150,31 @@ def test_a_change_that_rolls_back_sends_nothing(office, fast_retries):
         time.sleep(0.5)
     assert len(receiver.received) == 1
     assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_whose_task_was_lost_is_sent_once_by_the_sweeper(
+    office, fast_retries, settings, monkeypatch
+):
+    """The web process dies after its commit, before it queued the send: the delivery stays
+    pending. The beat sweeper queues it again — twice, as two beats would — and the receiver
+    gets it exactly once."""
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+    subscription = WebhookSubscription.objects.create(
+        office=office, url="http://placeholder", events=["visit.checked_in"]
+    )
+    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id: None)  # the process died
+    with Receiver(subscription.secret) as receiver, _worker():
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(url=receiver.url)
+        services.visit_check_in(office=office, visitor=VisitorFactory())
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.state, delivery.attempts) == ("pending", 0)
+        time.sleep(0.5)
+        assert receiver.received == []  # nothing was queued: lost
+        tasks.sweep_webhook_deliveries.delay()
+        tasks.sweep_webhook_deliveries.delay()
+        assert _wait_for(lambda: len(receiver.received) == 1)
+        time.sleep(1.5)  # the second sweep's send, had it gone, would have arrived by now
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("delivered", 1)

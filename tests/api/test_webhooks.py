@@ -1,11 +1,13 @@
 """Webhooks: which events are recorded where, enqueued only on commit, signed, and what a
 delivery attempt records (the worker and a real receiver: test_webhook_worker.py)."""
 
+import datetime as dt
 import json
 import time
 from unittest import mock
 
 import pytest
+import time_machine
 from django.test import TestCase
 from django.utils import timezone
 
@@ -35,7 +37,7 @@ class EmitTests(TestCase):
         )
 
     def test_it_records_check_in_and_enqueues_it_on_commit(self):
-        with mock.patch("visitors.tasks.deliver_webhook.apply_async") as enqueue:
+        with mock.patch("visitors.webhooks.current_app.send_task") as enqueue:
             with self.captureOnCommitCallbacks(execute=False) as callbacks:
                 visit = services.visit_check_in(office=self.office, visitor=VisitorFactory())
             enqueue.assert_not_called()  # not before the commit
@@ -45,7 +47,9 @@ class EmitTests(TestCase):
         assert delivery.event == "visit.checked_in"
         assert delivery.payload["data"]["visit"]["id"] == visit.pk
         assert delivery.payload["data"]["visit"]["visitor_id"] == visit.visitor_id
-        enqueue.assert_called_once_with((delivery.pk,), retry=False)
+        enqueue.assert_called_once_with(
+            "visitors.tasks.deliver_webhook", (delivery.pk,), retry=False
+        )
 
     def test_it_records_called_and_concluded(self):
         visit = VisitFactory(office=self.office)
@@ -209,7 +213,8 @@ def test_the_task_retries_then_gives_up(delivery, settings):
     with _answer(500), retry as r, pytest.raises(RuntimeError):
         deliver_webhook.apply(args=(delivery.pk,), throw=True)
     assert r.call_args.kwargs["countdown"] == settings.WEBHOOK_RETRY_BACKOFF_SECONDS
-    with _answer(500):
+    due = timezone.now() + dt.timedelta(seconds=settings.WEBHOOK_RETRY_BACKOFF_SECONDS)
+    with _answer(500), time_machine.travel(due):
         deliver_webhook.apply(args=(delivery.pk,), retries=1, throw=True)
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("failed", 2)
@@ -221,3 +226,40 @@ def test_a_delivery_for_a_turned_off_subscription_is_not_sent(delivery):
     with mock.patch.object(webhooks, "_post") as post:
         assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "failed"
     post.assert_not_called()
+
+
+@pytest.mark.django_db
+def test_it_sends_nothing_while_another_attempt_holds_the_row(delivery):
+    """A second task for the same delivery (the commit's and the sweeper's) that runs while
+    the first is sending finds the row taken by the first attempt's lease and skips it."""
+    meanwhile = []
+
+    def post(url, *, body, headers):
+        meanwhile.append(webhooks.webhook_deliver(delivery_id=delivery.pk))
+        return 200, "ok"
+
+    with mock.patch.object(webhooks, "_post", side_effect=post) as sent:
+        assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "delivered"
+    assert meanwhile == ["skipped"]
+    assert sent.call_count == 1
+
+
+@pytest.mark.django_db
+def test_a_retry_is_not_sent_before_it_is_due(delivery):
+    with _answer(500) as post, pytest.raises(webhooks.DeliveryFailed):
+        webhooks.webhook_deliver(delivery_id=delivery.pk)
+    with _answer(200) as again:
+        assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "skipped"
+    assert post.call_count == 1
+    again.assert_not_called()
+
+
+@pytest.mark.django_db
+def test_the_sweeper_finds_only_deliveries_past_their_due_time(delivery, settings):
+    """Pending and overdue by more than the grace: queued again; delivered or due: left."""
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 60
+    assert webhooks.deliveries_due() == []  # just made: its own task is on its way
+    later = timezone.now() + dt.timedelta(seconds=61)
+    assert webhooks.deliveries_due(now=later) == [delivery.pk]
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="delivered")
+    assert webhooks.deliveries_due(now=later) == []

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from tests.factories import VisitorFactory
 from visitors.models import PriorityCategory, Visitor
-from visitors.recognition import visitor_match
+from visitors.selectors import visitor_match
 
 pytestmark = pytest.mark.django_db
 

@@ -3,19 +3,22 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
+from tests.factories import MembershipFactory, ReasonFactory, VisitFactory, VisitorFactory
 from visitors.lifecycle import Status
 from visitors.models import OpenRequest, Source, Visit, Visitor, VisitorMerge
-from visitors.recognition import visitor_match
+from visitors.selectors import visitor_match
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def people(office):
+    """Three visitors who came to Riverside; María has an open request there."""
     maria = VisitorFactory(first_name="María", last_name="García López", phone="(555) 222-1111")
-    VisitorFactory(first_name="Mario", last_name="Garza", phone="(555) 333-2222")
-    VisitorFactory(first_name="Kwame", last_name="Mensah", phone="(555) 444-3333")
+    mario = VisitorFactory(first_name="Mario", last_name="Garza", phone="(555) 333-2222")
+    kwame = VisitorFactory(first_name="Kwame", last_name="Mensah", phone="(555) 444-3333")
+    for someone in (mario, kwame):
+        VisitFactory(office=office, visitor=someone, status=Status.LEFT)
     visit = VisitFactory(office=office, visitor=maria, status=Status.LEFT)
     OpenRequest.objects.create(
         office=office, visitor=maria, raised_on=visit, description="Call back about training"
@@ -126,3 +129,39 @@ def test_merging_is_refused_when_both_are_in_line_here(client, clerk, office, pe
     assert "finish one visit first" in response.text
     assert VisitorMerge.objects.count() == 0
     assert Visitor.objects.get(pk=other.pk).merged_into is None
+
+
+def test_it_refuses_a_merge_that_would_move_another_office_s_records(
+    client, clerk, office, other_office, people
+):
+    """Merging needs a role at every office where either record has visits: 403, no merge."""
+    twin = VisitorFactory(first_name="Maria", last_name="Garcia")
+    VisitFactory(office=office, visitor=twin, status=Status.LEFT)
+    VisitFactory(office=other_office, visitor=twin, status=Status.LEFT)
+    client.force_login(clerk)
+    url = reverse("desk:merge", args=[office.slug])
+    response = client.post(url, {"keep": people.pk, "merge": twin.pk})
+    assert response.status_code == 403
+    assert Visitor.objects.get(pk=twin.pk).merged_into is None
+
+
+def test_it_merges_records_of_two_offices_for_staff_of_both(
+    client, clerk, office, other_office, people
+):
+    """Someone on staff at both offices may merge a record that has visits at both."""
+    MembershipFactory(user=clerk, office=other_office)
+    twin = VisitorFactory(first_name="Maria", last_name="Garcia")
+    VisitFactory(office=office, visitor=twin, status=Status.LEFT)
+    VisitFactory(office=other_office, visitor=twin, status=Status.LEFT)
+    client.force_login(clerk)
+    url = reverse("desk:merge", args=[office.slug])
+    assert client.post(url, {"keep": people.pk, "merge": twin.pk}).status_code == 302
+    assert Visitor.objects.get(pk=twin.pk).merged_into == people
+
+
+def test_it_does_not_prefill_someone_who_never_came_here(client, outsider, other_office, people):
+    """Hand check-in at Hillside with a Riverside-only visitor's id: 404, no phone shown."""
+    client.force_login(outsider)
+    url = reverse("desk:check_in", args=[other_office.slug])
+    response = client.get(url, {"visitor": people.pk})
+    assert response.status_code == 404 and "222-1111" not in response.text

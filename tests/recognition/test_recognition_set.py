@@ -18,7 +18,7 @@ import pytest
 
 from visitors.demo import FIRST_NAMES, LAST_NAMES
 from visitors.models import Visitor, VisitorNameKey
-from visitors.recognition import visitor_match
+from visitors.selectors import visitor_match
 
 PAIRS = Path(__file__).with_name("pairs.csv")
 DISTRACTORS = 3000

@@ -9,11 +9,28 @@ Cells: ``ok`` the page or action works (2xx, or a redirect that is not to sign-i
 ``login`` sent to sign in; ``no`` refused (403 or 404 — neither says whether the thing exists).
 """
 
+import json
+
 import pytest
 from django.urls import reverse
 
-from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
-from visitors.models import ApiToken, KioskLink, Reminder, StaffRole, WebhookSubscription
+from tests.factories import (
+    MembershipFactory,
+    ReasonFactory,
+    UserFactory,
+    VisitFactory,
+    VisitorFactory,
+)
+from visitors.models import (
+    ApiToken,
+    KioskLink,
+    Reminder,
+    StaffRole,
+    Visit,
+    Visitor,
+    VisitorMerge,
+    WebhookSubscription,
+)
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE
 
@@ -154,3 +171,173 @@ def test_the_table_covers_every_staff_and_device_url():
         for pattern in urls:
             name = f"{namespace}:{pattern.name}"
             assert name in listed or name in steps_with_their_own_tests, name
+
+
+# --- Riverside's records, asked for through Hillside's own URLs ---------------------------------
+#
+# Hillside's staff and Hillside's token use their own slug (which they may use) with the ids of
+# Riverside's visitors and visits: every such URL is refused as if the id did not exist, and
+# nothing changes. Visitor records are shared, but a person is seen only at an office where they
+# have a visit, an appointment, a follow-up or an open request.
+
+HILLSIDE_WEB = [
+    ("desk:visitor", "GET", "other-desk"),
+    ("desk:check_in", "GET", "other-desk"),
+    ("desk:check_in", "POST", "other-desk"),
+    ("desk:merge", "GET", "other-desk"),
+    ("desk:merge", "POST", "other-desk"),
+    ("desk:visit", "GET", "other-desk"),
+    ("desk:visitor_export", "GET", "other-admin"),
+    ("desk:visitor_erase", "POST", "other-admin"),
+]
+
+
+@pytest.fixture
+def riverside_only(world, office):
+    """A second Riverside-only visitor (a duplicate of the first) and a snapshot to compare."""
+    twin = VisitorFactory(
+        first_name="Rosa", last_name="Okafor", phone="(555) 909-1234", email="rosa@example.org"
+    )
+    VisitFactory(office=office, visitor=twin, status="left")
+    world["visitor"].last_name = "Okafor"
+    world["visitor"].email = "first@example.org"
+    world["visitor"].save()
+    return twin
+
+
+def _snapshot():
+    return (
+        sorted(Visitor.objects.values_list("pk", "merged_into", "phone", "email", "anonymised_at")),
+        sorted(Visit.objects.values_list("pk", "visitor", "office", "status")),
+        VisitorMerge.objects.count(),
+    )
+
+
+def _hillside_web_request(client, name, method, world, other_office, twin):
+    visitor, visit = world["visitor"], world["visit"]
+    slug = other_office.slug
+    reason = ReasonFactory(office=other_office)
+    pair = {"keep": visitor.pk, "merge": twin.pk}
+    check_in = {"visitor": visitor.pk, "reasons": [reason.pk], "token": "x"}
+    args, data = {
+        "desk:visitor": ([slug, visitor.pk], {}),
+        "desk:check_in": ([slug], check_in if method == "POST" else {"visitor": visitor.pk}),
+        "desk:merge": ([slug], pair),
+        "desk:visit": ([slug, visit.pk], {}),
+        "desk:visitor_export": ([slug, visitor.pk], {}),
+        "desk:visitor_erase": ([slug, visitor.pk], {"confirm": "erase"}),
+    }[name]
+    url = reverse(name, args=args)
+    return client.post(url, data) if method == "POST" else client.get(url, data)
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "role"), HILLSIDE_WEB, ids=[f"{n}-{m}" for n, m, _r in HILLSIDE_WEB]
+)
+def test_it_refuses_riverside_s_ids_under_hillside_s_own_slug(
+    client, world, other_office, riverside_only, name, method, role
+):
+    """Another office's visitor or visit through your own office's URL: 404, nothing changed."""
+    client.force_login(world["users"][role])
+    before = _snapshot()
+    response = _hillside_web_request(client, name, method, world, other_office, riverside_only)
+    assert response.status_code == 404, (name, method, response.status_code)
+    assert _snapshot() == before
+
+
+def test_it_lists_no_riverside_only_visitor_in_hillside_s_search(
+    client, world, other_office, riverside_only
+):
+    """Hillside's lookup finds neither by name nor by phone someone who never came there."""
+    client.force_login(world["users"]["other-desk"])
+    url = reverse("desk:visitors", args=[other_office.slug])
+    for query in ("Okafor", "Rosa Okafor", "1234", "5559091234"):
+        response = client.get(url, {"q": query}, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert "Nobody found" in response.text, query
+        assert "Okafor" not in response.text and "…1234" not in response.text, query
+
+
+def test_it_sees_at_hillside_only_what_hillside_may_see_with_both_memberships(
+    client, world, office, other_office, riverside_only
+):
+    """Someone on staff at both offices, using Hillside's slug, sees what Hillside sees."""
+    both = world["users"]["desk"]
+    MembershipFactory(user=both, office=other_office, role=StaffRole.FRONT_DESK)
+    client.force_login(both)
+    riverside = reverse("desk:visitor", args=[office.slug, riverside_only.pk])
+    hillside = reverse("desk:visitor", args=[other_office.slug, riverside_only.pk])
+    assert (client.get(riverside).status_code, client.get(hillside).status_code) == (200, 404)
+
+
+HILLSIDE_API = [
+    ("get", "/visitors/{visitor}", None),
+    ("post", "/check-ins", {"visitor_id": "{visitor}", "reason_other": "Claim"}),
+    ("post", "/visitors/merge", {"keep_id": "{visitor}", "merge_id": "{twin}"}),
+    ("get", "/visits/{visit}", None),
+    ("post", "/visits/{visit}/actions/call", None),
+    ("post", "/visits/{visit}/stages/greeting", None),
+]
+
+
+def _fill(value, ids):
+    if isinstance(value, str):
+        return int(value.format(**ids)) if value.startswith("{") else value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.fixture
+def hillside_token(world, other_office):
+    maker = world["users"]["other-admin"]
+    return ApiToken.issue(
+        name="Hillside CRM", offices=[other_office], scope="write", created_by=maker
+    )[1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"), HILLSIDE_API, ids=[f"{m}-{p}" for m, p, _d in HILLSIDE_API]
+)
+def test_it_refuses_riverside_s_ids_to_hillside_s_token(
+    client, world, other_office, riverside_only, hillside_token, method, path, data
+):
+    """Hillside's token on Hillside's URLs with Riverside's ids: refused as unknown ids."""
+    ids = {"visitor": world["visitor"].pk, "twin": riverside_only.pk, "visit": world["visit"].pk}
+    url = f"/api/v1/offices/{other_office.slug}" + path.format(**ids)
+    kwargs = {"HTTP_AUTHORIZATION": f"Bearer {hillside_token}"}
+    if method == "post":
+        kwargs |= {"data": json.dumps(_fill(data, ids) or {}), "content_type": "application/json"}
+    before = _snapshot()
+    response = getattr(client, method)(url, **kwargs)
+    # An id Hillside may not see answers exactly as an id that does not exist: 404 for a path,
+    # 422 naming the field for a body (so that neither tells whether the record exists).
+    expected = 404 if data is None else 422
+    assert response.status_code == expected, response.content
+    assert _snapshot() == before
+    assert "(555)" not in response.text and "@example.org" not in response.text
+
+
+def test_it_finds_no_riverside_only_visitor_with_hillside_s_token(
+    client, world, other_office, riverside_only, hillside_token
+):
+    """The API's lookup at Hillside lists nobody who never came to Hillside."""
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {hillside_token}"}
+    for query in ("Okafor", "Rosa Okafor", "1234"):
+        response = client.get(f"/api/v1/offices/{other_office.slug}/visitors", {"q": query}, **auth)
+        assert (response.status_code, response.json()["count"]) == (200, 0), query
+
+
+def test_it_confirms_a_name_match_at_hillside_without_contact_data(
+    client, other_office, riverside_only, hillside_token
+):
+    """Being checked in at Hillside: the kiosk-style match confirms the name, not the phone."""
+    response = client.post(
+        f"/api/v1/offices/{other_office.slug}/visitors/match",
+        {"first_name": "Rosa", "last_name": "Okafor", "phone_last4": "1234"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {hillside_token}",
+    )
+    body = response.json()
+    assert (body["result"], body["visitor"]["id"]) == ("confirmed", riverside_only.pk)
+    assert (body["visitor"]["phone"], body["visitor"]["email"]) == ("", "")

@@ -19,7 +19,7 @@ from visitors.models import (
     Visitor,
     VisitorNameKey,
 )
-from visitors.recognition import visitor_match
+from visitors.selectors import visitor_match
 
 pytestmark = pytest.mark.django_db
 

@@ -14,11 +14,10 @@ from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
 from visitors.api.errors import ApiError
-from visitors.models import ApiToken, Office, StaffMembership, StaffRole
+from visitors.models import ApiToken, Office, StaffMembership
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOUCH_EVERY = dt.timedelta(minutes=1)
-MANAGING_ROLES = (StaffRole.MANAGER, StaffRole.ADMIN)
 
 
 class TokenAuth(HttpBearer):

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Count, Max, Q
 from ninja import Query, Router, Status
 
-from visitors import privacy, services
+from visitors import access, privacy, services
 from visitors.api.auth import actor, office_access
 from visitors.api.common import (
     DEFAULT_LIMIT,
@@ -47,8 +47,7 @@ from visitors.models import (
     RequestState,
     Visitor,
 )
-from visitors.recognition import visitor_match
-from visitors.views.desk import visitor_search
+from visitors.selectors import visitor_match
 
 router = Router(tags=["Visitors"])
 lists = Router(tags=["Open requests, appointments, reminders"])
@@ -77,7 +76,7 @@ def search(
     if not form.is_valid():
         raise ApiError(422, "Some fields are not valid; see fields.", fields=form_fields(form))
     query = form.cleaned_data["q"]
-    found = visitor_search(office=office, query=query) if query else []
+    found = access.visitor_search(office=office, query=query) if query else []
 
     def serialise(row):
         visitor = row["visitor"]
@@ -111,6 +110,9 @@ def match(request, office: OfficeSlug, payload: MatchIn):
     confirmed = [c.visitor for c in candidates if c.confirmed]
     if len(confirmed) == 1:
         visitor = Visitor.objects.get(pk=confirmed[0].pk)
+        if not access.visible_visitors(office).filter(pk=visitor.pk).exists():
+            # Being checked in here now: their name and id, not what other offices know.
+            return {"result": "confirmed", "visitor": _names_only(visitor)}
         return {"result": "confirmed", "visitor": visitor_out(visitor)}
     return {"result": "several" if confirmed else "none", "visitor": None}
 
@@ -149,7 +151,8 @@ def create(request, office: OfficeSlug, payload: VisitorIn):
 def visitor_detail(request, office: OfficeSlug, visitor_id: PathId):
     office, _membership = office_access(request, office)
     visitor = (
-        Visitor.objects.filter(pk=visitor_id)
+        access.visible_visitors(office)
+        .filter(pk=visitor_id)
         .annotate(
             last_visit=Max("visits__checked_in_at"),
             open_request_count=Count(
@@ -177,7 +180,8 @@ def visitor_detail(request, office: OfficeSlug, visitor_id: PathId):
 )
 def merge(request, office: OfficeSlug, payload: MergeIn):
     office, _membership = office_access(request, office)
-    found = Visitor.objects.in_bulk([payload.keep_id, payload.merge_id])
+    # An id not seen here is answered as an unknown one: neither says whether it exists.
+    found = access.visible_visitors(office).in_bulk([payload.keep_id, payload.merge_id])
     missing = {
         name: ["No visitor with this id."]
         for name, pk in (("keep_id", payload.keep_id), ("merge_id", payload.merge_id))
@@ -185,18 +189,25 @@ def merge(request, office: OfficeSlug, payload: MergeIn):
     }
     if missing:
         raise ApiError(422, "Some fields are not valid; see fields.", fields=missing)
+    keep, merged = found[payload.keep_id], found[payload.merge_id]
+    if not access.can_merge(
+        actor(request), keep, merged, office=office, within=request.auth.offices.all()
+    ):
+        message = "One of them has records at an office this token or its maker cannot reach."
+        refuse(403, message, code="merge_not_allowed")
     try:
-        record = services.visitor_merge(
-            keep=found[payload.keep_id], merge=found[payload.merge_id], by=actor(request)
-        )
+        record = services.visitor_merge(keep=keep, merge=merged, by=actor(request), office=office)
     except services.MergeRefused as refused:
         refuse(409, str(refused), code="merge_refused")
-    for visitor_id in (payload.keep_id, payload.merge_id):
-        privacy.audit(user=actor(request), visitor_id=visitor_id, action="merge",
-                      what=f"merge #{payload.merge_id} into #{payload.keep_id} (API)",
-                      office=office)  # fmt: skip
     return {"kept": visitor_out(record.kept), "merged_visitor_id": record.merged_visitor_id,
             "moved": record.moved}  # fmt: skip
+
+
+def _names_only(visitor: Visitor) -> dict:
+    """A visitor as VisitorOut with their names and nothing else another office recorded."""
+    hidden = {"phone": "", "email": "", "birth_date": None, "consent_sms": False}
+    hidden |= {"consent_email": False, "priority_category": "none", "merged_into_id": None}
+    return visitor_out(visitor) | hidden
 
 
 # --- Open requests, appointments, reminders ------------------------------------------------------

@@ -11,11 +11,11 @@ from django.utils import timezone
 from ninja import Query, Router
 
 from visitors import dashboard
-from visitors.api.auth import MANAGING_ROLES, actor, office_access
+from visitors.access import MANAGING_ROLES, MAX_RANGE_DAYS, can_see_equal_opportunity
+from visitors.api.auth import actor, office_access
 from visitors.api.common import OfficeSlug
 from visitors.api.errors import ApiError, responses
 from visitors.api.schemas import FIRST_DAY, LAST_DAY, DayOut, RangeOut
-from visitors.views.dashboard import MAX_RANGE_DAYS, can_see_equal_opportunity
 
 router = Router(tags=["Dashboard"])
 

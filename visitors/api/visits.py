@@ -10,7 +10,7 @@ import secrets
 from django.db.models import Prefetch
 from ninja import Query, Router, Status
 
-from visitors import privacy, selectors, services
+from visitors import access, privacy, selectors, services
 from visitors.api.auth import actor, office_access
 from visitors.api.common import (
     DEFAULT_LIMIT,
@@ -51,16 +51,17 @@ from visitors.forms import (
     RespondingForm,
 )
 from visitors.lifecycle import STAGE_FIELDS, STAGE_ORDER, Action, Stage, TransitionNotAllowed
-from visitors.models import Source, Visit, Visitor
+from visitors.models import Source, Visit
 
 router = Router(tags=["Visits"])
 
 
 def _visit(office, pk: int) -> Visit:
     visit = (
-        Visit.objects.select_related("visitor", "office")
+        access.office_visits(office)
+        .select_related("visitor", "office")
         .prefetch_related("reasons")
-        .filter(pk=pk, office=office)
+        .filter(pk=pk)
         .first()
     )
     if visit is None:
@@ -101,7 +102,7 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
     office, _membership = office_access(request, office)
     visitor = None
     if payload.visitor_id is not None:
-        visitor = Visitor.objects.filter(pk=payload.visitor_id, merged_into__isnull=True).first()
+        visitor = access.visitor_for_check_in(office, payload.visitor_id)
         if visitor is None:
             refuse(422, "Some fields are not valid; see fields.",
                    fields={"visitor_id": ["No visitor with this id."]})  # fmt: skip
@@ -125,7 +126,6 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
     names = name_form.cleaned_data if name_form is not None else {}
     contact = contact_form.cleaned_data
     key = f"api:{request.auth.pk}:{payload.idempotency_key or secrets.token_urlsafe(18)}"
-    replay = bool(payload.idempotency_key) and Visit.objects.filter(checkin_token=key).exists()
     try:
         visit = services.kiosk_check_in(
             office=office,
@@ -146,12 +146,14 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
             ),
             token=key,
             source=Source.API,
+            by=actor(request),
         )
     except services.AlreadyWaiting as already:
         refuse(409, f"This visitor is already in line here as {already.visit.ticket_code} "
                f"(visit {already.visit.pk}).", code="already_waiting")  # fmt: skip
+    replayed = visit.replayed
     visit = _visit(office, visit.pk)
-    return Status(200 if replay else 201, _queued(visit))
+    return Status(200 if replayed else 201, _queued(visit))
 
 
 @router.get(
@@ -204,7 +206,7 @@ def visits(
     offset: Offset = 0,
 ):
     office, _membership = office_access(request, office)
-    rows = Visit.objects.filter(office=office, service_date=date or office.local_date())
+    rows = access.office_visits(office).filter(service_date=date or office.local_date())
     if status:
         rows = rows.filter(status=status)
     rows = rows.prefetch_related("reasons").order_by("-checked_in_at", "-pk")
@@ -266,17 +268,6 @@ def visit_detail(request, office: OfficeSlug, visit_id: PathId):
     return _detail(visit)
 
 
-ACTIONS = {
-    Action.CALL: lambda visit, by, desk: services.visit_call(visit=visit, staff=by, desk=desk),
-    Action.RECALL: lambda visit, by, desk: visit.recall(by=by),
-    Action.START_SERVICE: lambda visit, by, desk: visit.start_service(by=by),
-    Action.RETURN_TO_QUEUE: lambda visit, by, desk: visit.return_to_queue(),
-    Action.MARK_LEFT: lambda visit, by, desk: visit.mark_left(),
-    Action.MARK_NO_SHOW: lambda visit, by, desk: visit.mark_no_show(),
-    Action.FINISH: lambda visit, by, desk: visit.finish(),
-}
-
-
 @router.post(
     "/offices/{office}/visits/{int:visit_id}/actions/{action}",
     response=responses({200: VisitOut}, 409),
@@ -295,7 +286,9 @@ def visit_action(
     office, _membership = office_access(request, office)
     visit = _visit(office, visit_id)
     try:
-        ACTIONS[Action(action)](visit, actor(request), payload.desk if payload else "")
+        services.VISIT_ACTIONS[Action(action)](
+            visit=visit, by=actor(request), desk=payload.desk if payload else ""
+        )
     except TransitionNotAllowed as refused:
         refuse(409, str(refused), code="transition_not_allowed")
     return visit_out(_visit(office, visit.pk))
@@ -309,8 +302,6 @@ def _record(request, office, visit_id: int, stage: Stage, form=None, rename=None
         if not form.is_valid():
             _invalid((form, rename or {}))
         data = form.cleaned_data
-    privacy.audit(user=actor(request), visitor_id=visit.visitor_id, visit_id=visit.pk,
-                  action="change", what=f"stage {stage} (API)", office=office)  # fmt: skip
     try:
         services.visit_stage_record(visit=visit, stage=stage, by=actor(request), data=data)
     except (TransitionNotAllowed, services.WorkshopFull) as refused:

@@ -8,7 +8,7 @@ nothing on the page is swapped: scroll, focus and half-typed text stay as they a
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -16,10 +16,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from frontdesk.middleware import mark_as_poll
 from visitors import polling, selectors, services
+from visitors.access import is_office_admin, office_for_staff, visit_for_office
 from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
-from visitors.lifecycle import TransitionNotAllowed
-from visitors.models import StaffMembership, Visit
-from visitors.views.desk import _office_for_staff, is_office_admin
+from visitors.lifecycle import Action, TransitionNotAllowed
+from visitors.models import StaffMembership
 
 DESK_SESSION_KEY = "frontdesk_desk"
 
@@ -41,7 +41,7 @@ def desk_home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def console(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = office_for_staff(request, slug)
     board = selectors.console_board(office=office)
     others = StaffMembership.objects.filter(user=request.user, is_active=True).exclude(
         office=office
@@ -71,7 +71,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     """The queue region: 204 while the version the page holds is still current."""
     mark_as_poll(request)
-    office = _office_for_staff(request, slug)
+    office = office_for_staff(request, slug)
     seen = request.GET.get("v", "")
     version = selectors.queue_version(office_id=office.pk)
     polling.grant(request, office_id=office.pk, slug=office.slug, version=version)
@@ -84,7 +84,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def call_next(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = office_for_staff(request, slug)
     desk = _remember_desk(request)
     visit = services.queue_call_next(office=office, staff=request.user, desk=desk)
     if visit is None:
@@ -93,28 +93,27 @@ def call_next(request: HttpRequest, slug: str) -> HttpResponse:
     return _back(request, reverse("desk:visit", args=[office.slug, visit.pk]))
 
 
+# The console's button names, each a transition service.
 ACTIONS = {
-    "call": lambda visit, request, desk: services.visit_call(
-        visit=visit, staff=request.user, desk=desk
-    ),
-    "recall": lambda visit, request, desk: visit.recall(by=request.user),
-    "start": lambda visit, request, desk: visit.start_service(by=request.user),
-    "back": lambda visit, request, desk: visit.return_to_queue(),
-    "left": lambda visit, request, desk: visit.mark_left(),
-    "no_show": lambda visit, request, desk: visit.mark_no_show(),
+    "call": services.VISIT_ACTIONS[Action.CALL],
+    "recall": services.VISIT_ACTIONS[Action.RECALL],
+    "start": services.VISIT_ACTIONS[Action.START_SERVICE],
+    "back": services.VISIT_ACTIONS[Action.RETURN_TO_QUEUE],
+    "left": services.VISIT_ACTIONS[Action.MARK_LEFT],
+    "no_show": services.VISIT_ACTIONS[Action.MARK_NO_SHOW],
 }
 
 
 @login_required
 @require_POST
 def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
-    visit = get_object_or_404(Visit.objects.select_related("visitor"), pk=pk, office=office)
+    office = office_for_staff(request, slug)
+    visit = visit_for_office(office, pk)
     if action not in ACTIONS:
         return HttpResponse(status=404)
     desk = _remember_desk(request)
     try:
-        ACTIONS[action](visit, request, desk)
+        ACTIONS[action](visit=visit, by=request.user, desk=desk)
     except TransitionNotAllowed as refused:
         messages.warning(request, str(refused))
         return _back(request, reverse("desk:console", args=[office.slug]))
@@ -138,7 +137,7 @@ def _back(request: HttpRequest, url: str) -> HttpResponse:
 @login_required
 @require_POST
 def broadcast(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = office_for_staff(request, slug)
     form = BroadcastForm(request.POST)
     if form.is_valid():
         count = services.queue_broadcast(
@@ -157,7 +156,7 @@ def broadcast(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def reason_close(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = office_for_staff(request, slug)
     form = CloseReasonForm(request.POST, office=office)
     if not form.is_valid():
         messages.error(request, _("Choose a reason to close."))
@@ -175,8 +174,8 @@ def reason_close(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def visit_transfer(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    office = _office_for_staff(request, slug)
-    visit = get_object_or_404(Visit, pk=pk, office=office)
+    office = office_for_staff(request, slug)
+    visit = visit_for_office(office, pk)
     form = TransferForm(request.POST, office=office)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -185,6 +184,7 @@ def visit_transfer(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             visit=visit,
             to_staff=form.cleaned_data["to_staff"],
             reasons=form.cleaned_data["reasons"] or None,
+            by=request.user,
         )
         messages.success(request, _("%(ticket)s handed over.") % {"ticket": visit.ticket_code})
     return redirect("desk:visit", slug=office.slug, pk=visit.pk)

@@ -9,6 +9,7 @@ import calendar
 import csv
 import datetime as dt
 from collections import defaultdict
+from itertools import batched
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,28 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from visitors import dashboard
-from visitors.models import Office, StaffMembership, StaffRole, Visit
+from visitors import access, dashboard
+from visitors.access import MAX_RANGE_DAYS
+from visitors.models import Office, Referral, ServiceGiven, Visit
 
-MANAGING_ROLES = (StaffRole.MANAGER, StaffRole.ADMIN)
-MAX_RANGE_DAYS = 366
 CHART_WIDTH, CHART_HEIGHT = 640, 180
-
-
-def managed_offices(user) -> list[Office]:
-    if user.is_superuser:
-        return list(Office.objects.order_by("name"))
-    return list(
-        Office.objects.filter(
-            memberships__user=user, memberships__is_active=True,
-            memberships__role__in=MANAGING_ROLES,
-        ).order_by("name").distinct()
-    )  # fmt: skip
 
 
 def _scope(request: HttpRequest) -> tuple[list[Office], list[Office], str]:
     """(offices shown, offices this manager may choose from, the choice as given)."""
-    offices = managed_offices(request.user)
+    offices = access.managed_offices(request.user)
     if not offices:
         raise PermissionDenied(_("The dashboard is for managers."))
     choice = request.GET.get("office", "all" if len(offices) > 1 else offices[0].slug)
@@ -131,10 +120,6 @@ def _period(request: HttpRequest, today: dt.date, errors: list) -> tuple[str, dt
     return "week", monday, monday + dt.timedelta(days=6)
 
 
-def can_see_equal_opportunity(user) -> bool:
-    return user.has_perm("visitors.view_eo_aggregates")
-
-
 @login_required
 @require_GET
 def range_view(request: HttpRequest) -> HttpResponse:
@@ -142,7 +127,7 @@ def range_view(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     period, first, last = _period(request, _today(offices), errors)
     figures = dashboard.range_figures(
-        offices, first, last, equal_opportunity=can_see_equal_opportunity(request.user)
+        offices, first, last, equal_opportunity=access.can_see_equal_opportunity(request.user)
     )
     timezone.activate(offices[0].zone)
     weekdays = [(i, calendar.day_abbr[i - 1]) for i in range(1, 8)]
@@ -196,10 +181,6 @@ EXPORT_CHUNK = 5000
 def export_rows(visits, offices: list[Office]):
     """The CSV rows, a chunk at a time: plain tuples from a database cursor (no model
     instances), and the reasons, services and referrals of each chunk in three queries."""
-    from itertools import batched
-
-    from visitors.models import Referral, ServiceGiven
-
     zones = {o.pk: o.zone for o in offices}
     names = {o.pk: o.name for o in offices}
     yield CSV_COLUMNS
@@ -263,9 +244,5 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def can_open_dashboard(user) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser
-        or StaffMembership.objects.filter(
-            user=user, is_active=True, role__in=MANAGING_ROLES
-        ).exists()
-    )
+    """For the navigation's context processor (frontdesk/context_processors.py)."""
+    return access.can_open_dashboard(user)

@@ -1,20 +1,17 @@
 """Front-desk staff: look visitors up as you type, check one in by hand, merge duplicates."""
 
-import re
 import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import privacy, services
+from visitors import access, privacy, services
 from visitors.forms import (
     ContactForm,
     MergeForm,
@@ -24,64 +21,16 @@ from visitors.forms import (
     VisitorSearchForm,
 )
 from visitors.lifecycle import ACTIVE_STATUSES
-from visitors.models import Office, OpenRequest, Source, StaffMembership, StaffRole, Visitor
-from visitors.recognition import normalise_name, phone_digits, similarity, visitor_match
-
-RESULTS = 15
-
-
-def _office_for_staff(request: HttpRequest, slug: str) -> Office:
-    """The office, if the signed-in user is active staff there; a 404 otherwise."""
-    office = get_object_or_404(Office, slug=slug)
-    if not StaffMembership.objects.filter(
-        user=request.user, office=office, is_active=True
-    ).exists():
-        raise Http404
-    timezone.activate(office.zone)  # times on staff screens are the office's local times
-    return office
-
-
-def visitor_search(*, office: Office, query: str) -> list[dict]:
-    """Ranked visitors for a typed name (fuzzy) or at least 4 digits of a phone number."""
-    digits = phone_digits(query)
-    words = re.sub(r"\d", " ", query).split()
-    scored: dict[int, float] = {}
-    if len(digits) >= 4:
-        for pk in Visitor.objects.filter(
-            Q(phone_last4=digits[-4:]) if len(digits) == 4 else Q(phone__contains=digits[-7:]),
-            merged_into__isnull=True,
-        ).values_list("pk", flat=True)[:RESULTS]:
-            scored[pk] = 1.0
-    if len(words) == 1:
-        # One word: a first or last name, or the start of one.
-        key = normalise_name(words[0])
-        for pk, first_key, last_key in Visitor.objects.filter(
-            Q(last_key__startswith=key) | Q(first_key__startswith=key), merged_into__isnull=True
-        ).values_list("pk", "first_key", "last_key")[: RESULTS * 4]:
-            scored[pk] = max(similarity(key, first_key), similarity(key, last_key))
-    elif words:
-        first, last = " ".join(words[:-1]), words[-1]
-        for candidate in visitor_match(first_name=first, last_name=last, limit=RESULTS):
-            scored[candidate.visitor.pk] = max(scored.get(candidate.visitor.pk, 0), candidate.score)
-    visitors = Visitor.objects.filter(pk__in=scored).annotate(
-        last_visit=Max("visits__checked_in_at"),
-        open_request_count=Count(
-            "open_requests",
-            filter=Q(open_requests__state=OpenRequest.State.OPEN, open_requests__office=office),
-            distinct=True,
-        ),
-    )
-    ranked = sorted(visitors, key=lambda v: (-scored[v.pk], v.last_name, v.pk))
-    return [{"visitor": v, "score": round(scored[v.pk], 2)} for v in ranked[:RESULTS]]
+from visitors.models import OpenRequest, Source
 
 
 @login_required
 @require_GET
 def visitors(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     form = VisitorSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    results = visitor_search(office=office, query=query) if query else []
+    results = access.visitor_search(office=office, query=query) if query else []
     context = {"office": office, "form": form, "query": query, "results": results}
     template = "desk/visitors.html#visitor-results" if request.htmx else "desk/visitors.html"
     return render(request, template, context)
@@ -90,23 +39,22 @@ def visitors(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def visitor_merge(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     form = MergeForm(request.POST or request.GET)
     if not form.is_valid():
         messages.error(request, _("Choose the two records to merge."))
         return redirect("desk:visitors", slug=office.slug)
-    keep = get_object_or_404(Visitor, pk=form.cleaned_data["keep"])
-    merge = get_object_or_404(Visitor, pk=form.cleaned_data["merge"])
+    keep = access.visitor_for_office(request.user, office, form.cleaned_data["keep"])
+    merge = access.visitor_for_office(request.user, office, form.cleaned_data["merge"])
+    if not access.can_merge(request.user, keep, merge, office=office):
+        raise PermissionDenied(_("One of them has visits at an office where you have no role."))
     if request.method == "GET":
         return render(request, "desk/merge.html", {"office": office, "keep": keep, "merge": merge})
     try:
-        services.visitor_merge(keep=keep, merge=merge, by=request.user)
+        services.visitor_merge(keep=keep, merge=merge, by=request.user, office=office)
     except services.MergeRefused as refused:
         messages.error(request, str(refused))
         return redirect("desk:visitors", slug=office.slug)
-    for visitor_id in (keep.pk, merge.pk):
-        privacy.audit(user=request.user, visitor_id=visitor_id, action="merge",
-                      what=f"merge #{merge.pk} into #{keep.pk}", office=office)  # fmt: skip
     messages.success(
         request,
         _("Merged %(merged)s into %(kept)s.") % {"merged": merge, "kept": keep},
@@ -118,12 +66,14 @@ def visitor_merge(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def check_in(request: HttpRequest, slug: str) -> HttpResponse:
     """Check a visitor in by hand: a found visitor (``visitor``) or a new one from the names."""
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     day = office.local_date()
     visitor = None
     visitor_id = request.POST.get("visitor") or request.GET.get("visitor")
     if visitor_id and visitor_id.isdigit():
-        visitor = get_object_or_404(Visitor, pk=int(visitor_id), merged_into__isnull=True)
+        visitor = access.visitor_for_office(request.user, office, int(visitor_id))
+        if visitor.merged_into_id is not None:
+            raise Http404
     data = request.POST if request.method == "POST" else None
     name_form = NameForm(data) if visitor is None else None
     reasons_form = ReasonsForm(data, office=office, day=day)
@@ -163,6 +113,7 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
                 data=check_in_data,
                 token=f"desk:{token or secrets.token_urlsafe(18)}",
                 source=Source.DESK,
+                by=request.user,
             )
             visitor = visit.visitor
             messages.success(
@@ -193,8 +144,8 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """A visitor's history: visits and their stages, open requests, referrals, appointments."""
-    office = _office_for_staff(request, slug)
-    visitor = get_object_or_404(Visitor, pk=pk)
+    office = access.office_for_staff(request, slug)
+    visitor = access.visitor_for_office(request.user, office, pk)
     privacy.audit(user=request.user, visitor_id=visitor.pk, action="view", what="profile",
                   office=office)  # fmt: skip
     visits = (
@@ -211,7 +162,7 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
         "reminders": visitor.reminders.filter(office=office).order_by("-due_at")[:20],
         "follow_ups": visitor.follow_ups.filter(office=office).order_by("-due_on")[:20],
-        "is_office_admin": is_office_admin(request.user, office),
+        "is_office_admin": access.is_office_admin(request.user, office),
         "resolve_form": ResolveForm(),
     }
     return render(request, "desk/visitor.html", context)
@@ -220,7 +171,7 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def request_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     open_request = get_object_or_404(OpenRequest, pk=pk, office=office)
     form = ResolveForm(request.POST)
     if not form.is_valid():
@@ -234,28 +185,12 @@ def request_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect("desk:visitor", slug=office.slug, pk=open_request.visitor_id)
 
 
-def is_office_admin(user, office: Office) -> bool:
-    return (
-        user.is_superuser
-        or StaffMembership.objects.filter(
-            user=user, office=office, is_active=True, role=StaffRole.ADMIN
-        ).exists()
-    )
-
-
-def office_for_admin(request: HttpRequest, slug: str) -> Office:
-    """The office, if the signed-in user is its admin (or a superuser); else 403/404."""
-    office = _office_for_staff(request, slug)
-    if not is_office_admin(request.user, office):
-        raise PermissionDenied(_("Only an office admin can do that."))
-    return office
-
-
 def _visitor_for_office_admin(request: HttpRequest, slug: str, pk: int):
-    """An office admin's (or a superuser's) view of a visitor who came to that office."""
-    office = office_for_admin(request, slug)
-    came_here = Visitor.objects.filter(visits__office=office, merged_into__isnull=True).distinct()
-    visitor = get_object_or_404(came_here, pk=pk)
+    """An office admin's (or a superuser's) view of a visitor seen at that office."""
+    office = access.office_for_admin(request, slug)
+    visitor = access.visitor_for_office(request.user, office, pk)
+    if visitor.merged_into_id is not None:
+        raise Http404
     return office, visitor
 
 

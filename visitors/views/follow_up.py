@@ -8,10 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import services
+from visitors import access, services
 from visitors.forms import FollowUpCloseForm, FollowUpContactForm
 from visitors.models import FollowUp, Reminder, ReminderKind, ReminderState
-from visitors.views.desk import _office_for_staff
 
 PAGE_SIZE = 50
 
@@ -19,7 +18,7 @@ PAGE_SIZE = 50
 @login_required
 @require_GET
 def follow_ups(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     state = request.GET.get("state", FollowUp.State.OPEN)
     if state not in FollowUp.State.values:
         state = FollowUp.State.OPEN
@@ -37,7 +36,7 @@ def follow_ups(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _follow_up(request: HttpRequest, slug: str, pk: int):
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     follow_up = get_object_or_404(
         FollowUp.objects.select_related("visitor", "assigned_to", "promised_on"),
         pk=pk, office=office,
@@ -101,7 +100,7 @@ def follow_up_close(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def reminders(request: HttpRequest, slug: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     rows = office.reminders.select_related("visitor", "recipient_user").order_by("-due_at", "-pk")
     state = request.GET.get("state", "")
     if state in ReminderState.values:
@@ -121,7 +120,7 @@ def reminders(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def reminder_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
-    office = _office_for_staff(request, slug)
+    office = access.office_for_staff(request, slug)
     reminder = get_object_or_404(Reminder, pk=pk, office=office)
     if action == "retry":
         if services.reminder_retry(reminder=reminder):

@@ -19,24 +19,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors.models import (
-    ApiScope,
-    ApiToken,
-    Office,
-    StaffRole,
-    WebhookEvent,
-    WebhookSubscription,
-)
-from visitors.views.desk import office_for_admin
+from visitors import access
+from visitors.access import office_for_admin
+from visitors.models import ApiScope, ApiToken, Office, WebhookEvent, WebhookSubscription
 
 PAGE_SIZE = 50
-
-
-def admin_offices(user):
-    """The offices where ``user`` is an office admin now: a token may cover only those."""
-    return Office.objects.filter(
-        memberships__user=user, memberships__is_active=True, memberships__role=StaffRole.ADMIN
-    ).order_by("name")
 
 
 class TokenForm(forms.Form):
@@ -55,7 +42,8 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["offices"].queryset = admin_offices(user)
+        # A token may cover only offices where its maker is an office admin now.
+        self.fields["offices"].queryset = access.administered_offices(user)
 
 
 class WebhookForm(forms.Form):

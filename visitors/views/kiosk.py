@@ -26,7 +26,7 @@ from frontdesk.ratelimits import rate
 from visitors import selectors, services
 from visitors.forms import ContactForm, LanguageForm, NameForm, ReasonsForm, SecondFactorForm
 from visitors.models import KioskLink, Language, Office, PriorityCategory, ReasonForVisit, Visitor
-from visitors.recognition import visitor_match
+from visitors.selectors import visitor_match
 
 KIOSK_COOKIE = "frontdesk_kiosk"
 STATE_SALT = "frontdesk.kiosk.state"

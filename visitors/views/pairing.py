@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
+from visitors.access import office_for_admin
 from visitors.models import DevicePairing, KioskLink
-from visitors.views.desk import office_for_admin
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE, set_device_cookie
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
-from visitors import selectors
+from visitors import selectors, services
 from visitors.lifecycle import Status, TransitionNotAllowed
 from visitors.models import Language, Visit
 
@@ -69,7 +69,7 @@ def status_leave(request: HttpRequest, token: str) -> HttpResponse:
     message = ""
     with translation.override(_language(request, visit)):
         try:
-            visit.mark_left()
+            services.visit_mark_left(visit=visit, by=None, what="visitor left (status page)")
             message = _("You have left the line. We hope to see you soon.")
         except TransitionNotAllowed:
             visit.refresh_from_db()

@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visitors import privacy, services
+from visitors.access import visit_for_staff
 from visitors.forms import (
     ConcludingForm,
     DeterminingForm,
@@ -17,7 +18,6 @@ from visitors.forms import (
 )
 from visitors.lifecycle import STAGE_ORDER, Stage, TransitionNotAllowed
 from visitors.models import OpenRequest, Visit
-from visitors.views.desk import _office_for_staff
 
 FORMS = {
     # The reasons chosen at check-in start ticked: recording the stage keeps them unless
@@ -29,14 +29,6 @@ FORMS = {
     Stage.CONCLUDING: lambda visit, data: ConcludingForm(data),
     Stage.FUTURE_REFERENCE: lambda visit, data: FutureReferenceForm(data, visit=visit),
 }
-
-
-def _visit_for_staff(request: HttpRequest, slug: str, pk: int):
-    office = _office_for_staff(request, slug)
-    visit = get_object_or_404(
-        Visit.objects.select_related("visitor", "office", "called_by"), pk=pk, office=office
-    )
-    return office, visit
 
 
 def _greeting_line(visit: Visit) -> str:
@@ -87,7 +79,7 @@ def _context(visit: Visit, forms: dict | None = None) -> dict:
 @login_required
 @require_GET
 def visit_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    office, visit = _visit_for_staff(request, slug, pk)
+    office, visit = visit_for_staff(request, slug, pk)
     privacy.audit(user=request.user, visitor_id=visit.visitor_id, visit_id=visit.pk,
                   action="view", what="visit workspace", office=office)  # fmt: skip
     return render(request, "desk/workspace.html", _context(visit))
@@ -96,7 +88,7 @@ def visit_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def visit_stage(request: HttpRequest, slug: str, pk: int, stage: str) -> HttpResponse:
-    office, visit = _visit_for_staff(request, slug, pk)
+    office, visit = visit_for_staff(request, slug, pk)
     try:
         stage = Stage(stage)
     except ValueError:
@@ -108,8 +100,6 @@ def visit_stage(request: HttpRequest, slug: str, pk: int, stage: str) -> HttpRes
         if not form.is_valid():
             return render(request, template, _context(visit, {stage: form}), status=422)
         data = form.cleaned_data
-    privacy.audit(user=request.user, visitor_id=visit.visitor_id, visit_id=visit.pk,
-                  action="change", what=f"stage {stage}", office=office)  # fmt: skip
     try:
         services.visit_stage_record(visit=visit, stage=stage, by=request.user, data=data)
     except (TransitionNotAllowed, services.WorkshopFull) as refused:
@@ -128,7 +118,7 @@ def visit_stage(request: HttpRequest, slug: str, pk: int, stage: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def visit_referrals(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The referral details: a page to print and hand over, or sent to the visitor (outbox)."""
-    office, visit = _visit_for_staff(request, slug, pk)
+    office, visit = visit_for_staff(request, slug, pk)
     referrals = list(visit.referrals.select_related("partner"))
     if request.method == "POST":
         if services.visit_send_referrals(visit=visit, by=request.user):
@@ -144,9 +134,9 @@ def visit_referrals(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def visit_finish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    office, visit = _visit_for_staff(request, slug, pk)
+    office, visit = visit_for_staff(request, slug, pk)
     try:
-        visit.finish()
+        services.visit_finish(visit=visit, by=request.user)
     except TransitionNotAllowed as refused:
         messages.warning(request, str(refused))
         return redirect("desk:visit", slug=office.slug, pk=visit.pk)

@@ -6,7 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from visitors.models import Office
-from visitors.recognition import visitor_match
+from visitors.selectors import visitor_match
 
 
 class Command(BaseCommand):

@@ -1,0 +1,98 @@
+"""What follows from a change to a visit, written in the change's own transaction.
+
+Every transition service (``visitors.services``) calls :func:`visit_changed` inside the
+``transaction.atomic`` block that made the change, whichever surface asked for it (console,
+workspace, API, kiosk, status page, desk check-in, beat). It writes, in that transaction:
+
+- the office's queue version (open consoles and displays poll it);
+- the texts that follow ("you're being called"; "N ahead" whenever the line moves), only where
+  the visitor agreed to them — reminder rows in the outbox;
+- the webhook deliveries for the office's subscribers;
+- one audit event.
+
+So a change that commits carries all of them, and a change that rolls back leaves none. What
+happens *after* the commit — asking a worker to send now, forgetting the cached queue version —
+is registered with ``transaction.on_commit(..., robust=True)`` and may fail (Redis or the broker
+down) without failing the request: the rows wait in the database, and the beat sweepers
+(``dispatch_reminders``, ``sweep_webhook_deliveries``) send whatever was left pending.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import F, TextChoices
+
+from visitors import polling, reminders, webhooks
+from visitors.models import AuditAction, AuditEvent, Office, Visit
+
+logger = logging.getLogger(__name__)
+
+
+class Event(TextChoices):
+    """Every change of a visit that the transition services make."""
+
+    CHECKED_IN = "checked_in"
+    CALLED = "called"
+    RECALLED = "recalled"
+    STARTED = "started"
+    RETURNED = "returned"
+    LEFT = "left"
+    NO_SHOW = "no_show"
+    FINISHED = "finished"
+    HANDED_OVER = "handed_over"
+    GREETED = "greeting"
+    DETERMINED = "determining"
+    RESPONDED = "responding"
+    CONCLUDED = "concluding"
+    FUTURE_REFERENCE = "future_reference"
+    MERGED = "merged"
+
+
+# The events after which someone waiting may have fewer people ahead of them.
+LINE_MOVES = {
+    Event.CHECKED_IN,
+    Event.CALLED,
+    Event.RECALLED,
+    Event.RETURNED,
+    Event.LEFT,
+    Event.NO_SHOW,
+    Event.MERGED,
+}
+WEBHOOK_EVENTS = {
+    Event.CHECKED_IN: "visit.checked_in",
+    Event.CALLED: "visit.called",
+    Event.RECALLED: "visit.called",
+    Event.CONCLUDED: "visit.concluded",
+}
+
+
+def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> None:
+    """Write everything that follows from ``event`` on ``visit``; call inside its transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("visit_changed must run in the change's transaction")
+    queue_moved(visit.office_id)
+    if event in (Event.CALLED, Event.RECALLED):
+        reminders.called_now(visit)
+    if event == Event.CHECKED_IN:
+        reminders.visitor_came_back(visit)
+    if event in LINE_MOVES:
+        reminders.queue_position_notify(Office(pk=visit.office_id))
+    if event in WEBHOOK_EVENTS:
+        webhooks.emit(
+            WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)
+        )
+    AuditEvent.objects.create(
+        user=by if getattr(by, "is_authenticated", False) else None,
+        office_id=visit.office_id,
+        visitor_id=visit.visitor_id,
+        visit_id=visit.pk,
+        action=AuditAction.CHANGE,
+        what=(what or f"visit {event.value}")[:120],
+    )
+    reminders.dispatch_soon()
+
+
+def queue_moved(office_id: int) -> None:
+    """Move the office's queue version now; forget the cached copy once that commits."""
+    Office.objects.filter(pk=office_id).update(queue_version=F("queue_version") + 1)
+    transaction.on_commit(lambda: polling.forget_version_now(office_id), robust=True)
