@@ -40,10 +40,12 @@ screenshots: .venv/.synced ## Run the browser journey and copy its screenshots t
 	mkdir -p docs/screenshots
 	for f in test-artifacts/journey-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/journey-}"; done
 
-lint: .venv/.synced ## ruff check, ruff format --check, migrations up to date
+lint: .venv/.synced ## ruff, formatting, migrations up to date, import layers (import-linter), mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) python manage.py makemigrations --check --dry-run
+	$(RUN) lint-imports
+	$(RUN) mypy
 
 format: .venv/.synced ## Apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

@@ -3,7 +3,11 @@
 No Docker engine runs in CI, so the compose file is checked by parsing it.
 """
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -70,3 +74,26 @@ def test_every_setting_read_from_the_environment_is_documented():
     readme = (ROOT / "README.md").read_text()
     assert variables - example == set()
     assert {v for v in variables if f"`{v}`" not in readme} == set()
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [Path(sys.executable).parent / "lint-imports", "--no-cache",
+         "--config", str(root / "pyproject.toml")],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_import_contracts_hold_and_fail_on_a_service_importing_a_view(tmp_path):
+    """make lint's layer rule: the tree keeps it; a service that imports a view breaks it."""
+    kept = _lint_imports(ROOT)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    for name in ("visitors", "frontdesk"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    services = tmp_path / "visitors" / "services.py"
+    services.write_text(services.read_text() + "\nfrom visitors.views import desk  # noqa\n")
+    broken = _lint_imports(tmp_path)
+    assert broken.returncode != 0
+    assert "visitors.services is not allowed to import visitors.views" in broken.stdout
