@@ -72,7 +72,8 @@ def main() -> None:
     from django.test import Client
 
     from tests.factories import MembershipFactory, UserFactory
-    from visitors.models import Office, StaffRole, Visit
+    from visitors.offices.models import Office, StaffRole
+    from visitors.visits.models import Visit
 
     call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves the manifest
     history = Visit.objects.filter(office__slug__startswith="history-")

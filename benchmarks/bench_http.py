@@ -55,9 +55,10 @@ def _prepare():
     from django.contrib.auth import get_user_model
     from django.middleware.csrf import _get_new_csrf_string
 
-    from visitors.lifecycle import ACTIVE_STATUSES
-    from visitors.models import KioskLink, Office, ReasonForVisit, StaffMembership, Visitor
+    from visitors.offices.models import KioskLink, Office, ReasonForVisit, StaffMembership
+    from visitors.people.models import Visitor
     from visitors.services import visit_check_in
+    from visitors.visits.lifecycle import ACTIVE_STATUSES
 
     office, _ = Office.objects.get_or_create(slug="bench", defaults={"name": "Bench Office"})
     if not ReasonForVisit.objects.filter(office=office).exists():
@@ -96,7 +97,7 @@ def _returning_population(n: int = 20_000) -> None:
 
     from django.utils import timezone
 
-    from visitors.models import Visitor, VisitorNameKey
+    from visitors.people.models import Visitor, VisitorNameKey
 
     have = Visitor.objects.exclude(phone="").count()
     if have >= n:
@@ -119,8 +120,8 @@ def _returning_population(n: int = 20_000) -> None:
 
 
 def _close_all(office):
-    from visitors.lifecycle import ACTIVE_STATUSES
-    from visitors.models import Visit
+    from visitors.visits.lifecycle import ACTIVE_STATUSES
+    from visitors.visits.models import Visit
 
     Visit.objects.filter(office=office, status__in=ACTIVE_STATUSES).update(
         status="left", ended_at=office.local_now()

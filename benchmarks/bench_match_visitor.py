@@ -43,7 +43,7 @@ def _population(rng):
 
 
 def _populate(vendor):
-    from visitors.models import Visitor, VisitorNameKey
+    from visitors.people.models import Visitor, VisitorNameKey
 
     have = Visitor.objects.count()
     if have >= VISITORS:
@@ -92,7 +92,7 @@ def _variant(rng, first, last):
 def main():
     vendor = django_for_bench("match_visitor")
     _populate(vendor)
-    from visitors.models import Visitor
+    from visitors.people.models import Visitor
     from visitors.selectors import visitor_match
 
     rng = random.Random(7)

@@ -44,14 +44,9 @@ def _prepare(n: int, run_id: str):
     """The office, n visitors who agreed to texts, and n broadcast texts due now."""
     from django.utils import timezone
 
-    from visitors.models import (
-        Office,
-        Reminder,
-        ReminderChannel,
-        ReminderKind,
-        Visitor,
-        VisitorNameKey,
-    )
+    from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind
+    from visitors.offices.models import Office
+    from visitors.people.models import Visitor, VisitorNameKey
 
     office, _ = Office.objects.get_or_create(
         slug="bench-reminders", defaults={"name": "Bench Reminders"}
@@ -173,7 +168,7 @@ def _drop_queue(app, queue: str) -> None:
 
 def _tally(sms_dir: Path, office) -> tuple[int, int, int, collections.Counter]:
     """(duplicates, lost, rows, states): keys asked for more than once; rows not delivered."""
-    from visitors.models import Reminder
+    from visitors.messaging.models import Reminder
 
     log = sms_dir / "attempts.log"
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
@@ -196,7 +191,7 @@ def main() -> int:
 
     vendor = django_for_bench("reminder_dispatch", suffix="_bench_reminders")
     from frontdesk.celery import app
-    from visitors.models import Reminder
+    from visitors.messaging.models import Reminder
 
     run_id = uuid.uuid4().hex[:10]
     queue = f"bench-reminders-{run_id}"

@@ -43,6 +43,13 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     # For the API docs' own templates and static files (Swagger UI served here, no CDN).
     "ninja",
+    # The domain, one app per area, lowest first (docs/architecture.md), then its surfaces.
+    "visitors.offices",
+    "visitors.people",
+    "visitors.visits",
+    "visitors.followups",
+    "visitors.messaging",
+    "visitors.integrations",
     "visitors",
 ]
 

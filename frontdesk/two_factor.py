@@ -26,7 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
-from visitors.models import StaffMembership, StaffRole
+from visitors.offices.models import StaffMembership, StaffRole
 
 DEVICE_NAME = "Authenticator app"
 NO_DEVICE_KEY = "frontdesk_no_second_factor"

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from frontdesk.celery import app, ping
-from visitors.models import Office, StaffMembership
+from visitors.offices.models import Office, StaffMembership
 
 
 @require_GET

@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import MembershipFactory, OfficeFactory, UserFactory
 from visitors import sms
-from visitors.models import StaffRole
+from visitors.offices.models import StaffRole
 
 PASSWORD = "correct horse battery staple"
 

@@ -6,13 +6,15 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from visitors import models
-from visitors.lifecycle import Status
+from visitors.offices.models import Office, ReasonForVisit, StaffMembership, StaffRole
+from visitors.people.models import Visitor
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 
 class OfficeFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Office
+        model = Office
         django_get_or_create = ("slug",)
 
     name = factory.Sequence(lambda n: f"Office {n}")
@@ -33,16 +35,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.StaffMembership
+        model = StaffMembership
 
     user = factory.SubFactory(UserFactory)
     office = factory.SubFactory(OfficeFactory)
-    role = models.StaffRole.FRONT_DESK
+    role = StaffRole.FRONT_DESK
 
 
 class VisitorFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.Visitor
+        model = Visitor
 
     first_name = factory.Sequence(lambda n: f"Ana{n}")
     last_name = "García"
@@ -51,7 +53,7 @@ class VisitorFactory(factory.django.DjangoModelFactory):
 
 class ReasonFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = models.ReasonForVisit
+        model = ReasonForVisit
 
     office = factory.SubFactory(OfficeFactory)
     label_en = factory.Sequence(lambda n: f"Reason {n}")
@@ -61,7 +63,7 @@ class VisitFactory(factory.django.DjangoModelFactory):
     """A waiting visit with the next free ticket of its office's day."""
 
     class Meta:
-        model = models.Visit
+        model = Visit
 
     office = factory.SubFactory(OfficeFactory)
     visitor = factory.SubFactory(VisitorFactory)

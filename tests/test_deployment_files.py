@@ -78,8 +78,7 @@ def test_every_setting_read_from_the_environment_is_documented():
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [Path(sys.executable).parent / "lint-imports", "--no-cache",
-         "--config", str(root / "pyproject.toml")],
+        [Path(sys.executable).parent / "lint-imports", "--no-cache", str(root / "pyproject.toml")],
         cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

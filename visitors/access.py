@@ -25,20 +25,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from visitors import models
-from visitors.models import (
-    Appointment,
-    FollowUp,
-    Office,
-    OpenRequest,
-    Reminder,
-    StaffMembership,
-    StaffRole,
-    Visit,
-    Visitor,
-)
-from visitors.recognition import normalise_name, phone_digits, similarity
+from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
+from visitors.integrations.models import ApiToken, WebhookDelivery
+from visitors.messaging.models import Reminder
+from visitors.offices.models import Office, StaffMembership, StaffRole
+from visitors.people.models import Visitor, VisitorMerge
+from visitors.people.recognition import normalise_name, phone_digits, similarity
 from visitors.selectors import visitor_match
+from visitors.visits.models import OpenRequest, Visit
 
 MANAGING_ROLES = (StaffRole.MANAGER, StaffRole.ADMIN)
 # The most local days one request may read: the dashboard's range, its CSV export, the API.
@@ -93,7 +87,7 @@ def can_open_dashboard(user) -> bool:
 
 def can_see_equal_opportunity(user) -> bool:
     """Equal-opportunity counts are for holders of the permission, and only as counts."""
-    return user.has_perm("visitors.view_eo_aggregates")
+    return user.has_perm("people.view_eo_aggregates")
 
 
 def is_office_admin(user, office: Office) -> bool:
@@ -292,19 +286,19 @@ def admin_queryset(user, queryset: QuerySet) -> QuerySet:
         return queryset.filter(pk__in=offices)
     if model is Visitor:
         return queryset.filter(pk__in=visible_visitors(offices).values("pk"))
-    if model is models.VisitorMerge:
+    if model is VisitorMerge:
         return queryset.filter(kept__in=visible_visitors(offices).values("pk"))
-    if model is models.ApiToken:
+    if model is ApiToken:
         return queryset.filter(offices__in=offices).distinct()
     if model is get_user_model():
         return queryset.filter(
             Exists(StaffMembership.objects.filter(user=OuterRef("pk"), office__in=offices))
         )
-    if model in (models.WorkshopSignup,):
+    if model in (WorkshopSignup,):
         return queryset.filter(workshop__office__in=offices)
-    if model in (models.FollowUpContact,):
+    if model in (FollowUpContact,):
         return queryset.filter(follow_up__office__in=offices)
-    if model in (models.WebhookDelivery,):
+    if model in (WebhookDelivery,):
         return queryset.filter(subscription__office__in=offices)
     if any(f.name == "office" and f.many_to_one for f in model._meta.get_fields()):
         return queryset.filter(office__in=offices)

@@ -10,7 +10,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from visitors import access, models
+from visitors import access
+from visitors.followups.models import (
+    Appointment,
+    FollowUp,
+    FollowUpContact,
+    Workshop,
+    WorkshopSignup,
+)
+from visitors.integrations.models import ApiToken, WebhookDelivery, WebhookSubscription
+from visitors.messaging.models import Reminder
+from visitors.offices.models import (
+    KioskLink,
+    Office,
+    ReasonForVisit,
+    ReferralPartner,
+    Service,
+    StaffMembership,
+)
+from visitors.people.models import AuditEvent, Visitor, VisitorMerge
+from visitors.visits.models import Visit
 
 
 class OfficeScoped:
@@ -43,18 +62,18 @@ class ScopedInline(OfficeScoped, admin.TabularInline):
 
 
 class StaffMembershipInline(ScopedInline):
-    model = models.StaffMembership
+    model = StaffMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 class ReasonInline(ScopedInline):
-    model = models.ReasonForVisit
+    model = ReasonForVisit
     extra = 0
     fields = ["position", "label_en", "label_es", "is_active", "closed_on", "closed_note"]
 
 
-@admin.register(models.Office)
+@admin.register(Office)
 class OfficeAdmin(ScopedAdmin):
     list_display = ["name", "slug", "time_zone", "wait_target_minutes", "second_factor"]
     search_fields = ["name", "slug"]
@@ -62,7 +81,7 @@ class OfficeAdmin(ScopedAdmin):
     inlines = [StaffMembershipInline, ReasonInline]
 
 
-@admin.register(models.StaffMembership)
+@admin.register(StaffMembership)
 class StaffMembershipAdmin(ScopedAdmin):
     list_display = ["user", "office", "role", "is_active"]
     list_filter = ["office", "role", "is_active"]
@@ -70,7 +89,7 @@ class StaffMembershipAdmin(ScopedAdmin):
     autocomplete_fields = ["user", "office"]
 
 
-@admin.register(models.ReasonForVisit)
+@admin.register(ReasonForVisit)
 class ReasonForVisitAdmin(ScopedAdmin):
     list_display = ["label_en", "label_es", "office", "position", "is_active", "closed_on"]
     list_filter = ["office", "is_active"]
@@ -78,7 +97,7 @@ class ReasonForVisitAdmin(ScopedAdmin):
     search_fields = ["label_en", "label_es"]
 
 
-@admin.register(models.Service)
+@admin.register(Service)
 class ServiceAdmin(ScopedAdmin):
     list_display = ["name", "reporting_code", "staff_assisted", "position", "is_active"]
     list_filter = ["staff_assisted", "is_active"]
@@ -86,7 +105,7 @@ class ServiceAdmin(ScopedAdmin):
     search_fields = ["name", "reporting_code"]
 
 
-@admin.register(models.ReferralPartner)
+@admin.register(ReferralPartner)
 class ReferralPartnerAdmin(ScopedAdmin):
     list_display = ["name", "phone", "website", "is_veterans_specialist", "is_active"]
     list_filter = ["is_veterans_specialist", "is_active"]
@@ -94,12 +113,12 @@ class ReferralPartnerAdmin(ScopedAdmin):
 
 
 class WorkshopSignupInline(ScopedInline):
-    model = models.WorkshopSignup
+    model = WorkshopSignup
     extra = 0
     raw_id_fields = ["visitor", "signed_up_on"]
 
 
-@admin.register(models.Workshop)
+@admin.register(Workshop)
 class WorkshopAdmin(ScopedAdmin):
     list_display = ["title", "office", "starts_at", "capacity", "is_cancelled"]
     list_filter = ["office", "is_cancelled"]
@@ -108,14 +127,14 @@ class WorkshopAdmin(ScopedAdmin):
     inlines = [WorkshopSignupInline]
 
 
-@admin.register(models.Visitor)
+@admin.register(Visitor)
 class VisitorAdmin(ScopedAdmin):
     list_display = ["last_name", "first_name", "preferred_name", "last_seen_at"]
     search_fields = ["last_key", "first_key", "email"]
     readonly_fields = ["first_key", "last_key", "phone_last4", "created_at", "updated_at"]
 
 
-@admin.register(models.Visit)
+@admin.register(Visit)
 class VisitAdmin(ScopedAdmin):
     list_display = ["ticket_code", "service_date", "office", "visitor", "status", "outcome"]
     list_filter = ["office", "status", "source", "outcome"]
@@ -128,7 +147,7 @@ class VisitAdmin(ScopedAdmin):
         return False
 
 
-@admin.register(models.Appointment)
+@admin.register(Appointment)
 class AppointmentAdmin(ScopedAdmin):
     list_display = ["starts_at", "office", "visitor", "purpose", "state"]
     list_filter = ["office", "state"]
@@ -136,7 +155,7 @@ class AppointmentAdmin(ScopedAdmin):
     date_hierarchy = "starts_at"
 
 
-@admin.register(models.Reminder)
+@admin.register(Reminder)
 class ReminderAdmin(ScopedAdmin):
     list_display = ["due_at", "office", "kind", "channel", "state", "attempts"]
     list_filter = ["office", "kind", "channel", "state"]
@@ -145,13 +164,13 @@ class ReminderAdmin(ScopedAdmin):
 
 
 class FollowUpContactInline(ScopedInline):
-    model = models.FollowUpContact
+    model = FollowUpContact
     extra = 0
     readonly_fields = ["at", "by", "method", "result", "outcome"]
     can_delete = False
 
 
-@admin.register(models.FollowUp)
+@admin.register(FollowUp)
 class FollowUpAdmin(ScopedAdmin):
     list_display = ["due_on", "office", "visitor", "assigned_to", "state"]
     list_filter = ["office", "state"]
@@ -160,7 +179,7 @@ class FollowUpAdmin(ScopedAdmin):
     inlines = [FollowUpContactInline]
 
 
-@admin.register(models.AuditEvent)
+@admin.register(AuditEvent)
 class AuditEventAdmin(ScopedAdmin):
     """Read-only: the trail of who viewed or changed a visitor's record."""
 
@@ -180,7 +199,7 @@ class AuditEventAdmin(ScopedAdmin):
 
 
 class MembershipForUserInline(ScopedInline):
-    model = models.StaffMembership
+    model = StaffMembership
     extra = 0
     fk_name = "user"
 
@@ -198,7 +217,7 @@ admin.site.site_header = "Frontdesk administration"
 admin.site.site_title = "Frontdesk admin"
 
 
-@admin.register(models.KioskLink)
+@admin.register(KioskLink)
 class KioskLinkAdmin(ScopedAdmin):
     """Kiosk links: made here, shown once, revoked here."""
 
@@ -217,12 +236,12 @@ class KioskLinkAdmin(ScopedAdmin):
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
-        if not access.admin_queryset(request.user, models.Office.objects).contains(obj.office):
+        if not access.admin_queryset(request.user, Office.objects).contains(obj.office):
             raise PermissionDenied  # the form offers only their offices; this is the backstop
         if change:
             super().save_model(request, obj, form, change)
             return
-        link, token = models.KioskLink.issue(
+        link, token = KioskLink.issue(
             office=obj.office, label=obj.label, created_by=request.user, capability=obj.capability
         )
         obj.pk = link.pk
@@ -243,7 +262,7 @@ class KioskLinkAdmin(ScopedAdmin):
         messages.success(request, f"Revoked {count} kiosk link(s).")
 
 
-@admin.register(models.VisitorMerge)
+@admin.register(VisitorMerge)
 class VisitorMergeAdmin(ScopedAdmin):
     list_display = ["merged_name", "kept", "merged_by", "merged_at"]
     readonly_fields = [
@@ -259,7 +278,7 @@ class VisitorMergeAdmin(ScopedAdmin):
         return False
 
 
-@admin.register(models.ApiToken)
+@admin.register(ApiToken)
 class ApiTokenAdmin(ScopedAdmin):
     """Tokens are made and revoked by office admins in the console; here they can be read."""
 
@@ -275,7 +294,7 @@ class ApiTokenAdmin(ScopedAdmin):
 
 
 class WebhookDeliveryInline(ScopedInline):
-    model = models.WebhookDelivery
+    model = WebhookDelivery
     extra = 0
     can_delete = False
     fields = ["created_at", "event", "state", "attempts", "response_status", "error"]
@@ -286,7 +305,7 @@ class WebhookDeliveryInline(ScopedInline):
         return False
 
 
-@admin.register(models.WebhookSubscription)
+@admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(ScopedAdmin):
     list_display = ["url", "office", "is_active", "created_at"]
     list_filter = ["office", "is_active"]

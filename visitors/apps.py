@@ -8,11 +8,17 @@ class VisitorsConfig(AppConfig):
 
     def ready(self) -> None:
         # The sign-in signal receiver of the second factor (frontdesk is not an app).
+        from django.apps import apps
         from django.db.models.signals import post_migrate
 
         import frontdesk.two_factor  # noqa: F401
         import visitors.polling  # noqa: F401  (signing out ends the session's poll permits)
-        import visitors.roles  # keeps role groups in step with memberships
+        from visitors.offices import roles  # keeps role groups in step with memberships
 
-        # After migrate (when permissions exist), make the role groups and fill them.
-        post_migrate.connect(visitors.roles.after_migrate, sender=self)
+        # After each domain app's migrate (when its permissions exist), make the role groups
+        # and fill them; idempotent, so the last one leaves every permission in place.
+        for label in roles.ROLE_APPS:
+            post_migrate.connect(
+                roles.after_migrate, sender=apps.get_app_config(label),
+                dispatch_uid=f"role-groups-{label}",
+            )  # fmt: skip

@@ -40,19 +40,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Extract, ExtractHour, ExtractIsoWeekDay
 
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    Appointment,
-    AppointmentState,
-    EqualOpportunityRecord,
-    Office,
-    OpenRequest,
-    Referral,
-    Reminder,
-    ReminderState,
-    ServiceGiven,
-    Visit,
-)
+from visitors.followups.models import Appointment, AppointmentState
+from visitors.messaging.models import Reminder, ReminderState
+from visitors.offices.models import Office
+from visitors.people.models import EqualOpportunityRecord
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Visit
 
 WEEKS_COMPARED = 4
 

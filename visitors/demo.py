@@ -15,33 +15,28 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from visitors import services
-from visitors.lifecycle import ACTIVE_STATUSES, Outcome, Stage, Status
-from visitors.models import (
-    Appointment,
+from visitors.followups.models import Appointment, Workshop, WorkshopSignup
+from visitors.offices.models import (
+    KioskLink,
+    Language,
+    Office,
+    ReasonForVisit,
+    ReferralPartner,
+    Service,
+    StaffMembership,
+    StaffRole,
+)
+from visitors.people.models import (
     EOAgeBand,
     EOAnswer,
     EOSex,
     EqualOpportunityRecord,
-    KioskLink,
-    Language,
-    Office,
-    OpenRequest,
     PriorityCategory,
-    ReasonForVisit,
-    Referral,
-    ReferralPartner,
-    Service,
-    ServiceGiven,
-    Source,
-    StaffMembership,
-    StaffRole,
-    TicketCounter,
-    Visit,
     Visitor,
     VisitorNameKey,
-    Workshop,
-    WorkshopSignup,
 )
+from visitors.visits.lifecycle import ACTIVE_STATUSES, Outcome, Stage, Status
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Source, TicketCounter, Visit
 
 OFFICE_SLUG = "riverside"
 

@@ -23,7 +23,9 @@ from django.db import transaction
 from django.db.models import F, TextChoices
 
 from visitors import polling, reminders, webhooks
-from visitors.models import AuditAction, AuditEvent, Office, Visit
+from visitors.offices.models import Office
+from visitors.people.models import AuditAction, AuditEvent
+from visitors.visits.models import Visit
 
 logger = logging.getLogger(__name__)
 

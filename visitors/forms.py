@@ -6,18 +6,11 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from visitors.lifecycle import Outcome
-from visitors.models import (
-    ContactMethod,
-    ContactResult,
-    Language,
-    PriorityCategory,
-    ReasonForVisit,
-    ReferralPartner,
-    Service,
-    Workshop,
-)
-from visitors.recognition import phone_digits
+from visitors.followups.models import ContactMethod, ContactResult, Workshop
+from visitors.offices.models import Language, ReasonForVisit, ReferralPartner, Service
+from visitors.people.models import PriorityCategory
+from visitors.people.recognition import phone_digits
+from visitors.visits.lifecycle import Outcome
 
 NAME_MAX = 100
 

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from visitors import reminders, sms, webhooks
-from visitors.models import Reminder, ReminderChannel, ReminderKind, ReminderState
+from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind, ReminderState
 
 # Texts that matter only while the visitor is in the office: no quiet hours for them.
 IMMEDIATE = {ReminderKind.CALLED_NOW, ReminderKind.QUEUE_POSITION, ReminderKind.BROADCAST}

@@ -12,18 +12,11 @@ from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from visitors.models import (
-    AuditAction,
-    AuditEvent,
-    FollowUp,
-    Office,
-    OpenRequest,
-    Reminder,
-    ReminderState,
-    Visit,
-    Visitor,
-    VisitorNameKey,
-)
+from visitors.followups.models import FollowUp
+from visitors.messaging.models import Reminder, ReminderState
+from visitors.offices.models import Office
+from visitors.people.models import AuditAction, AuditEvent, Visitor, VisitorNameKey
+from visitors.visits.models import OpenRequest, Visit
 
 
 def audit(*, user, visitor_id: int, action: str, what: str, office=None, visit_id=None) -> None:

@@ -14,22 +14,13 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from visitors.lifecycle import Status
-from visitors.models import (
-    Appointment,
-    Office,
-    Referral,
-    Reminder,
-    ReminderChannel,
-    ReminderKind,
-    ReminderState,
-    StaffMembership,
-    StaffRole,
-    Visit,
-    Visitor,
-    WorkshopSignup,
-)
+from visitors.followups.models import Appointment, WorkshopSignup
+from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind, ReminderState
+from visitors.offices.models import Office, StaffMembership, StaffRole
+from visitors.people.models import Visitor
 from visitors.selectors import queue_waiting
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Referral, Visit
 
 logger = logging.getLogger(__name__)
 

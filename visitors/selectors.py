@@ -20,9 +20,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from visitors.lifecycle import ACTIVE_STATUSES, Status
-from visitors.models import Office, OpenRequest, Visit, Visitor, VisitorNameKey
-from visitors.recognition import (
+from visitors.offices.models import Office
+from visitors.people.models import Visitor, VisitorNameKey
+from visitors.people.recognition import (
     CANDIDATE_MIN,
     CANDIDATE_POOL,
     CONFIRM_MIN,
@@ -30,6 +30,8 @@ from visitors.recognition import (
     name_likeness,
     query_keys,
 )
+from visitors.visits.lifecycle import ACTIVE_STATUSES, Status
+from visitors.visits.models import OpenRequest, Visit
 
 DEFAULT_SERVICE_MINUTES = 12.0
 RECENT_DAYS = 28

@@ -19,30 +19,20 @@ from django.utils.translation import gettext as _
 
 from visitors import effects, reminders
 from visitors.effects import Event
-from visitors.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
-from visitors.models import (
-    Appointment,
+from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
+from visitors.messaging.models import Reminder
+from visitors.offices.models import Office, ReasonForVisit, ReferralPartner
+from visitors.people.models import (
     AuditAction,
     AuditEvent,
     EqualOpportunityRecord,
-    FollowUp,
-    FollowUpContact,
-    Office,
-    OpenRequest,
     PriorityCategory,
-    ReasonForVisit,
-    Referral,
-    ReferralPartner,
-    Reminder,
-    ServiceGiven,
-    Source,
-    TicketCounter,
-    Visit,
     Visitor,
     VisitorMerge,
-    WorkshopSignup,
 )
 from visitors.selectors import queue_waiting, wait_estimate
+from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Source, TicketCounter, Visit
 
 
 class AlreadyWaiting(Exception):

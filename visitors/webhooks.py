@@ -30,15 +30,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from visitors.models import (
+from visitors.integrations.models import (
     DeliveryState,
-    Office,
-    Reminder,
-    Visit,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
 )
+from visitors.messaging.models import Reminder
+from visitors.offices.models import Office
+from visitors.visits.models import Visit
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ import json
 import pytest
 
 from tests.conftest import _member
-from visitors.models import ApiToken, StaffRole
+from visitors.integrations.models import ApiToken
+from visitors.offices.models import StaffRole
 
 API = "/api/v1"
 

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import _member
-from visitors.models import ApiToken, StaffMembership, StaffRole
+from visitors.integrations.models import ApiToken
+from visitors.offices.models import StaffMembership, StaffRole
 
 pytestmark = pytest.mark.django_db
 

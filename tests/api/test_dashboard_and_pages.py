@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from tests.factories import VisitFactory
-from visitors.models import EqualOpportunityRecord
+from visitors.people.models import EqualOpportunityRecord
 
 pytestmark = pytest.mark.django_db
 

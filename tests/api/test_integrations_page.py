@@ -4,7 +4,8 @@ revoke and remove them, and read each webhook's delivery log."""
 import pytest
 
 from tests.conftest import _member
-from visitors.models import ApiToken, StaffRole, WebhookDelivery, WebhookSubscription
+from visitors.integrations.models import ApiToken, WebhookDelivery, WebhookSubscription
+from visitors.offices.models import StaffRole
 
 pytestmark = pytest.mark.django_db
 

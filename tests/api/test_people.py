@@ -6,7 +6,10 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory
-from visitors.models import Appointment, AuditEvent, OpenRequest, Reminder, Visitor
+from visitors.followups.models import Appointment
+from visitors.messaging.models import Reminder
+from visitors.people.models import AuditEvent, Visitor
+from visitors.visits.models import OpenRequest
 
 pytestmark = pytest.mark.django_db
 

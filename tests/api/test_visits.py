@@ -7,13 +7,9 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
-from visitors.models import (
-    AuditEvent,
-    OpenRequest,
-    ReferralPartner,
-    Service,
-    Visit,
-)
+from visitors.offices.models import ReferralPartner, Service
+from visitors.people.models import AuditEvent
+from visitors.visits.models import OpenRequest, Visit
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from frontdesk.celery import app
 from tests.factories import VisitorFactory
 from visitors import services, tasks, webhooks
-from visitors.models import WebhookDelivery, WebhookSubscription
+from visitors.integrations.models import WebhookDelivery, WebhookSubscription
 
 
 class Receiver:

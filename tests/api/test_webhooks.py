@@ -19,8 +19,10 @@ from tests.factories import (
     VisitorFactory,
 )
 from visitors import outbox, services, webhooks
-from visitors.lifecycle import Stage
-from visitors.models import Reminder, StaffRole, WebhookDelivery, WebhookSubscription
+from visitors.integrations.models import WebhookDelivery, WebhookSubscription
+from visitors.messaging.models import Reminder
+from visitors.offices.models import StaffRole
+from visitors.visits.lifecycle import Stage
 
 ALL = ["visit.checked_in", "visit.called", "visit.concluded", "reminder.failed"]
 

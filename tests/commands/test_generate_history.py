@@ -4,7 +4,9 @@ added to Visitor or Visit without a value here breaks it, so a small run is part
 import pytest
 from django.core.management import call_command
 
-from visitors.models import Office, Visit, Visitor
+from visitors.offices.models import Office
+from visitors.people.models import Visitor
+from visitors.visits.models import Visit
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.factories import VisitorFactory
-from visitors.models import PriorityCategory, Visitor
+from visitors.people.models import PriorityCategory, Visitor
 from visitors.selectors import visitor_match
 
 pytestmark = pytest.mark.django_db

@@ -9,19 +9,12 @@ from django.urls import reverse
 
 from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
 from visitors import dashboard
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    Appointment,
-    OpenRequest,
-    PriorityCategory,
-    ReasonForVisit,
-    Referral,
-    ReferralPartner,
-    Reminder,
-    Service,
-    ServiceGiven,
-    StaffRole,
-)
+from visitors.followups.models import Appointment
+from visitors.messaging.models import Reminder
+from visitors.offices.models import ReasonForVisit, ReferralPartner, Service, StaffRole
+from visitors.people.models import PriorityCategory
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven
 
 pytestmark = pytest.mark.django_db
 

@@ -13,16 +13,10 @@ from django.urls import reverse
 from tests.dashboard.test_day import local, visit
 from tests.factories import MembershipFactory, UserFactory, VisitorFactory
 from visitors import dashboard
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    EqualOpportunityRecord,
-    ReasonForVisit,
-    Referral,
-    ReferralPartner,
-    Service,
-    ServiceGiven,
-    StaffRole,
-)
+from visitors.offices.models import ReasonForVisit, ReferralPartner, Service, StaffRole
+from visitors.people.models import EqualOpportunityRecord
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import Referral, ServiceGiven
 
 pytestmark = pytest.mark.django_db
 

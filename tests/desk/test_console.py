@@ -17,8 +17,10 @@ from tests.factories import (
     VisitorFactory,
 )
 from visitors import services
-from visitors.lifecycle import Status
-from visitors.models import KioskLink, Office, Reminder, Visit
+from visitors.messaging.models import Reminder
+from visitors.offices.models import KioskLink, Office
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 

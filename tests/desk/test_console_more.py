@@ -11,16 +11,12 @@ from django.utils import timezone
 
 from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
 from visitors import services
-from visitors.lifecycle import Stage, Status
-from visitors.models import (
-    Appointment,
-    OpenRequest,
-    PriorityCategory,
-    Referral,
-    ReferralPartner,
-    Reminder,
-    Visit,
-)
+from visitors.followups.models import Appointment
+from visitors.messaging.models import Reminder
+from visitors.offices.models import ReferralPartner
+from visitors.people.models import PriorityCategory
+from visitors.visits.lifecycle import Stage, Status
+from visitors.visits.models import OpenRequest, Referral, Visit
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory
 from visitors import services
-from visitors.lifecycle import Outcome
-from visitors.models import FollowUp, FollowUpContact, Reminder
+from visitors.followups.models import FollowUp, FollowUpContact
+from visitors.messaging.models import Reminder
+from visitors.visits.lifecycle import Outcome
 
 pytestmark = pytest.mark.django_db
 

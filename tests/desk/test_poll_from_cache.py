@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.factories import VisitorFactory
 from visitors import services
-from visitors.models import Office, StaffMembership
+from visitors.offices.models import Office, StaffMembership
 
 HTMX = {"HX-Request": "true"}
 

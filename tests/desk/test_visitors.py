@@ -4,9 +4,10 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import MembershipFactory, ReasonFactory, VisitFactory, VisitorFactory
-from visitors.lifecycle import Status
-from visitors.models import OpenRequest, Source, Visit, Visitor, VisitorMerge
+from visitors.people.models import Visitor, VisitorMerge
 from visitors.selectors import visitor_match
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import OpenRequest, Source, Visit
 
 pytestmark = pytest.mark.django_db
 

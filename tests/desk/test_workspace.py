@@ -8,19 +8,11 @@ from django.utils import timezone
 
 from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
 from visitors import services
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    Appointment,
-    OpenRequest,
-    Referral,
-    ReferralPartner,
-    Reminder,
-    Service,
-    ServiceGiven,
-    Visit,
-    Workshop,
-    WorkshopSignup,
-)
+from visitors.followups.models import Appointment, Workshop, WorkshopSignup
+from visitors.messaging.models import Reminder
+from visitors.offices.models import ReferralPartner, Service
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Visit
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from django.urls import reverse
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import TABLET, _shot
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
-from visitors.lifecycle import Status
-from visitors.models import KioskLink, Service, Visit
+from visitors.offices.models import KioskLink, Service
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -23,8 +23,10 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, PHONE, TABLET, TV, _shot, assert_accessible
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
 from visitors import sms
-from visitors.lifecycle import Status
-from visitors.models import KioskLink, ReferralPartner, Reminder, Service, Visit
+from visitors.messaging.models import Reminder
+from visitors.offices.models import KioskLink, ReferralPartner, Service
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

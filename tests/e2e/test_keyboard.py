@@ -8,9 +8,11 @@ from django.urls import reverse
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, TABLET, assert_accessible
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
-from visitors.lifecycle import Status
-from visitors.models import KioskLink, Service, Visit, Visitor
+from visitors.offices.models import KioskLink, Service
+from visitors.people.models import Visitor
 from visitors.services import visit_check_in
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

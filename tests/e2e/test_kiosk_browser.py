@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from tests.e2e.conftest import _shot
 from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
-from visitors.lifecycle import Outcome, Status
-from visitors.models import KioskLink, Visit
+from visitors.offices.models import KioskLink
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,17 +7,25 @@ from django.contrib import admin
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from visitors import models
+from visitors.followups.models import Workshop
+from visitors.offices.models import (
+    Office,
+    ReasonForVisit,
+    ReferralPartner,
+    Service,
+    StaffMembership,
+)
+from visitors.people.models import EqualOpportunityRecord
 
 pytestmark = pytest.mark.django_db
 
 CONFIG_MODELS = [
-    models.Office,
-    models.StaffMembership,
-    models.ReasonForVisit,
-    models.Service,
-    models.ReferralPartner,
-    models.Workshop,
+    Office,
+    StaffMembership,
+    ReasonForVisit,
+    Service,
+    ReferralPartner,
+    Workshop,
 ]
 
 
@@ -76,7 +84,7 @@ def test_every_configuration_model_has_a_working_admin(client, superuser, model,
 
 
 def test_the_admin_is_closed_to_anonymous_users_and_to_non_staff(client, clerk):
-    url = reverse("admin:visitors_office_changelist")
+    url = reverse("admin:offices_office_changelist")
     assert client.get(url).status_code == 302
     client.force_login(clerk)
     assert client.get(url).status_code == 302
@@ -84,7 +92,7 @@ def test_the_admin_is_closed_to_anonymous_users_and_to_non_staff(client, clerk):
 
 def test_an_office_is_created_through_the_admin_with_validation(client, superuser):
     client.force_login(superuser)
-    url = reverse("admin:visitors_office_add")
+    url = reverse("admin:offices_office_add")
     form = {
         "name": "Eastside",
         "slug": "eastside",
@@ -111,12 +119,12 @@ def test_an_office_is_created_through_the_admin_with_validation(client, superuse
     refused = client.post(url, form)
     assert refused.status_code == 200
     assert "is not a known time zone" in refused.text
-    assert not models.Office.objects.filter(slug="eastside").exists()
+    assert not Office.objects.filter(slug="eastside").exists()
     accepted = client.post(url, form | {"time_zone": "America/New_York"})
     assert accepted.status_code == 302, accepted.text[:2000]
-    assert models.Office.objects.get(slug="eastside").zone.key == "America/New_York"
+    assert Office.objects.get(slug="eastside").zone.key == "America/New_York"
 
 
 def test_the_admin_never_offers_equal_opportunity_records(superuser, client):
     """Equal-opportunity answers are shown only in aggregate, never record by record."""
-    assert not admin.site.is_registered(models.EqualOpportunityRecord)
+    assert not admin.site.is_registered(EqualOpportunityRecord)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import ReasonFactory
-from visitors.models import KioskLink
+from visitors.offices.models import KioskLink
 from visitors.views.kiosk import KIOSK_COOKIE
 
 STATE = re.compile(r'name="state" value="([^"]*)"')

@@ -8,9 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory
-from visitors.lifecycle import Outcome, Status
-from visitors.models import KioskLink, PriorityCategory, Visit, Visitor
+from visitors.offices.models import KioskLink
+from visitors.people.models import PriorityCategory, Visitor
 from visitors.views.kiosk import FLAG_WRONG_ANSWERS, KIOSK_COOKIE
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 

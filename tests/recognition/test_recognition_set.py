@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from visitors.demo import FIRST_NAMES, LAST_NAMES
-from visitors.models import Visitor, VisitorNameKey
+from visitors.people.models import Visitor, VisitorNameKey
 from visitors.selectors import visitor_match
 
 PAIRS = Path(__file__).with_name("pairs.csv")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory, aware
 from visitors import outbox, sms
-from visitors.models import Reminder, ReminderState
+from visitors.messaging.models import Reminder, ReminderState
 from visitors.tasks import dispatch_reminders, send_reminder
 
 pytestmark = pytest.mark.django_db

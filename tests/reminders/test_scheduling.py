@@ -12,17 +12,11 @@ from kombu.exceptions import OperationalError
 
 from tests.factories import UserFactory, VisitFactory, VisitorFactory, aware
 from visitors import outbox, reminders, services
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    Appointment,
-    Referral,
-    ReferralPartner,
-    Reminder,
-    StaffMembership,
-    StaffRole,
-    Workshop,
-    WorkshopSignup,
-)
+from visitors.followups.models import Appointment, Workshop, WorkshopSignup
+from visitors.messaging.models import Reminder
+from visitors.offices.models import ReferralPartner, StaffMembership, StaffRole
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import Referral
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from twilio.request_validator import RequestValidator
 
 from tests.factories import VisitFactory, VisitorFactory
-from visitors.models import Reminder, ReminderState
+from visitors.messaging.models import Reminder, ReminderState
 from visitors.views import sms_webhook
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from twilio.request_validator import RequestValidator
 from frontdesk.celery import app
 from tests.factories import VisitFactory, VisitorFactory
 from visitors import reminders, sms
-from visitors.models import Appointment, Reminder, Workshop
+from visitors.followups.models import Appointment, Workshop
+from visitors.messaging.models import Reminder
 from visitors.tasks import dispatch_reminders
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from frontdesk.celery import app
 from tests.factories import VisitFactory, VisitorFactory
-from visitors.models import Reminder
+from visitors.messaging.models import Reminder
 from visitors.sms import FileBackend
 from visitors.tasks import dispatch_reminders
 

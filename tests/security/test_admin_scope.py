@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
-from visitors.models import KioskLink, StaffRole
+from visitors.offices.models import KioskLink, StaffRole
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def rows(office, other_office):
 def test_it_lists_only_the_admin_s_office_visits(client, office_admin, rows):
     """The visits list holds Riverside's visit and not Hillside's."""
     client.force_login(office_admin)
-    page = client.get(reverse("admin:visitors_visit_changelist"))
+    page = client.get(reverse("admin:visits_visit_changelist"))
     assert page.status_code == 200
     assert rows["mine"].ticket_code in page.text and "Hillman" not in page.text
 
@@ -41,7 +41,7 @@ def test_it_lists_only_the_admin_s_office_visits(client, office_admin, rows):
 def test_it_lists_only_visitors_seen_at_the_admin_s_office(client, office_admin, rows):
     """The visitors list holds only people with a record at Riverside."""
     client.force_login(office_admin)
-    page = client.get(reverse("admin:visitors_visitor_changelist"))
+    page = client.get(reverse("admin:people_visitor_changelist"))
     assert page.status_code == 200
     assert "Riverton" in page.text and "Hillman" not in page.text
 
@@ -49,15 +49,15 @@ def test_it_lists_only_visitors_seen_at_the_admin_s_office(client, office_admin,
 def test_it_lists_only_the_admin_s_office_kiosk_links(client, office_admin, rows):
     """The kiosk links list holds Riverside's link and not Hillside's."""
     client.force_login(office_admin)
-    page = client.get(reverse("admin:visitors_kiosklink_changelist"))
+    page = client.get(reverse("admin:offices_kiosklink_changelist"))
     assert page.status_code == 200
     assert "River lobby" in page.text and "Hill lobby" not in page.text
 
 
 THEIR_ROWS = [
-    ("admin:visitors_visit_change", lambda rows: rows["theirs"]),
-    ("admin:visitors_visitor_change", lambda rows: rows["theirs"].visitor),
-    ("admin:visitors_kiosklink_change", lambda rows: rows["their_link"]),
+    ("admin:visits_visit_change", lambda rows: rows["theirs"]),
+    ("admin:people_visitor_change", lambda rows: rows["theirs"].visitor),
+    ("admin:offices_kiosklink_change", lambda rows: rows["their_link"]),
 ]
 
 
@@ -75,7 +75,7 @@ def test_it_offers_only_the_admin_s_office_for_a_kiosk_link(
 ):
     """The new-link form lists Riverside only."""
     client.force_login(office_admin)
-    page = client.get(reverse("admin:visitors_kiosklink_add"))
+    page = client.get(reverse("admin:offices_kiosklink_add"))
     assert page.status_code == 200
     assert office.name in page.text and other_office.name not in page.text
 
@@ -84,7 +84,7 @@ def test_it_refuses_a_kiosk_link_for_another_office(client, office_admin, other_
     """A kiosk link for Hillside, posted by Riverside's admin, is not made."""
     client.force_login(office_admin)
     response = client.post(
-        reverse("admin:visitors_kiosklink_add"),
+        reverse("admin:offices_kiosklink_add"),
         {"office": other_office.pk, "label": "Sneaky", "capability": "check_in"},
     )
     assert response.status_code == 200  # the form again, with the error
@@ -94,5 +94,5 @@ def test_it_refuses_a_kiosk_link_for_another_office(client, office_admin, other_
 def test_it_shows_a_superuser_every_office(client, superuser, rows):
     """A superuser's visits list holds both offices' visits."""
     client.force_login(superuser)
-    page = client.get(reverse("admin:visitors_visit_changelist"))
+    page = client.get(reverse("admin:visits_visit_changelist"))
     assert rows["mine"].ticket_code in page.text and "Hillman" in page.text

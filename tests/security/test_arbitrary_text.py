@@ -9,8 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.kiosk.conftest import Tablet
-from visitors.models import KioskLink, ReasonForVisit, Reminder, Visit, Visitor
+from visitors.messaging.models import Reminder
+from visitors.offices.models import KioskLink, ReasonForVisit
+from visitors.people.models import Visitor
 from visitors.views.kiosk import KIOSK_COOKIE
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +90,7 @@ def test_the_visit_stages_take_any_text_and_keep_it_exactly(
 ):
     from tests.factories import VisitFactory, VisitorFactory
     from visitors import services
-    from visitors.models import OpenRequest
+    from visitors.visits.models import OpenRequest
 
     visit = VisitFactory(office=office, visitor=VisitorFactory())
     services.visit_call(visit=visit, staff=counsellor, desk="Desk 1")

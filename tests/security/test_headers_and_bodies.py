@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import VisitFactory
-from visitors.models import KioskLink
+from visitors.offices.models import KioskLink
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import MembershipFactory, UserFactory
-from visitors.models import DevicePairing, KioskLink, StaffRole
+from visitors.offices.models import DevicePairing, KioskLink, StaffRole
 
 pytestmark = pytest.mark.django_db
 

@@ -21,18 +21,13 @@ from tests.factories import (
     VisitFactory,
     VisitorFactory,
 )
-from visitors.models import (
-    ApiToken,
-    KioskLink,
-    Reminder,
-    StaffRole,
-    Visit,
-    Visitor,
-    VisitorMerge,
-    WebhookSubscription,
-)
+from visitors.integrations.models import ApiToken, WebhookSubscription
+from visitors.messaging.models import Reminder
+from visitors.offices.models import KioskLink, StaffRole
+from visitors.people.models import Visitor, VisitorMerge
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 

@@ -10,16 +10,12 @@ from django.utils import timezone
 from tests.dashboard.test_day import visit
 from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
 from visitors import dashboard, privacy
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    AuditEvent,
-    OpenRequest,
-    Reminder,
-    StaffRole,
-    Visitor,
-    VisitorNameKey,
-)
+from visitors.messaging.models import Reminder
+from visitors.offices.models import StaffRole
+from visitors.people.models import AuditEvent, Visitor, VisitorNameKey
 from visitors.selectors import visitor_match
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import OpenRequest
 
 pytestmark = pytest.mark.django_db
 

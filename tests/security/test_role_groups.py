@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import MembershipFactory, UserFactory
-from visitors.models import StaffMembership, StaffRole
+from visitors.offices.models import StaffMembership, StaffRole
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +33,9 @@ def test_the_groups_carry_the_permissions_of_the_role(office):
     MembershipFactory(user=desk, office=office, role=StaffRole.FRONT_DESK)
     admin = UserFactory(username="offadmin")
     MembershipFactory(user=admin, office=office, role=StaffRole.ADMIN)
-    assert desk.has_perm("visitors.change_visit")
-    assert not desk.has_perm("visitors.add_followup")
-    assert not desk.has_perm("visitors.view_auditevent")
-    assert admin.has_perm("visitors.view_auditevent") and admin.has_perm("visitors.add_kiosklink")
-    assert not admin.has_perm("visitors.view_eo_aggregates")  # only when given on purpose
-    assert not admin.has_perm("visitors.delete_visitor")  # erasure goes through its own page
+    assert desk.has_perm("visits.change_visit")
+    assert not desk.has_perm("followups.add_followup")
+    assert not desk.has_perm("people.view_auditevent")
+    assert admin.has_perm("people.view_auditevent") and admin.has_perm("offices.add_kiosklink")
+    assert not admin.has_perm("people.view_eo_aggregates")  # only when given on purpose
+    assert not admin.has_perm("people.delete_visitor")  # erasure goes through its own page

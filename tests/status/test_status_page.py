@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory
-from visitors.lifecycle import Status
-from visitors.models import Visit
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 

@@ -11,17 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tests.factories import OfficeFactory, UserFactory, VisitFactory, VisitorFactory
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    Appointment,
-    OpenRequest,
-    Reminder,
-    StaffMembership,
-    TicketCounter,
-    Visit,
-    Visitor,
-    Workshop,
-)
+from visitors.followups.models import Appointment, Workshop
+from visitors.messaging.models import Reminder
+from visitors.offices.models import StaffMembership
+from visitors.people.models import Visitor
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import OpenRequest, TicketCounter, Visit
 
 pytestmark = pytest.mark.django_db
 

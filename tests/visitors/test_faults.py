@@ -10,14 +10,10 @@ from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
-from visitors.models import (
-    ApiToken,
-    Reminder,
-    StaffRole,
-    Visit,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from visitors.integrations.models import ApiToken, WebhookDelivery, WebhookSubscription
+from visitors.messaging.models import Reminder
+from visitors.offices.models import StaffRole
+from visitors.visits.models import Visit
 
 # Nothing listens on port 1: every cache call fails the way a stopped Redis does.
 DEAD_REDIS = {

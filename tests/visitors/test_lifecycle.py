@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import VisitFactory
-from visitors import lifecycle
-from visitors.lifecycle import Action, Outcome, Stage, Status, TransitionNotAllowed
-from visitors.models import Visit
+from visitors.visits import lifecycle
+from visitors.visits.lifecycle import Action, Outcome, Stage, Status, TransitionNotAllowed
+from visitors.visits.models import Visit
 
 W, C, S, D, L, N = (
     Status.WAITING,

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.factories import OfficeFactory, VisitorFactory, aware
-from visitors.models import Office, validate_opening_hours, validate_time_zone
-from visitors.recognition import normalise_name, phone_digits
+from visitors.offices.models import Office, validate_opening_hours, validate_time_zone
+from visitors.people.recognition import normalise_name, phone_digits
 
 
 def test_it_gives_the_office_s_local_day_and_its_utc_bounds():

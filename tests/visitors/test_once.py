@@ -23,20 +23,14 @@ from tests.factories import (
 )
 from tests.kiosk.conftest import Tablet
 from visitors import outbox, services
-from visitors.lifecycle import Stage, TransitionNotAllowed
-from visitors.models import (
-    ApiToken,
-    Appointment,
-    KioskLink,
-    OpenRequest,
-    Reminder,
-    StaffRole,
-    Visit,
-    Visitor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from visitors.followups.models import Appointment
+from visitors.integrations.models import ApiToken, WebhookDelivery, WebhookSubscription
+from visitors.messaging.models import Reminder
+from visitors.offices.models import KioskLink, StaffRole
+from visitors.people.models import Visitor
 from visitors.views.kiosk import KIOSK_COOKIE
+from visitors.visits.lifecycle import Stage, TransitionNotAllowed
+from visitors.visits.models import OpenRequest, Visit
 
 CONCLUDED = {"status": "in_service", "greeted_at": "now", "determined_at": "now",
              "responded_at": "now", "concluded_at": "now", "outcome": "follow_up"}  # fmt: skip

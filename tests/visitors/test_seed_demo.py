@@ -9,8 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from visitors.demo import DEMO_USERS
-from visitors.lifecycle import ACTIVE_STATUSES, Status
-from visitors.models import Office, StaffMembership, Visit, Visitor
+from visitors.offices.models import Office, StaffMembership
+from visitors.people.models import Visitor
+from visitors.visits.lifecycle import ACTIVE_STATUSES, Status
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 

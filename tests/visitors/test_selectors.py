@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from tests.factories import ReasonFactory, UserFactory, VisitFactory
 from visitors import selectors
-from visitors.lifecycle import Outcome, Status
-from visitors.models import Appointment
+from visitors.followups.models import Appointment
+from visitors.visits.lifecycle import Outcome, Status
 
 pytestmark = pytest.mark.django_db
 

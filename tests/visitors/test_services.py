@@ -9,8 +9,9 @@ from django.db import close_old_connections, connection
 
 from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory, aware
 from visitors import services
-from visitors.lifecycle import Status, TransitionNotAllowed
-from visitors.models import PriorityCategory, Source, TicketCounter, Visit, Visitor
+from visitors.people.models import PriorityCategory, Visitor
+from visitors.visits.lifecycle import Status, TransitionNotAllowed
+from visitors.visits.models import Source, TicketCounter, Visit
 
 NOW = aware(2026, 3, 2, 15, 0)  # Monday 09:00 in Chicago
 

@@ -24,19 +24,17 @@ from tests.factories import (
 )
 from tests.kiosk.conftest import Tablet
 from visitors import tasks
-from visitors.models import (
+from visitors.integrations.models import (
     ApiToken,
-    AuditEvent,
-    KioskLink,
-    Office,
-    Reminder,
-    StaffRole,
-    Visit,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
 )
+from visitors.messaging.models import Reminder
+from visitors.offices.models import KioskLink, Office, StaffRole
+from visitors.people.models import AuditEvent
 from visitors.views.kiosk import KIOSK_COOKIE
+from visitors.visits.models import Visit
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # 09:00 in Chicago, a Monday
 

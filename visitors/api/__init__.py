@@ -10,7 +10,7 @@ from visitors.api import errors, people, reports, visits
 from visitors.api.auth import TokenAuth, TokenThrottle
 from visitors.api.errors import body, responses
 from visitors.api.schemas import TokenOut
-from visitors.models import Office, StaffMembership
+from visitors.offices.models import Office, StaffMembership
 
 DESCRIPTION = """\
 Frontdesk's API for case-management and reporting systems.

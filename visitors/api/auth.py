@@ -14,7 +14,8 @@ from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
 from visitors.api.errors import ApiError
-from visitors.models import ApiToken, Office, StaffMembership
+from visitors.integrations.models import ApiToken
+from visitors.offices.models import Office, StaffMembership
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOUCH_EVERY = dt.timedelta(minutes=1)

@@ -5,9 +5,9 @@ from urllib.parse import urlencode
 
 from ninja import Path, Query
 
-from visitors import lifecycle
 from visitors.api.errors import ApiError
 from visitors.api.schemas import MAX_ID
+from visitors.visits import lifecycle
 
 OfficeSlug = Annotated[
     str, Path(description="The office's slug.", max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")

@@ -36,18 +36,12 @@ from visitors.api.schemas import (
     VisitorOut,
     VisitorSearchPage,
 )
+from visitors.followups.models import Appointment, AppointmentState
 from visitors.forms import ContactForm, NameForm, ResolveForm, VisitorSearchForm
-from visitors.models import (
-    Appointment,
-    AppointmentState,
-    OpenRequest,
-    Reminder,
-    ReminderKind,
-    ReminderState,
-    RequestState,
-    Visitor,
-)
+from visitors.messaging.models import Reminder, ReminderKind, ReminderState
+from visitors.people.models import Visitor
 from visitors.selectors import visitor_match
+from visitors.visits.models import OpenRequest, RequestState
 
 router = Router(tags=["Visitors"])
 lists = Router(tags=["Open requests, appointments, reminders"])

@@ -2,7 +2,7 @@
 
 Computed by visitors.dashboard exactly as the web dashboard is; like it, only for managers and
 office admins (the token maker's role at the office), and equal-opportunity counts only when
-its maker holds ``visitors.view_eo_aggregates``.
+its maker holds ``people.view_eo_aggregates``.
 """
 
 import datetime as dt

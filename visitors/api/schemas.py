@@ -9,16 +9,12 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime, StrictBool, StrictInt
 
-from visitors.lifecycle import Action, Outcome, Stage, Status
-from visitors.models import (
-    AppointmentState,
-    Language,
-    PriorityCategory,
-    ReminderKind,
-    ReminderState,
-    RequestState,
-    Source,
-)
+from visitors.followups.models import AppointmentState
+from visitors.messaging.models import ReminderKind, ReminderState
+from visitors.offices.models import Language
+from visitors.people.models import PriorityCategory
+from visitors.visits.lifecycle import Action, Outcome, Stage, Status
+from visitors.visits.models import RequestState, Source
 
 MAX_ID = 2**63 - 1
 FIRST_DAY = dt.date(2000, 1, 1)

@@ -50,8 +50,8 @@ from visitors.forms import (
     ReasonsForm,
     RespondingForm,
 )
-from visitors.lifecycle import STAGE_FIELDS, STAGE_ORDER, Action, Stage, TransitionNotAllowed
-from visitors.models import Source, Visit
+from visitors.visits.lifecycle import STAGE_FIELDS, STAGE_ORDER, Action, Stage, TransitionNotAllowed
+from visitors.visits.models import Source, Visit
 
 router = Router(tags=["Visits"])
 

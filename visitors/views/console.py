@@ -18,8 +18,8 @@ from frontdesk.middleware import mark_as_poll
 from visitors import polling, selectors, services
 from visitors.access import is_office_admin, office_for_staff, visit_for_office
 from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
-from visitors.lifecycle import Action, TransitionNotAllowed
-from visitors.models import StaffMembership
+from visitors.offices.models import StaffMembership
+from visitors.visits.lifecycle import Action, TransitionNotAllowed
 
 DESK_SESSION_KEY = "frontdesk_desk"
 

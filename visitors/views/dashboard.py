@@ -1,7 +1,7 @@
 """The manager's dashboard: the day, a range of days, the visits export and a printable report.
 
 Managers and office admins see the offices they hold that role at ("all my offices" or one);
-equal-opportunity figures only with the ``visitors.view_eo_aggregates`` permission, and only as
+equal-opportunity figures only with the ``people.view_eo_aggregates`` permission, and only as
 counts. Charts are SVG drawn here on the server, each with its numbers in a table.
 """
 
@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET
 
 from visitors import access, dashboard
 from visitors.access import MAX_RANGE_DAYS
-from visitors.models import Office, Referral, ServiceGiven, Visit
+from visitors.offices.models import Office
+from visitors.visits.models import Referral, ServiceGiven, Visit
 
 CHART_WIDTH, CHART_HEIGHT = 640, 180
 

@@ -20,8 +20,8 @@ from visitors.forms import (
     ResolveForm,
     VisitorSearchForm,
 )
-from visitors.lifecycle import ACTIVE_STATUSES
-from visitors.models import OpenRequest, Source
+from visitors.visits.lifecycle import ACTIVE_STATUSES
+from visitors.visits.models import OpenRequest, Source
 
 
 @login_required

@@ -12,9 +12,10 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 
 from visitors import selectors
-from visitors.lifecycle import Status
-from visitors.models import KioskLink, Office, Visit
+from visitors.offices.models import KioskLink, Office
 from visitors.views.kiosk import device_open
+from visitors.visits.lifecycle import Status
+from visitors.visits.models import Visit
 
 DISPLAY_COOKIE = "frontdesk_display"
 NEXT_COUNT = 6

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visitors import access, services
+from visitors.followups.models import FollowUp
 from visitors.forms import FollowUpCloseForm, FollowUpContactForm
-from visitors.models import FollowUp, Reminder, ReminderKind, ReminderState
+from visitors.messaging.models import Reminder, ReminderKind, ReminderState
 
 PAGE_SIZE = 50
 

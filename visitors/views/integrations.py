@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from visitors import access
 from visitors.access import office_for_admin
-from visitors.models import ApiScope, ApiToken, Office, WebhookEvent, WebhookSubscription
+from visitors.integrations.models import ApiScope, ApiToken, WebhookEvent, WebhookSubscription
+from visitors.offices.models import Office
 
 PAGE_SIZE = 50
 

@@ -25,7 +25,8 @@ from django_ratelimit.decorators import ratelimit
 from frontdesk.ratelimits import rate
 from visitors import selectors, services
 from visitors.forms import ContactForm, LanguageForm, NameForm, ReasonsForm, SecondFactorForm
-from visitors.models import KioskLink, Language, Office, PriorityCategory, ReasonForVisit, Visitor
+from visitors.offices.models import KioskLink, Language, Office, ReasonForVisit
+from visitors.people.models import PriorityCategory, Visitor
 from visitors.selectors import visitor_match
 
 KIOSK_COOKIE = "frontdesk_kiosk"

@@ -26,7 +26,7 @@ from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
 from visitors.access import office_for_admin
-from visitors.models import DevicePairing, KioskLink
+from visitors.offices.models import DevicePairing, KioskLink
 from visitors.views.display import DISPLAY_COOKIE
 from visitors.views.kiosk import KIOSK_COOKIE, set_device_cookie
 

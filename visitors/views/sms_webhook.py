@@ -36,15 +36,11 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from frontdesk.ratelimits import rate
-from visitors.models import (
-    Language,
-    Reminder,
-    ReminderChannel,
-    ReminderState,
-    Visit,
-    Visitor,
-)
-from visitors.recognition import phone_digits
+from visitors.messaging.models import Reminder, ReminderChannel, ReminderState
+from visitors.offices.models import Language
+from visitors.people.models import Visitor
+from visitors.people.recognition import phone_digits
+from visitors.visits.models import Visit
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
 from visitors import selectors, services
-from visitors.lifecycle import Status, TransitionNotAllowed
-from visitors.models import Language, Visit
+from visitors.offices.models import Language
+from visitors.visits.lifecycle import Status, TransitionNotAllowed
+from visitors.visits.models import Visit
 
 
 def _visit_for_token(token: str) -> Visit:

@@ -16,8 +16,8 @@ from visitors.forms import (
     RespondingForm,
     TransferForm,
 )
-from visitors.lifecycle import STAGE_ORDER, Stage, TransitionNotAllowed
-from visitors.models import OpenRequest, Visit
+from visitors.visits.lifecycle import STAGE_ORDER, Stage, TransitionNotAllowed
+from visitors.visits.models import OpenRequest, Visit
 
 FORMS = {
     # The reasons chosen at check-in start ticked: recording the stage keeps them unless

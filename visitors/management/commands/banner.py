@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.urls import reverse
 
 from visitors.demo import DEMO_USERS, OFFICE_SLUG, demo_kiosk_token
-from visitors.models import KioskLink, Office
+from visitors.offices.models import KioskLink, Office
 
 
 class Command(BaseCommand):

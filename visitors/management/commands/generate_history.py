@@ -20,19 +20,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from visitors.lifecycle import Outcome, Status
-from visitors.models import (
-    Office,
-    PriorityCategory,
-    ReasonForVisit,
-    Referral,
-    ReferralPartner,
-    Service,
-    ServiceGiven,
-    Visit,
-    Visitor,
-)
-from visitors.recognition import normalise_name, phone_digits
+from visitors.offices.models import Office, ReasonForVisit, ReferralPartner, Service
+from visitors.people.models import PriorityCategory, Visitor
+from visitors.people.recognition import normalise_name, phone_digits
+from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.models import Referral, ServiceGiven, Visit
 
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
          "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"]  # fmt: skip

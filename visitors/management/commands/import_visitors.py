@@ -9,8 +9,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from visitors.models import Language, Office, PriorityCategory, Visitor, VisitorNameKey
-from visitors.recognition import phone_digits
+from visitors.offices.models import Language, Office
+from visitors.people.models import PriorityCategory, Visitor, VisitorNameKey
+from visitors.people.recognition import phone_digits
 
 REQUIRED = ("first_name", "last_name")
 OPTIONAL = ("preferred_name", "phone", "email", "birth_date", "language", "veteran")

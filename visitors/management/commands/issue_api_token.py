@@ -7,7 +7,8 @@ shell, with the same rule: the user must be an office admin at each office named
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from visitors.models import ApiScope, ApiToken, Office, StaffMembership, StaffRole
+from visitors.integrations.models import ApiScope, ApiToken
+from visitors.offices.models import Office, StaffMembership, StaffRole
 
 
 class Command(BaseCommand):

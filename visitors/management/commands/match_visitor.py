@@ -5,7 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from visitors.models import Office
+from visitors.offices.models import Office
 from visitors.selectors import visitor_match
 
 

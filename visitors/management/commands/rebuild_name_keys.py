@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from visitors.models import Visitor, VisitorNameKey
+from visitors.people.models import Visitor, VisitorNameKey
 
 
 class Command(BaseCommand):

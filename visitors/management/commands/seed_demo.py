@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from visitors.demo import DEMO_USERS, OFFICE_SLUG, demo_seed
-from visitors.models import Office
+from visitors.offices.models import Office
 
 
 class Command(BaseCommand):

@@ -10,8 +10,10 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from visitors.models import StaffMembership, StaffRole
+from visitors.offices.models import StaffMembership, StaffRole
 
+# The apps whose models the roles' permissions are about.
+ROLE_APPS = ("offices", "people", "visits", "followups", "messaging", "integrations")
 GROUP_NAMES = {
     StaffRole.FRONT_DESK: "Front desk",
     StaffRole.COUNSELLOR: "Counsellor",
@@ -49,7 +51,7 @@ def ensure_groups() -> dict[str, Group]:
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(
             Permission.objects.filter(
-                content_type__app_label="visitors", codename__in=PERMISSIONS[role]
+                content_type__app_label__in=ROLE_APPS, codename__in=PERMISSIONS[role]
             )
         )
         groups[role] = group

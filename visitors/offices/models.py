@@ -1,0 +1,392 @@
+"""Offices, their staff, devices and what they offer."""
+
+import datetime as dt
+import hashlib
+import secrets
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+def validate_opening_hours(value: object) -> None:
+    """Opening hours look like {"mon": [["08:00", "17:00"]], …}; missing days are closed."""
+    if not isinstance(value, dict):
+        raise ValidationError(_("Opening hours must be an object keyed by weekday."))
+    for day, spans in value.items():
+        if day not in WEEKDAYS:
+            raise ValidationError(_("Unknown weekday %(day)s."), params={"day": day})
+        if not isinstance(spans, list):
+            raise ValidationError(
+                _("%(day)s must be a list of [open, close]."), params={"day": day}
+            )
+        for span in spans:
+            try:
+                opens, closes = (dt.time.fromisoformat(t) for t in span)
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    _('%(day)s: %(span)s is not ["HH:MM", "HH:MM"].'),
+                    params={"day": day, "span": span},
+                ) from None
+            if opens >= closes:
+                raise ValidationError(
+                    _("%(day)s: opening must be before closing."), params={"day": day}
+                )
+
+
+def default_opening_hours() -> dict:
+    return {day: [["08:00", "17:00"]] for day in WEEKDAYS[:5]}
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+
+
+class Office(models.Model):
+    class SecondFactor(models.TextChoices):
+        PHONE_LAST4 = "phone_last4", _("Last 4 digits of phone")
+        BIRTH_MONTH_DAY = "birth_month_day", _("Birth month and day")
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    opening_hours = models.JSONField(
+        default=default_opening_hours, validators=[validate_opening_hours]
+    )
+    ticket_prefix = models.CharField(
+        max_length=2,
+        default="A",
+        validators=[RegexValidator(r"^[A-Z]{1,2}$", _("One or two capital letters."))],
+    )
+    wait_target_minutes = models.PositiveSmallIntegerField(
+        default=20, help_text=_("Waits longer than this are shown in red and counted as late.")
+    )
+    second_factor = models.CharField(
+        max_length=20, choices=SecondFactor.choices, default=SecondFactor.PHONE_LAST4
+    )
+    kiosk_idle_seconds = models.PositiveSmallIntegerField(
+        default=45, help_text=_("The kiosk returns to its welcome screen after this idle time.")
+    )
+    kiosk_reset_seconds = models.PositiveSmallIntegerField(
+        default=15, help_text=_("Seconds the kiosk shows the ticket before starting over.")
+    )
+    priority_notice_en = models.TextField(
+        blank=True,
+        default=(
+            "Veterans and eligible spouses receive priority of service: you will be served "
+            "ahead of others waiting for the same service. Answering is voluntary."
+        ),
+    )
+    priority_notice_es = models.TextField(
+        blank=True,
+        default=(
+            "Los veteranos y sus cónyuges elegibles tienen prioridad de servicio: se les atiende "
+            "antes que a otras personas que esperan el mismo servicio. Responder es voluntario."
+        ),
+    )
+
+    class QueueRule(models.TextChoices):
+        PRIORITY_FIRST = (
+            "priority_first",
+            _("Priority of service, then appointment time, then arrival (default)"),
+        )
+        APPOINTMENTS_FIRST = (
+            "appointments_first",
+            _("Appointment time, then priority of service, then arrival"),
+        )
+        ARRIVAL = "arrival", _("Arrival only (no priority)")
+
+    queue_rule = models.CharField(
+        max_length=20, choices=QueueRule.choices, default=QueueRule.PRIORITY_FIRST
+    )
+    display_names = models.BooleanField(
+        default=False,
+        help_text=_("Lobby display shows first name and last initial with the ticket."),
+    )
+    quiet_hours_start = models.TimeField(
+        default=dt.time(20, 0), help_text=_("No reminder texts from this local time…")
+    )
+    quiet_hours_end = models.TimeField(
+        default=dt.time(8, 0), help_text=_("…until this one; they are deferred, not dropped.")
+    )
+    retention_months = models.PositiveSmallIntegerField(
+        default=36,
+        validators=[MinValueValidator(1)],
+        help_text=_("Visitors whose last visit was here and longer ago than this are "
+                    "anonymised (visits and statistics stay)."),
+    )  # fmt: skip
+    queue_version = models.PositiveBigIntegerField(
+        default=0, editable=False, help_text=_("Moves on every queue change; consoles poll it.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(second_factor__in=["phone_last4", "birth_month_day"]),
+                name="office_second_factor_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local_now(self) -> dt.datetime:
+        return timezone.now().astimezone(self.zone)
+
+    def local_date(self, at: dt.datetime | None = None) -> dt.date:
+        return (at or timezone.now()).astimezone(self.zone).date()
+
+    def day_bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """Return the UTC instants where the office's local ``day`` starts and ends."""
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=self.zone)
+        return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+    def in_quiet_hours(self, at: dt.datetime) -> bool:
+        now = at.astimezone(self.zone).time()
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        return (start <= now or now < end) if start > end else (start <= now < end)
+
+    def quiet_hours_end_after(self, at: dt.datetime) -> dt.datetime:
+        """The first moment after ``at`` outside quiet hours."""
+        local = at.astimezone(self.zone)
+        end = dt.datetime.combine(local.date(), self.quiet_hours_end, tzinfo=self.zone)
+        if end <= local:
+            end += dt.timedelta(days=1)
+        return end.astimezone(dt.UTC)
+
+    def priority_notice(self, language: str) -> str:
+        if language == Language.SPANISH and self.priority_notice_es:
+            return self.priority_notice_es
+        return self.priority_notice_en
+
+    def is_open_at(self, at: dt.datetime) -> bool:
+        local = at.astimezone(self.zone)
+        spans = self.opening_hours.get(WEEKDAYS[local.weekday()], [])
+        now = local.time()
+        return any(
+            dt.time.fromisoformat(opens) <= now < dt.time.fromisoformat(closes)
+            for opens, closes in spans
+        )
+
+
+class StaffRole(models.TextChoices):
+    FRONT_DESK = "front_desk", _("Front desk")
+    COUNSELLOR = "counsellor", _("Counsellor")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("Office admin")
+
+
+class StaffMembership(models.Model):
+    """A user's role at one office; staff who move between offices hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "office"], name="membership_unique_user_office"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=StaffRole.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.office}"
+
+
+class ReasonForVisit(models.Model):
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="reasons")
+    label_en = models.CharField(_("label (English)"), max_length=80)
+    label_es = models.CharField(_("label (Spanish)"), max_length=80, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    closed_on = models.DateField(
+        null=True, blank=True, help_text=_("Closed for this office day, e.g. a full programme.")
+    )
+    closed_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["office", "position", "label_en"]
+        verbose_name = _("reason for visit")
+        verbose_name_plural = _("reasons for visit")
+        constraints = [
+            models.UniqueConstraint(fields=["office", "label_en"], name="reason_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label_en
+
+    def label_for(self, language: str) -> str:
+        if language == Language.SPANISH and self.label_es:
+            return self.label_es
+        return self.label_en
+
+    def is_closed_on(self, day: dt.date) -> bool:
+        return self.closed_on == day
+
+
+class Service(models.Model):
+    """A service the agency reports on, e.g. a WIOA basic career service."""
+
+    name = models.CharField(max_length=120)
+    reporting_code = models.CharField(max_length=32, unique=True)
+    description = models.TextField(blank=True)
+    staff_assisted = models.BooleanField(
+        default=True, help_text=_("Counts as staff-assisted in funders' reports.")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.reporting_code})"
+
+
+class ReferralPartner(models.Model):
+    name = models.CharField(max_length=160, unique=True)
+    helps_with = models.TextField(help_text=_("What they help with, in plain words."))
+    phone = models.CharField(max_length=32, blank=True)
+    website = models.URLField(blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    is_veterans_specialist = models.BooleanField(
+        default=False, help_text=_("A veterans' employment specialist (JVSG).")
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KioskLink(models.Model):
+    """A link that opens an office's kiosk on a tablet: a long random token, stored hashed.
+
+    The token is shown once, when the link is made; revoking the link stops every tablet that
+    opened it at its next request.
+    """
+
+    class Capability(models.TextChoices):
+        CHECK_IN = "check_in", _("Kiosk: check-in")
+        DISPLAY = "display", _("Lobby display")
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="kiosk_links")
+    label = models.CharField(max_length=80, help_text=_("Where the tablet is, e.g. Lobby left."))
+    capability = models.CharField(
+        max_length=10, choices=Capability.choices, default=Capability.CHECK_IN
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["office", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.office} — {self.label}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(
+        cls, *, office: Office, label: str, created_by=None, capability: str = "check_in"
+    ) -> tuple["KioskLink", str]:
+        """Create a link; return it with its token, which is stored only as a hash."""
+        token = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            office=office,
+            label=label,
+            token_hash=cls.hash_token(token),
+            created_by=created_by,
+            capability=capability,
+        )
+        return link, token
+
+    @classmethod
+    def find_active(
+        cls, *, office: Office, token: str, capability: str = "check_in"
+    ) -> "KioskLink | None":
+        if not token or len(token) > 100:
+            return None
+        return cls.objects.filter(
+            office=office,
+            token_hash=cls.hash_token(token),
+            capability=capability,
+            revoked_at__isnull=True,
+        ).first()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
+
+
+class DevicePairing(models.Model):
+    """A device asking to be paired: it shows ``code``; an office admin types the code in the
+    console and approves it for one office and one capability.
+
+    The device made its own long random token and holds it in a cookie; only its hash is here.
+    Approval turns that hash into a KioskLink, so no token ever travels from the server.
+    """
+
+    code = models.CharField(max_length=8, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    link = models.OneToOneField(
+        KioskLink, null=True, blank=True, on_delete=models.CASCADE, related_name="pairing"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Pairing {self.code}"
+
+    @staticmethod
+    def new_code() -> str:
+        return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(6))
