@@ -286,3 +286,33 @@ def test_it_keeps_a_text_the_visitor_did_not_agree_to_out_of_the_outbox(client, 
         world.act()
     assert not Reminder.objects.filter(kind="called_now").exists()
     assert Reminder.objects.filter(kind="queue_position").exists()  # the watcher agreed
+
+
+@pytest.mark.parametrize("entry", ["desk", "api"])
+def test_a_merge_through_either_surface_writes_its_audit_once_and_moves_the_queue(
+    client, db, entry
+):
+    """Merging a duplicate of someone waiting: the kept record's office sees the change (the
+    queue version moves) and the audit trail has one merge event per record, whichever
+    surface merged."""
+    case = Case("merge", entry, {})
+    with time_machine.travel(NOW, tick=False):
+        world = World(client, case)
+        keep = world.subject.visitor
+        duplicate = VisitorFactory(first_name=keep.first_name, last_name=keep.last_name)
+        VisitFactory(office=world.office, visitor=duplicate, status="left", ticket_number=300)
+        if entry == "desk":
+            client.force_login(world.staff)
+            response = client.post(
+                reverse("desk:merge", args=[world.office.slug]),
+                {"keep": keep.pk, "merge": duplicate.pk},
+            )
+            assert response.status_code == 302
+        else:
+            response = world.api(
+                "post", "/visitors/merge", {"keep_id": keep.pk, "merge_id": duplicate.pk}
+            )
+            assert response.status_code == 200, response.content
+    assert Office.objects.get(pk=world.office.pk).queue_version > world.version
+    merges = AuditEvent.objects.filter(action="merge")
+    assert sorted(merges.values_list("visitor_id", flat=True)) == sorted([keep.pk, duplicate.pk])
