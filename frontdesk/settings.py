@@ -144,7 +144,16 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    # Publishing fails fast when Redis is down (one quick retry, no long back-off): the rows a
+    # task would send wait in the database for beat's sweepers, and a request that queued a
+    # task after its commit must not hang on the broker (visitors.broker).
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+        "socket_connect_timeout": 2,
+    }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

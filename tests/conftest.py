@@ -10,7 +10,7 @@ Personas, and what each may reach once the staff views exist:
 import pytest
 
 from tests.factories import MembershipFactory, OfficeFactory, UserFactory
-from visitors import sms
+from visitors import broker, sms
 from visitors.offices.models import StaffRole
 
 PASSWORD = "correct horse battery staple"
@@ -63,6 +63,14 @@ def memory_sms(settings):
     settings.SMS_BACKEND = "visitors.sms.MemoryBackend"
     sms.MemoryBackend.outbox = []
     return sms.MemoryBackend.outbox
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_paused():
+    """A test that made the broker fail must not leave the next test's queueing paused."""
+    broker.resume()
+    yield
+    broker.resume()
 
 
 @pytest.fixture(autouse=True)

@@ -258,7 +258,8 @@ def visitor_search(*, office: Office, query: str) -> list[dict]:
             if pk in seen_here:
                 scored[pk] = max(scored.get(pk, 0), candidate.score)
     visitors = Visitor.objects.filter(pk__in=scored).annotate(
-        last_visit=Max("visits__checked_in_at"),
+        # The last visit here: when they came to another office is that office's business.
+        last_visit=Max("visits__checked_in_at", filter=Q(visits__office=office)),
         open_request_count=Count(
             "open_requests",
             filter=Q(open_requests__state=OpenRequest.State.OPEN, open_requests__office=office),

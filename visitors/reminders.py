@@ -7,13 +7,14 @@ one row, and a moved appointment gets fresh rows while the old ones are cancelle
 
 import datetime as dt
 import logging
+import uuid
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from visitors import broker
 from visitors.followups.models import Appointment, WorkshopSignup
 from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind, ReminderState
 from visitors.offices.models import Office, StaffMembership, StaffRole
@@ -55,14 +56,7 @@ def dispatch_soon() -> None:
     if not settings.REMINDERS_DISPATCH_ON_COMMIT:
         return
 
-    def kick() -> None:
-        # By name: the task module is a surface above this one.
-        try:
-            current_app.send_task("visitors.tasks.dispatch_reminders", retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure: the rows wait for beat
-            logger.warning("broker unavailable; reminders wait for the next beat", exc_info=True)
-
-    transaction.on_commit(kick, robust=True)
+    transaction.on_commit(lambda: broker.queue("visitors.tasks.dispatch_reminders"), robust=True)
 
 
 def cancel(reminders, reason: str) -> int:
@@ -171,7 +165,9 @@ def called_now(visit: Visit) -> bool:
     if not (visit.notify_when_called and may_text(visitor)) or visit.called_at is None:
         return False
     _, created = Reminder.objects.get_or_create(
-        idempotency_key=f"called:{visit.pk}:{visit.called_at.timestamp():.0f}",
+        # One text per call: each call (and each call again, even within the same second) is
+        # its own transition, written once by its compare-and-set, so it gets its own key.
+        idempotency_key=f"called:{visit.pk}:{uuid.uuid4().hex}",
         defaults={
             "office_id": visit.office_id, "visitor": visitor, "visit": visit,
             "kind": ReminderKind.CALLED_NOW, "channel": ReminderChannel.SMS,

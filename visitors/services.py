@@ -644,10 +644,20 @@ def reason_reopen(*, reason) -> None:
 
 
 def visit_transfer(*, visit: Visit, to_staff=None, reasons=None, by=None) -> None:
-    """Hand a visit to another staff member and/or another reason; it keeps its place."""
+    """Hand a visit to another staff member and/or another reason; it keeps its place.
+
+    Only an active visit is handed over (compare-and-set on its status): a finished one, or
+    one that ended meanwhile, raises TransitionNotAllowed.
+    """
     with transaction.atomic():
+        active = Visit.objects.select_for_update().filter(pk=visit.pk, status__in=ACTIVE_STATUSES)
+        if not active.exists():
+            current = Visit.objects.filter(pk=visit.pk).values_list("status", flat=True).first()
+            raise TransitionNotAllowed(
+                _("This visit is over, so it cannot be handed over."), current=current
+            )
         if to_staff is not None:
-            Visit.objects.filter(pk=visit.pk).update(assigned_to=to_staff)
+            active.update(assigned_to=to_staff)
             visit.assigned_to = to_staff
         if reasons is not None:
             visit.reasons.set(reasons)

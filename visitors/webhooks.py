@@ -23,13 +23,13 @@ import urllib.request
 import uuid
 from functools import partial
 
-from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from visitors import broker
 from visitors.integrations.models import (
     DeliveryState,
     WebhookDelivery,
@@ -157,12 +157,7 @@ def emit(event: str, *, office_id: int, data: dict) -> int:
 
 
 def _enqueue(delivery_id: int) -> None:
-    # By name: the task module is a surface above this one.
-    try:
-        current_app.send_task("visitors.tasks.deliver_webhook", (delivery_id,), retry=False)
-    except Exception:  # noqa: BLE001 - a broker outage must not fail the change that emitted
-        logger.warning("broker unavailable; webhook delivery %s stays pending", delivery_id,
-                       exc_info=True)  # fmt: skip
+    broker.queue("visitors.tasks.deliver_webhook", delivery_id)
 
 
 # --- Delivering ------------------------------------------------------------------------------

@@ -3,7 +3,13 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import MembershipFactory, ReasonFactory, VisitFactory, VisitorFactory
+from tests.factories import (
+    MembershipFactory,
+    ReasonFactory,
+    VisitFactory,
+    VisitorFactory,
+    aware,
+)
 from visitors.people.models import Visitor, VisitorMerge
 from visitors.selectors import visitor_match
 from visitors.visits.lifecycle import Status
@@ -166,3 +172,18 @@ def test_it_does_not_prefill_someone_who_never_came_here(client, outsider, other
     url = reverse("desk:check_in", args=[other_office.slug])
     response = client.get(url, {"visitor": people.pk})
     assert response.status_code == 404 and "222-1111" not in response.text
+
+
+def test_search_shows_the_last_visit_here_not_at_another_office(
+    client, clerk, office, other_office
+):
+    """When someone last came to another office is that office's business."""
+    rosa = VisitorFactory(first_name="Rosa", last_name="Quintero")
+    VisitFactory(office=office, visitor=rosa, status=Status.LEFT,
+                 checked_in_at=aware(2026, 1, 5, 15, 0))  # fmt: skip
+    VisitFactory(office=other_office, visitor=rosa, status=Status.LEFT,
+                 checked_in_at=aware(2026, 2, 20, 15, 0))  # fmt: skip
+    client.force_login(clerk)
+    response = client.get(reverse("desk:visitors", args=[office.slug]), {"q": "Quintero"})
+    assert "2026-01-05" in response.text
+    assert "2026-02-20" not in response.text

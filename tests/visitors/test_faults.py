@@ -34,8 +34,7 @@ def redis_down(settings, monkeypatch):
     def refuse(*args, **kwargs):
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("visitors.reminders.current_app.send_task", refuse)
-    monkeypatch.setattr("visitors.webhooks.current_app.send_task", refuse)
+    monkeypatch.setattr("visitors.broker.current_app.send_task", refuse)
 
 
 @pytest.fixture
@@ -83,3 +82,29 @@ def test_a_call_through_the_api_with_redis_down_commits_with_its_text_and_webhoo
     assert response.status_code == 200
     assert response.json()["status"] == "called"
     _rows_of_the_call(line)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_tries_the_broker_once_however_many_tasks_its_change_queues(
+    client, office, counsellor, line, settings, monkeypatch
+):
+    """Five subscribers and a text: after the first refusal the request stops asking the broker
+    (each attempt to a stopped Redis can take seconds); every row waits for the sweepers."""
+    settings.REMINDERS_DISPATCH_ON_COMMIT = True
+    for n in range(4):
+        WebhookSubscription.objects.create(
+            office=office, url=f"https://crm{n}.example.org/hook", events=["visit.called"]
+        )
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[0])
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("visitors.broker.current_app.send_task", refuse)
+    client.force_login(counsellor)
+    response = client.post(reverse("desk:call_next", args=[office.slug]), {"desk": "Desk 1"})
+    assert response.status_code == 302
+    assert len(attempts) == 1
+    assert WebhookDelivery.objects.filter(event="visit.called", state="pending").count() == 5
+    assert Reminder.objects.filter(kind="called_now", state="scheduled").count() == 1

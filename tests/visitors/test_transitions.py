@@ -316,3 +316,31 @@ def test_a_merge_through_either_surface_writes_its_audit_once_and_moves_the_queu
     assert Office.objects.get(pk=world.office.pk).queue_version > world.version
     merges = AuditEvent.objects.filter(action="merge")
     assert sorted(merges.values_list("visitor_id", flat=True)) == sorted([keep.pk, duplicate.pk])
+
+
+def test_a_call_again_within_the_same_second_texts_again(client, db):
+    """Call, then call again a moment later: two calls, two "you're being called" texts."""
+    case = next(c for c in CASES if c.id == "call-via-api")
+    with time_machine.travel(NOW, tick=False):
+        world = World(client, case)
+        world.act()
+        response = world.api("post", f"/visits/{world.subject.pk}/actions/recall")
+        assert response.status_code == 200
+    assert Reminder.objects.filter(kind="called_now", visit=world.subject).count() == 2
+
+
+def test_a_finished_visit_is_not_handed_over(client, db):
+    """Hand-over of a visit that is over: a message, and nothing written."""
+    case = next(c for c in CASES if c.id == "hand_over-via-console")
+    with time_machine.travel(NOW, tick=False):
+        world = World(client, case)
+        Visit.objects.filter(pk=world.subject.pk).update(status="left", ended_at=NOW)
+        client.force_login(world.staff)
+        response = client.post(
+            reverse("desk:visit_transfer", args=[world.office.slug, world.subject.pk]),
+            {"to_staff": world.staff.pk}, follow=True,
+        )  # fmt: skip
+    assert "cannot be handed over" in response.text
+    assert Visit.objects.get(pk=world.subject.pk).assigned_to is None
+    assert Office.objects.get(pk=world.office.pk).queue_version == world.version
+    assert not AuditEvent.objects.filter(visit_id=world.subject.pk, action="change").exists()

@@ -148,7 +148,7 @@ def visitor_detail(request, office: OfficeSlug, visitor_id: PathId):
         access.visible_visitors(office)
         .filter(pk=visitor_id)
         .annotate(
-            last_visit=Max("visits__checked_in_at"),
+            last_visit=Max("visits__checked_in_at", filter=Q(visits__office=office)),
             open_request_count=Count(
                 "open_requests",
                 filter=Q(open_requests__state="open", open_requests__office=office),

@@ -180,11 +180,15 @@ def visit_transfer(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
     else:
-        services.visit_transfer(
-            visit=visit,
-            to_staff=form.cleaned_data["to_staff"],
-            reasons=form.cleaned_data["reasons"] or None,
-            by=request.user,
-        )
-        messages.success(request, _("%(ticket)s handed over.") % {"ticket": visit.ticket_code})
+        try:
+            services.visit_transfer(
+                visit=visit,
+                to_staff=form.cleaned_data["to_staff"],
+                reasons=form.cleaned_data["reasons"] or None,
+                by=request.user,
+            )
+        except TransitionNotAllowed as refused:
+            messages.warning(request, str(refused))
+        else:
+            messages.success(request, _("%(ticket)s handed over.") % {"ticket": visit.ticket_code})
     return redirect("desk:visit", slug=office.slug, pk=visit.pk)

@@ -1,0 +1,40 @@
+"""Queueing a Celery task from a service once its change has committed — by name, so that no
+service imports the task module (a surface), and without ever failing or stalling the request.
+
+The rows a task would act on are already in the database (reminders, webhook deliveries), and
+beat's sweepers send whatever is left pending, so a broker that is down only delays them. What
+must not happen is a request waiting on it: each attempt fails fast (no retries, no result
+backend), and after one failure this process stops trying for ``PAUSE_SECONDS`` — a change
+with five webhook subscribers costs one failed attempt, not five.
+"""
+
+import logging
+import time
+
+from celery import current_app
+
+logger = logging.getLogger(__name__)
+
+PAUSE_SECONDS = 10.0
+_paused_until = 0.0
+
+
+def queue(task_name: str, *args) -> bool:
+    """Queue ``task_name`` with ``args``; False when the broker is down (the rows wait)."""
+    global _paused_until
+    if time.monotonic() < _paused_until:
+        return False
+    try:
+        current_app.send_task(task_name, args, retry=False, ignore_result=True)
+    except Exception:  # noqa: BLE001 - any broker failure: the sweepers send the rows later
+        _paused_until = time.monotonic() + PAUSE_SECONDS
+        logger.warning("broker unavailable; %s not queued, the rows wait for the sweepers",
+                       task_name, exc_info=True)  # fmt: skip
+        return False
+    return True
+
+
+def resume() -> None:
+    """Forget a failure (tests, or a process that knows the broker is back)."""
+    global _paused_until
+    _paused_until = 0.0
