@@ -113,3 +113,11 @@ def test_normalising_is_idempotent_and_keeps_letters(name):
 
 def test_it_keeps_only_digits_of_a_phone_number():
     assert phone_digits("+1 (555) 201-4477 ext. 9") == "155520144779"
+
+
+def test_a_name_that_grows_when_normalised_still_saves(db):
+    """A 100-character name of letters that normalise to two (ß -> ss) keeps a 100-character
+    search key instead of failing the check-in (PostgreSQL refuses an over-long value)."""
+    visitor = VisitorFactory(first_name="ß" * 100, last_name="García")
+    visitor.refresh_from_db()
+    assert visitor.first_key == "s" * 100

@@ -84,8 +84,10 @@ class Visitor(models.Model):
 
     def fill_search_keys(self) -> None:
         """Derive the stored search fields; bulk_create skips save(), so its callers call this."""
-        self.first_key = normalise_name(self.first_name)
-        self.last_key = normalise_name(self.last_name)
+        # A normalised name can be longer than the name (ß -> ss, ligatures spelt out); the key
+        # is for prefix search, so its first 100 characters are enough.
+        self.first_key = normalise_name(self.first_name)[:100]
+        self.last_key = normalise_name(self.last_name)[:100]
         self.phone_last4 = phone_digits(self.phone)[-4:]
 
     @property
