@@ -156,9 +156,11 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis, with a local-memory stand-in while Redis is down (frontdesk/cache.py).
+            "BACKEND": "frontdesk.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "frontdesk"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -198,6 +200,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT",
 # How long /healthz waits for a Celery worker to answer its ping.
 HEALTHZ_WORKER_TIMEOUT = env_float("HEALTHZ_WORKER_TIMEOUT", 3.0)
 HEALTHZ_PING_QUEUE = env_str("HEALTHZ_PING_QUEUE", "celery")
+# A monitor sending "Authorization: Bearer <this>" sees /healthz's errors and timings (staff do).
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 
 # --- Auth --------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

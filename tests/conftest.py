@@ -9,6 +9,7 @@ Personas, and what each may reach once the staff views exist:
 
 import pytest
 
+from frontdesk import cache as cache_backend
 from tests.factories import MembershipFactory, OfficeFactory, UserFactory
 from visitors import broker, sms
 from visitors.offices.models import StaffRole
@@ -66,11 +67,14 @@ def memory_sms(settings):
 
 
 @pytest.fixture(autouse=True)
-def _broker_not_paused():
-    """A test that made the broker fail must not leave the next test's queueing paused."""
+def _broker_and_cache_not_paused():
+    """A test that made the broker or the cache's Redis fail must not leave the next test's
+    queueing paused or its cache on the stand-in."""
     broker.resume()
+    cache_backend.reset()
     yield
     broker.resume()
+    cache_backend.reset()
 
 
 @pytest.fixture(autouse=True)

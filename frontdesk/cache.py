@@ -1,0 +1,133 @@
+"""The cache in production: Redis, with a local-memory stand-in while Redis cannot be reached.
+
+Everything Frontdesk keeps in the cache is a convenience, never the truth: rate-limit counters,
+the API throttle, the console poll's "still version N?" answers and permits. So when Redis
+stops, the lobby must not: each operation that fails to reach Redis is answered by a
+per-process local-memory cache instead, and for ``RETRY_SECONDS`` this process does not try
+Redis again (a stopped Redis answers at once, but an unreachable host would cost a timeout on
+every call).
+
+Why a stand-in rather than failing open (no limits at all) or a database fallback: limits stay
+in force during an outage, counted per process (with N web processes an address gets at most N
+times its allowance, still a limit), and the database — the one thing the lobby cannot work
+without — gets no extra write on every kiosk step and every poll. What the stand-in holds is
+forgotten when Redis returns: counters start again, polls ask the database once, both harmless.
+``degraded()`` tells /healthz that the stand-in is in use.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+
+_lock = threading.Lock()
+_down_until = 0.0
+_down_since: float | None = None
+
+
+def degraded() -> bool:
+    """Whether the local stand-in answers for Redis right now (for /healthz)."""
+    return _down_since is not None and time.monotonic() < _down_until + RETRY_SECONDS
+
+
+def _mark_down(error: Exception) -> None:
+    global _down_until, _down_since
+    with _lock:
+        if _down_since is None:
+            _down_since = time.monotonic()
+            logger.warning("cache: Redis unreachable (%s); using local memory", error)
+        _down_until = time.monotonic() + RETRY_SECONDS
+
+
+def _mark_up() -> None:
+    global _down_since
+    if _down_since is not None:
+        with _lock:
+            if _down_since is not None:
+                logger.warning("cache: Redis back after %.0f s", time.monotonic() - _down_since)
+                _down_since = None
+
+
+def reset() -> None:
+    """Forget an outage (tests)."""
+    global _down_until, _down_since
+    with _lock:
+        _down_until, _down_since = 0.0, None
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's Redis cache; while Redis is unreachable, a local-memory cache answers."""
+
+    def __init__(self, server: str, params: dict) -> None:
+        super().__init__(server, params)
+        # One stand-in per process and server: Django makes a cache object per thread.
+        self.stand_in = LocMemCache(
+            f"frontdesk-stand-in:{server}",
+            {"TIMEOUT": params.get("TIMEOUT", 300), "OPTIONS": {"MAX_ENTRIES": 20_000}},
+        )
+
+    def _either(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if time.monotonic() >= _down_until:
+            method: Callable = getattr(super(), name)
+            try:
+                answer = method(*args, **kwargs)
+            except UNREACHABLE as error:
+                _mark_down(error)
+            else:
+                _mark_up()
+                return answer
+        return getattr(self.stand_in, name)(*args, **kwargs)
+
+    # Every operation Frontdesk and its libraries use goes through _either.
+    def add(self, *args, **kwargs):
+        return self._either("add", *args, **kwargs)
+
+    def get(self, *args, **kwargs):
+        return self._either("get", *args, **kwargs)
+
+    def set(self, *args, **kwargs):
+        return self._either("set", *args, **kwargs)
+
+    def touch(self, *args, **kwargs):
+        return self._either("touch", *args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return self._either("delete", *args, **kwargs)
+
+    def get_many(self, *args, **kwargs):
+        return self._either("get_many", *args, **kwargs)
+
+    def has_key(self, *args, **kwargs):
+        return self._either("has_key", *args, **kwargs)
+
+    def incr(self, *args, **kwargs):
+        return self._either("incr", *args, **kwargs)
+
+    def set_many(self, *args, **kwargs):
+        return self._either("set_many", *args, **kwargs)
+
+    def delete_many(self, *args, **kwargs):
+        return self._either("delete_many", *args, **kwargs)
+
+    def clear(self, *args, **kwargs):
+        return self._either("clear", *args, **kwargs)
+
+    def reach(self) -> None:
+        """Ask Redis itself (not the stand-in) for a key; raise when it cannot be reached."""
+        try:
+            super().get("frontdesk:reach")
+        except UNREACHABLE as error:
+            _mark_down(error)
+            raise
+        _mark_up()
