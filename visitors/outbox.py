@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template
 from django.utils import timezone, translation
 
 from visitors import reminders, sms, webhooks
@@ -72,6 +73,13 @@ def _finish(reminder_id: int, claim: str, **fields) -> bool:
     return finished
 
 
+def render_text(name: str, context: dict) -> str:
+    """A plain-text template rendered without HTML escaping: a text message or an email's
+    plain part is not HTML, so "We're late & sorry" must arrive as typed, not as entities."""
+    template = get_template(name).template  # the engine's Template, which takes a Context
+    return template.render(Context(context, autoescape=False))
+
+
 def _render(reminder: Reminder) -> tuple[str, str]:
     """The subject line and body, from templates/reminders/<kind>.txt, in the visitor's
     language and the office's time zone."""
@@ -84,7 +92,7 @@ def _render(reminder: Reminder) -> tuple[str, str]:
     if reminder.workshop_id:
         context["workshop"] = reminder.workshop
     with translation.override(language), timezone.override(reminder.office.zone):
-        text = render_to_string(f"reminders/{reminder.kind}.txt", context).strip()
+        text = render_text(f"reminders/{reminder.kind}.txt", context).strip()
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip() or subject.strip()
 

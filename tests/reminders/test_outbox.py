@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.factories import VisitFactory, VisitorFactory, aware
-from visitors import outbox, sms
+from visitors import outbox, services, sms
 from visitors.messaging.models import Reminder, ReminderState
 from visitors.tasks import dispatch_reminders, send_reminder
 
@@ -148,3 +148,18 @@ def test_the_dispatcher_task_hands_claimed_rows_to_send_tasks(office, memory_sms
     assert len(memory_sms) == 1 and "Running late" in memory_sms[0].body
     assert Reminder.objects.get().state == "sent"
     assert send_reminder.name == "visitors.tasks.send_reminder"
+
+
+def test_a_text_arrives_as_typed_not_html_escaped(office, clerk, memory_sms):
+    """A broadcast with an apostrophe and an ampersand, to someone whose name has one: the
+    text is plain text, not HTML (it used to arrive as We&#x27;re … &amp; …)."""
+    office.name = "Smith & Daughters Job Center"
+    office.save()
+    VisitFactory(office=office, visitor=VisitorFactory(first_name="Siobhán", last_name="O'Brien",
+                                                       consent_sms=True))  # fmt: skip
+    services.queue_broadcast(office=office, message="We're running late & sorry", by=clerk)
+    for reminder_id, claim in outbox.reminders_claim():
+        outbox.reminder_deliver(reminder_id=reminder_id, claim=claim)
+    (text,) = memory_sms
+    assert "We're running late & sorry" in text.body
+    assert "&#x27;" not in text.body and "&amp;" not in text.body
