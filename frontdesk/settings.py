@@ -17,6 +17,9 @@ from frontdesk.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FRONTDESK_VAR_DIR", str(BASE_DIR / "var")))
+# Local state whatever the setup: beat's schedule, SMS files, and SQLite and the file broker
+# when they are used. Made here, so that no process depends on another having made it.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", True)
 
@@ -116,7 +119,6 @@ if DATABASE_URL:
             default_db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
             default_db["CONN_HEALTH_CHECKS"] = True
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     default_db = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(VAR_DIR / "frontdesk.sqlite3"),
@@ -187,6 +189,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
@@ -316,6 +319,8 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", 30)
 # A pending delivery this long past its due time lost its task: the beat sweeper queues it.
 WEBHOOK_SWEEP_GRACE_SECONDS = env_int("WEBHOOK_SWEEP_GRACE_SECONDS", 60)
+# Hosts a webhook may reach on a private network (development and tests); others must be public.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 # The dashboard's range view runs its independent scans on this many connections at once
 # (PostgreSQL only; 1 runs them in turn).
 DASHBOARD_QUERY_THREADS = env_int("DASHBOARD_QUERY_THREADS", 3)
