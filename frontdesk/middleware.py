@@ -1,8 +1,46 @@
 """Project middleware."""
 
+from urllib.parse import unquote_to_bytes
+
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
 
 from visitors.polling import answer_unchanged
+
+NUL_MESSAGE = "The request contains a NUL character, which no field accepts."
+# A NUL as it arrives in a body that no Django form reads: raw, or escaped in JSON.
+NUL_FORMS = (b"\x00", b"\\u0000")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(request) -> bool:
+    if "\x00" in request.path or b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
+        return True
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type in FORM_TYPES:
+        return False
+    body = request.body.lower()
+    return any(form in body for form in NUL_FORMS)
+
+
+def refuse_nul_bytes(get_response):
+    """Refuse a NUL byte in the address or in a body no form reads, before any view sees it.
+
+    PostgreSQL refuses NUL in text, so a NUL reaching a query (a status token in the URL, a
+    search in the query string, a field in the API's JSON) used to be a 500; no field has a
+    use for one: 400 with a message, JSON on the API. Form posts are left to their Django form,
+    whose every text field refuses NUL with a message shown in the page (all input goes
+    through a form, the desk name included), so a kiosk step keeps its screen.
+    """
+
+    def middleware(request):
+        if _has_nul(request):
+            if request.path.startswith("/api/"):
+                error = {"code": "bad_request", "message": NUL_MESSAGE}
+                return JsonResponse({"error": error}, status=400)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return get_response(request)
+
+    return middleware
 
 
 def reset_time_zone(get_response):

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # No NUL byte in an address or a body no form reads (PostgreSQL refuses them): 400.
+    "frontdesk.middleware.refuse_nul_bytes",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and users: an unchanged console poll is answered from the cache.
     "frontdesk.middleware.unchanged_poll",

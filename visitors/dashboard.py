@@ -48,6 +48,10 @@ from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Visit
 
 WEEKS_COMPARED = 4
+# The days any report may ask about (the web dashboard, its export, the API): outside them a
+# date is a typo, and the ends of Python's calendar overflow when a day is turned into times.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
 
 
 # --- Expressions ---------------------------------------------------------------------------

@@ -295,6 +295,15 @@ class FutureReferenceForm(forms.Form):
         return data
 
 
+class DeskForm(forms.Form):
+    """The desk a staff member calls visitors to (kept for their session)."""
+
+    desk = forms.CharField(label=_("Desk"), required=False)
+
+    def clean_desk(self) -> str:
+        return self.cleaned_data["desk"][:40]
+
+
 class BroadcastForm(forms.Form):
     message = forms.CharField(
         label=_("Message to everyone waiting"), min_length=3, max_length=300,

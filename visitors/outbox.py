@@ -15,8 +15,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
-from django.template import Context
-from django.template.loader import get_template
+from django.template import Context, engines
 from django.utils import timezone, translation
 
 from visitors import reminders, sms, webhooks
@@ -76,8 +75,8 @@ def _finish(reminder_id: int, claim: str, **fields) -> bool:
 def render_text(name: str, context: dict) -> str:
     """A plain-text template rendered without HTML escaping: a text message or an email's
     plain part is not HTML, so "We're late & sorry" must arrive as typed, not as entities."""
-    template = get_template(name).template  # the engine's Template, which takes a Context
-    return template.render(Context(context, autoescape=False))
+    engine = engines["django"].engine  # type: ignore[attr-defined]  # DjangoTemplates' Engine
+    return engine.get_template(name).render(Context(context, autoescape=False))
 
 
 def _render(reminder: Reminder) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime, StrictBool, StrictInt
 
+from visitors import dashboard
 from visitors.followups.models import AppointmentState
 from visitors.messaging.models import ReminderKind, ReminderState
 from visitors.offices.models import Language
@@ -17,8 +18,7 @@ from visitors.visits.lifecycle import Action, Outcome, Stage, Status
 from visitors.visits.models import RequestState, Source
 
 MAX_ID = 2**63 - 1
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2100, 12, 31)
+FIRST_DAY, LAST_DAY = dashboard.FIRST_DAY, dashboard.LAST_DAY
 
 
 def _plain_text(value: str) -> str:

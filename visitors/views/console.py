@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from frontdesk.middleware import mark_as_poll
 from visitors import polling, selectors, services
 from visitors.access import is_office_admin, office_for_staff, visit_for_office
-from visitors.forms import BroadcastForm, CloseReasonForm, TransferForm
+from visitors.forms import BroadcastForm, CloseReasonForm, DeskForm, TransferForm
 from visitors.offices.models import StaffMembership
 from visitors.visits.lifecycle import Action, TransitionNotAllowed
 
@@ -86,6 +86,8 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
 def call_next(request: HttpRequest, slug: str) -> HttpResponse:
     office = office_for_staff(request, slug)
     desk = _remember_desk(request)
+    if desk is None:
+        return _back(request, reverse("desk:console", args=[office.slug]))
     visit = services.queue_call_next(office=office, staff=request.user, desk=desk)
     if visit is None:
         messages.info(request, _("Nobody is waiting."))
@@ -112,6 +114,8 @@ def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpR
     if action not in ACTIONS:
         return HttpResponse(status=404)
     desk = _remember_desk(request)
+    if desk is None:
+        return _back(request, reverse("desk:console", args=[office.slug]))
     try:
         ACTIONS[action](visit=visit, by=request.user, desk=desk)
     except TransitionNotAllowed as refused:
@@ -122,10 +126,14 @@ def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpR
     return _back(request, reverse("desk:console", args=[office.slug]))
 
 
-def _remember_desk(request: HttpRequest) -> str:
-    desk = (request.POST.get("desk") or request.session.get(DESK_SESSION_KEY, "")).strip()[:40]
-    request.session[DESK_SESSION_KEY] = desk
-    return desk
+def _remember_desk(request: HttpRequest) -> str | None:
+    """The desk typed now or remembered for the session; None (with a message) when refused."""
+    form = DeskForm({"desk": request.POST.get("desk") or request.session.get(DESK_SESSION_KEY, "")})
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return None
+    request.session[DESK_SESSION_KEY] = form.cleaned_data["desk"]
+    return form.cleaned_data["desk"]
 
 
 def _back(request: HttpRequest, url: str) -> HttpResponse:

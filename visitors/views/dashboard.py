@@ -45,11 +45,19 @@ def _date(value: str, default: dt.date, errors: list, label: str) -> dt.date:
     if not value:
         return default
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         errors.append(_("%(label)s is not a date (YYYY-MM-DD); showing %(day)s instead.")
                       % {"label": label, "day": default.isoformat()})  # fmt: skip
         return default
+    if not dashboard.FIRST_DAY <= day <= dashboard.LAST_DAY:
+        errors.append(
+            _("%(label)s must be between %(first)s and %(last)s; showing %(day)s instead.")
+            % {"label": label, "first": dashboard.FIRST_DAY.isoformat(),
+               "last": dashboard.LAST_DAY.isoformat(), "day": default.isoformat()}
+        )  # fmt: skip
+        return default
+    return day
 
 
 def _today(offices: list[Office]) -> dt.date:
