@@ -10,24 +10,36 @@ delivery log an office admin reads).
 Every request carries ``X-Frontdesk-Signature: t=<unix time>,v1=<hex>``, where ``<hex>`` is
 HMAC-SHA256 with the subscription's secret over ``f"{t}.{body}"``. Receivers recompute it and
 refuse old timestamps (docs/api.md shows how).
+
+Events go only to the public internet: ``check_destination`` owns the rule (no credentials in
+the address, https unless DEBUG, and every address the host resolves to public), and is applied
+when an admin subscribes and again at each send, where the request goes to the very addresses
+that were checked (a name that resolves elsewhere a moment later changes nothing). Hosts named
+in WEBHOOK_ALLOWED_HOSTS may be private, for development and tests. Only the status of the
+receiver's answer is kept, never its body: the far side's words are not ours to show.
 """
 
 import datetime as dt
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 import uuid
+from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from visitors import broker
 from visitors.integrations.models import (
@@ -51,6 +63,14 @@ RETRY_STATUSES = {408, 409, 425, 429}
 LEASE_MARGIN_SECONDS = 60
 # A retry that Celery runs a moment before its due time (clocks of two hosts) still counts.
 EARLY_SECONDS = 5
+# Names private by convention (RFC 6761, mDNS, ICANN's .internal): refused without asking DNS.
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
+# NAT64's well-known prefix carries an IPv4 address in its last 32 bits (RFC 6052).
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+class DestinationRefused(Exception):
+    """A webhook address Frontdesk will not send to; the message says why, for its admin."""
 
 
 class DeliveryFailed(Exception):
@@ -160,26 +180,136 @@ def _enqueue(delivery_id: int) -> None:
     broker.queue("visitors.tasks.deliver_webhook", delivery_id)
 
 
+# --- Where it may go -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A webhook address taken apart, with the addresses its host resolved to when checked."""
+
+    scheme: str
+    host: str
+    port: int
+    target: str
+    addresses: tuple[str, ...]
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` is on the public internet, also when IPv6 carries an IPv4 address."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    # is_global alone lets multicast and some reserved ranges through.
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+def _resolve(host: str, port: int) -> tuple[str, ...]:
+    """Every address ``host`` has now, in the resolver's order (raises OSError if none)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_destination(url: str) -> Destination:
+    """Where a webhook may send: ``url`` with its host resolved once and every address checked.
+
+    Raises DestinationRefused when the rule refuses it: credentials in the address, http while
+    DEBUG is off, or a host that is (or resolves to) a private, loopback, link-local, multicast,
+    reserved or unspecified address — unless it is one of WEBHOOK_ALLOWED_HOSTS. Raises OSError
+    when the host does not resolve now.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise DestinationRefused(_("This is not a valid address.")) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise DestinationRefused(_("Use an http or https address."))
+    if scheme != "https" and not settings.DEBUG:
+        raise DestinationRefused(_("Use an https address."))
+    if "@" in parts.netloc:
+        raise DestinationRefused(_("Leave the user name and password out of the address."))
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise DestinationRefused(_("This address names no host."))
+    port = port or (443 if scheme == "https" else 80)
+    allowed = host in {h.lower().strip("[]").rstrip(".") for h in settings.WEBHOOK_ALLOWED_HOSTS}
+    private = _("Frontdesk sends webhooks only to public addresses, not to a private network.")
+    if not allowed and (host == "localhost" or host.endswith(LOCAL_SUFFIXES)):
+        raise DestinationRefused(private)
+    addresses = _resolve(host, port)
+    if not allowed and not all(is_public_address(a) for a in addresses):
+        raise DestinationRefused(private)
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    return Destination(scheme=scheme, host=host, port=port, target=target, addresses=addresses)
+
+
 # --- Delivering ------------------------------------------------------------------------------
 
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: never follow a receiver elsewhere."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
+_tls = ssl.create_default_context()
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _open_socket(addresses: tuple[str, ...], port: int, timeout: float | None) -> socket.socket:
+    """Connect to the first of the checked ``addresses`` that answers; never look the name up."""
+    error = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as failed:
+            error = failed
+    raise error
 
 
-def _post(url: str, *, body: bytes, headers: dict) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to the checked addresses, with the host's name in the Host header."""
+
+    def __init__(self, destination: Destination, *, timeout: float):
+        super().__init__(destination.host, destination.port, timeout=timeout)
+        self.addresses = destination.addresses
+
+    def connect(self) -> None:
+        self.sock = _open_socket(self.addresses, self.port, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked addresses; SNI and the certificate checked against the host's name."""
+
+    def __init__(self, destination: Destination, *, timeout: float):
+        super().__init__(destination.host, destination.port, timeout=timeout, context=_tls)
+        self.addresses = destination.addresses
+
+    def connect(self) -> None:
+        sock = _open_socket(self.addresses, self.port, self.timeout)
+        try:
+            self.sock = _tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _post(url: str, *, body: bytes, headers: dict) -> int:
+    """POST ``body`` to ``url`` if ``check_destination`` allows it; return the answer's status.
+
+    http.client follows no redirects: a redirect is an answer, not an instruction. The answer's
+    body is never read.
+    """
+    destination = check_destination(url)
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    connection: http.client.HTTPConnection
+    if destination.scheme == "https":
+        connection = _PinnedHTTPSConnection(destination, timeout=timeout)
+    else:
+        connection = _PinnedHTTPConnection(destination, timeout=timeout)
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, response.read(EXCERPT).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(EXCERPT).decode("utf-8", "replace")
+        connection.request("POST", destination.target, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def webhook_deliver(*, delivery_id: int, final: bool | None = None) -> str:
@@ -219,17 +349,20 @@ def webhook_deliver(*, delivery_id: int, final: bool | None = None) -> str:
         ),
     }
     try:
-        status, excerpt = _post(subscription.url, body=body, headers=headers)
-    except (OSError, ValueError) as error:  # refused, timed out, DNS, bad address
+        status = _post(subscription.url, body=body, headers=headers)
+    except DestinationRefused as refused:
+        # The rule refuses this address: another attempt would be refused the same way.
+        return _failed(delivery, now, final=True, retry=False, error=_("Not sent: %s") % refused)
+    except (OSError, ValueError, http.client.HTTPException) as error:  # refused, timed out, DNS
         return _failed(delivery, now, final=final, retry=True, error=str(error) or repr(error))
     if 200 <= status < 300:
         _record(delivery, state=DeliveryState.DELIVERED, at=now, delivered_at=now,
-                response_status=status, response_excerpt=excerpt, error="")  # fmt: skip
+                response_status=status, response_excerpt="", error="")  # fmt: skip
         return DeliveryState.DELIVERED
     retry = status >= 500 or status in RETRY_STATUSES
     return _failed(
         delivery, now, final=final, retry=retry, error=f"HTTP {status}",
-        response_status=status, response_excerpt=excerpt,
+        response_status=status, response_excerpt="",
     )  # fmt: skip
 
 

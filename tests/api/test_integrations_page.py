@@ -83,6 +83,27 @@ def test_the_delivery_log_and_removing_a_webhook(signed_in, office):
     assert not WebhookSubscription.objects.exists()
 
 
+def test_it_never_shows_an_answer_s_body_kept_from_before(signed_in, office):
+    """A row written when bodies were still kept shows its status, not the receiver's words."""
+    hook = WebhookSubscription.objects.create(
+        office=office, url="https://x.example/", events=["visit.called"]
+    )
+    WebhookDelivery.objects.create(
+        subscription=hook,
+        event="visit.called",
+        event_id="evt_8",
+        payload={},
+        state="failed",
+        attempts=1,
+        response_status=404,
+        response_excerpt="root:x:0:0:root",
+        error="HTTP 404",
+    )
+    page = signed_in.get(f"{PAGE}webhooks/{hook.pk}/").content.decode()
+    assert "HTTP 404" in page
+    assert "root:x:0:0" not in page
+
+
 def test_another_office_s_admin_reaches_none_of_it(client, office, other_office):
     hook = WebhookSubscription.objects.create(office=office, url="https://x.example/",
                                               events=["visit.called"])  # fmt: skip

@@ -81,6 +81,13 @@ def fast_retries(settings):
     settings.WEBHOOK_TIMEOUT_SECONDS = 5
 
 
+@pytest.fixture(autouse=True)
+def local_receiver(settings):
+    """Let deliveries reach the receiver on 127.0.0.1 over http, as in development."""
+    settings.DEBUG = True
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_delivers_a_signed_event_the_receiver_verifies(
     api, write_token, office, fast_retries

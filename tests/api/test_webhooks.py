@@ -119,13 +119,20 @@ def delivery(office):
     )
 
 
-def _answer(status, text=b"ok"):
-    return mock.patch.object(webhooks, "_post", return_value=(status, text.decode()))
+@pytest.fixture
+def local_receiver(settings):
+    """Let deliveries reach a receiver on this machine over http, as in development."""
+    settings.DEBUG = True
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+def _answer(status):
+    return mock.patch.object(webhooks, "_post", return_value=status)
 
 
 @pytest.mark.django_db
 def test_a_2xx_marks_the_delivery_delivered_with_its_signature(delivery):
-    with mock.patch.object(webhooks, "_post", return_value=(204, "")) as post:
+    with mock.patch.object(webhooks, "_post", return_value=204) as post:
         assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "delivered"
     headers = post.call_args.kwargs["headers"]
     body = post.call_args.kwargs["body"]
@@ -141,11 +148,11 @@ def test_a_2xx_marks_the_delivery_delivered_with_its_signature(delivery):
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [500, 503, 429, 408])
 def test_a_server_error_or_busy_receiver_is_retried(delivery, status):
-    with _answer(status, b"busy"), pytest.raises(webhooks.DeliveryFailed):
+    with _answer(status), pytest.raises(webhooks.DeliveryFailed):
         webhooks.webhook_deliver(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.error) == ("pending", 1, f"HTTP {status}")
-    assert delivery.response_excerpt == "busy"
+    assert delivery.response_status == status
 
 
 @pytest.mark.django_db
@@ -159,7 +166,7 @@ def test_a_refusal_fails_at_once_and_the_last_attempt_fails_for_good(delivery):
 
 
 @pytest.mark.django_db
-def test_an_unreachable_receiver_is_retried(delivery, settings):
+def test_an_unreachable_receiver_is_retried(delivery, settings, local_receiver):
     settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
     WebhookSubscription.objects.filter(pk=delivery.subscription_id).update(
         url="http://127.0.0.1:9/closed"
@@ -171,7 +178,7 @@ def test_an_unreachable_receiver_is_retried(delivery, settings):
 
 
 @pytest.mark.django_db
-def test_a_redirect_is_not_followed(delivery):
+def test_a_redirect_is_not_followed(delivery, local_receiver):
     """A receiver answering 302 does not send the event elsewhere; it counts as a refusal."""
     import http.server
     import threading
@@ -238,7 +245,7 @@ def test_it_sends_nothing_while_another_attempt_holds_the_row(delivery):
 
     def post(url, *, body, headers):
         meanwhile.append(webhooks.webhook_deliver(delivery_id=delivery.pk))
-        return 200, "ok"
+        return 200
 
     with mock.patch.object(webhooks, "_post", side_effect=post) as sent:
         assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "delivered"

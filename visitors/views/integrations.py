@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import access
+from visitors import access, webhooks
 from visitors.access import office_for_admin
 from visitors.integrations.models import ApiScope, ApiToken, WebhookEvent, WebhookSubscription
 from visitors.offices.models import Office
@@ -56,6 +56,16 @@ class WebhookForm(forms.Form):
         label=gettext_lazy("Events"), choices=WebhookEvent.choices,
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            webhooks.check_destination(url)
+        except webhooks.DestinationRefused as refused:
+            raise forms.ValidationError(str(refused), code="destination") from None
+        except OSError:
+            pass  # a name that does not resolve yet: every send checks it again
+        return url
 
 
 def _page(request, office, *, token_form=None, webhook_form=None, shown=None, status=200):
@@ -130,7 +140,7 @@ def webhook_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def webhook_log(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """One webhook's deliveries, latest first: status, attempts, the receiver's answer."""
+    """One webhook's deliveries, latest first: status, attempts, the answer's HTTP status."""
     office = office_for_admin(request, slug)
     webhook = get_object_or_404(WebhookSubscription, pk=pk, office=office)
     page = Paginator(webhook.deliveries.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
