@@ -2,14 +2,17 @@
 
 A manager turns it on at /accounts/two-factor/ by scanning a QR code into an authenticator app
 and typing one code. From then on, after the password, every staff page asks for a code first
-(``require_second_factor`` middleware) until the session is verified.
+(``require_second_factor`` middleware) until the session is verified. Turning it on ends the
+user's other sessions (``end_other_sessions``), so none signed in before it goes on without a code.
 """
 
 from base64 import b32encode
+from importlib import import_module
 
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
@@ -17,6 +20,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -73,6 +77,33 @@ def note_second_factor_at_sign_in(sender, request, user, **kwargs) -> None:
         request.session[NO_DEVICE_KEY] = not user_has_device(user, confirmed=True)
 
 
+def end_other_sessions(request: HttpRequest) -> int:
+    """End every session of the signed-in user but this one; return how many ended.
+
+    Enrolment calls it: a session signed in before the second factor existed never typed a code
+    (and noted at sign-in that it need not), so it must sign in again. A password change needs
+    no call: Django's password-change views (the only ones Frontdesk has are the admin's) call
+    ``update_session_auth_hash``, and every other session then fails the session hash check on
+    its next request and is flushed (tests/security/test_two_factor.py holds both).
+
+    The sessions are found by reading every unexpired one, not from a user-to-session record
+    kept at sign-in: enrolment is rare (once per manager), a session ends after
+    SESSION_COOKIE_AGE (eight hours) unused so few are live, and such a record would miss
+    exactly the sessions this is for: those signed in before the record existed.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    user_id, keep = str(request.user.pk), request.session.session_key
+    live = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    others = [
+        session.session_key
+        for session in live.exclude(session_key=keep).iterator()
+        if store().decode(session.session_data).get(SESSION_KEY) == user_id
+    ]
+    for key in others:
+        store().delete(key)  # through the store, so a cached_db copy goes too
+    return len(others)
+
+
 def _code(request) -> str:
     return "".join(ch for ch in request.POST.get("code", "") if ch.isdigit())[:8]
 
@@ -103,6 +134,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             request.session[NO_DEVICE_KEY] = False
+            end_other_sessions(request)
             messages.success(request, _("Second factor on: sign-ins will ask for a code."))
             return redirect("two_factor")
         error = _("That code is not right. Check the time on your phone and try again.")
