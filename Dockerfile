@@ -29,4 +29,4 @@ ENV PATH=/app/.venv/bin:$PATH \
     DEBUG=0 \
     PORT=8000
 EXPOSE 8000
-CMD ["sh", "-c", "exec gunicorn frontdesk.wsgi --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn frontdesk.wsgi -c python:frontdesk.gunicorn_conf --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3}"]

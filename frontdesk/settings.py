@@ -191,6 +191,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
@@ -232,8 +233,10 @@ AXES_VERBOSE = False
 # embedded default's local-memory cache counts per process, which is enough for `make run`.
 RATELIMIT_VIEW = "frontdesk.views.rate_limited"
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-# Per client address. A lobby tablet takes a few steps a minute; the status page polls every
-# 5 s and a whole waiting room may share one public Wi-Fi address.
+# Per client address, except kiosk steps: per paired tablet, and requests without a tablet's
+# cookie in a bucket of their own (so they can never use up the tablet's). A lobby tablet takes
+# a few steps a minute; the status page polls every 5 s and a whole waiting room may share one
+# public Wi-Fi address.
 RATELIMIT_KIOSK = env_str("RATELIMIT_KIOSK", "60/m")
 RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
 RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
@@ -304,6 +307,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # A dotted path to a visitors.sms backend: the console backend logs texts (development); the
 # Twilio backend sends them (TWILIO_* below). Tests use the in-memory backend.
 SMS_BACKEND = env_str("SMS_BACKEND", "visitors.sms.ConsoleBackend")
+# With DEBUG=0 the console and file backends are refused (check --deploy fails and no text is
+# marked sent) unless this says the setup is meant to send nothing, e.g. staging.
+SMS_ALLOW_TEST_BACKEND = env_bool("SMS_ALLOW_TEST_BACKEND", False)
 SMS_FROM = env_str("SMS_FROM")
 SMS_FILE_DIR = env_str("SMS_FILE_DIR") or str(VAR_DIR / "sms")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
@@ -361,11 +367,18 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logging ---------------------------------------------------------------------------------
+# Every handler redacts phone numbers and secret paths (frontdesk/logs.py); the Celery worker
+# logs through this configuration too (it does not take the root logger over).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"()": "frontdesk.logs.RedactingFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own handlers for these would print past the redaction (errors, runserver).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -45,7 +45,10 @@ class ConsoleBackend(BaseBackend):
     """Development: write the text to the log instead of sending it."""
 
     def send(self, message: SmsMessage) -> str:
-        logger.info("SMS to %s [%s]: %s", message.to, message.idempotency_key, message.body)
+        # The body only at DEBUG: a text can say more about a visitor than a log should keep.
+        logger.info("SMS to %s [%s], %d characters", message.to, message.idempotency_key,
+                    len(message.body))  # fmt: skip
+        logger.debug("SMS body [%s]: %s", message.idempotency_key, message.body)
         return f"console-{message.idempotency_key}"
 
 
@@ -182,7 +185,27 @@ def e164(phone: str) -> str:
     return phone
 
 
+TEST_BACKENDS = {"visitors.sms.ConsoleBackend", "visitors.sms.FileBackend",
+                 "visitors.sms.MemoryBackend"}  # fmt: skip
+
+
+def sends_nothing() -> bool:
+    """Whether this production setup (DEBUG=0) would only pretend to send texts."""
+    return (
+        not settings.DEBUG
+        and settings.SMS_BACKEND in TEST_BACKENDS
+        and not settings.SMS_ALLOW_TEST_BACKEND
+    )
+
+
 def get_backend() -> BaseBackend:
+    """The configured backend; a test backend in production is refused, so that no text is
+    marked sent that never went (check --deploy says so before the first one)."""
+    if sends_nothing():
+        raise ImproperlyConfigured(
+            f"SMS_BACKEND {settings.SMS_BACKEND} sends nothing; refused with DEBUG=0 "
+            "(set a real backend, or SMS_ALLOW_TEST_BACKEND=1)"
+        )
     return import_string(settings.SMS_BACKEND)()
 
 

@@ -19,6 +19,7 @@ PROD = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "frontdesk.example.org",
+    "SMS_BACKEND": "visitors.sms.TwilioBackend",
 }
 
 PROBE = """
@@ -93,7 +94,7 @@ def test_it_switches_to_postgresql_with_a_pool_and_to_redis():
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["pool"]["max_size"] == 10
     assert found["broker"] == found["result_backend"] == "redis://cache.internal:6379/2"
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache"] == "frontdesk.cache.ResilientRedisCache"
 
 
 def test_it_refuses_production_without_a_secret_key():
@@ -171,7 +172,7 @@ def test_it_uses_the_cache_the_environment_names():
 
             server = redis.Redis.from_url(settings.REDIS_URL)
             assert server.exists(cache.make_key(key)) == 1
-            assert type(caches["default"]).__name__ == "RedisCache"
+            assert type(caches["default"]).__name__ == "ResilientRedisCache"
         else:
             assert type(caches["default"]).__name__ == "LocMemCache"
     finally:
