@@ -78,6 +78,13 @@ def _broker_and_cache_not_paused():
 
 
 @pytest.fixture(autouse=True)
+def _test_sms_backends_allowed(settings):
+    """pytest-django runs with DEBUG=False, where a test SMS backend is refused; the suite
+    sends through them on purpose (tests/frontdesk/test_checks.py turns the refusal back on)."""
+    settings.SMS_ALLOW_TEST_BACKEND = True
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Hash test passwords cheaply; the real hasher's cost is for production, not the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -19,9 +19,7 @@ def test_it_refuses_a_nul_in_the_address_with_a_400(client, office, path):
     assert "NUL" in response.text
 
 
-def test_it_refuses_a_desk_name_with_a_nul_with_a_message_and_calls_nobody(
-    client, office, clerk
-):
+def test_it_refuses_a_desk_name_with_a_nul_with_a_message_and_calls_nobody(client, office, clerk):
     """The desk name goes through a form like every input: its NUL is refused in the page."""
     visit = VisitFactory(office=office)
     client.force_login(clerk)

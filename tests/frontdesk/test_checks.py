@@ -29,6 +29,7 @@ def test_check_deploy_refuses_a_backend_that_sends_nothing(settings, backend, al
 
 def test_development_keeps_the_console_backend(settings):
     settings.DEBUG = True
+    settings.SMS_ALLOW_TEST_BACKEND = False
     settings.SMS_BACKEND = "visitors.sms.ConsoleBackend"
     assert sms_backend_sends(None) == []
     assert isinstance(sms.get_backend(), sms.ConsoleBackend)
@@ -38,6 +39,7 @@ def test_the_outbox_marks_nothing_sent_through_a_test_backend_in_production(offi
     """The text waits (its lease runs out and it is tried again once the setup is fixed)."""
     settings.DEBUG = False
     settings.SMS_BACKEND = "visitors.sms.ConsoleBackend"
+    settings.SMS_ALLOW_TEST_BACKEND = False
     visitor = VisitorFactory(phone="(555) 201-4477", consent_sms=True)
     Reminder.objects.create(
         office=office, visitor=visitor, kind="broadcast", channel="sms", due_at=timezone.now(),
