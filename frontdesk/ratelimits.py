@@ -1,6 +1,11 @@
 """Rates for django-ratelimit read from settings when a request comes, not at import."""
 
+from collections.abc import Sequence
+
 from django.conf import settings
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
+from django_ratelimit.exceptions import Ratelimited
 
 
 def rate(name: str):
@@ -10,3 +15,18 @@ def rate(name: str):
         return getattr(settings, name)
 
     return current
+
+
+def count(
+    request, *, group: str, key: str, name: str, method: str | Sequence[str | None] = ALL
+) -> None:
+    """Count ``request`` in ``group``'s bucket for ``key`` at ``settings.<name>``; over it, raise
+    Ratelimited (answered with RATELIMIT_VIEW's 429).
+
+    For requests a view sorts into buckets only once it has looked at them (the kiosk's posts
+    without a paired device's cookie), which ``@ratelimit`` around the whole view cannot do.
+    """
+    if is_ratelimited(
+        request, group=group, key=key, rate=rate(name), method=method, increment=True
+    ):
+        raise Ratelimited()

@@ -32,7 +32,15 @@ from visitors.people.models import (
 )
 from visitors.selectors import queue_waiting, wait_estimate
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
-from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Source, TicketCounter, Visit
+from visitors.visits.models import (
+    KioskFlow,
+    OpenRequest,
+    Referral,
+    ServiceGiven,
+    Source,
+    TicketCounter,
+    Visit,
+)
 
 
 class AlreadyWaiting(Exception):
@@ -748,3 +756,13 @@ def reminder_retry(*, reminder) -> bool:
 def reminder_cancel(*, reminder, by) -> bool:
     name = (by.get_full_name() or by.username) if by else "staff"
     return bool(reminders.cancel(Reminder.objects.filter(pk=reminder.pk), f"cancelled by {name}"))
+
+
+def kiosk_flows_forget_expired(*, now: dt.datetime | None = None) -> int:
+    """Delete the kiosk check-ins in progress whose time ran out; return how many.
+
+    A lapsed flow is already refused (KioskFlow.find); this only keeps what visitors typed from
+    staying in the table longer than a check-in takes.
+    """
+    deleted, _by_model = KioskFlow.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

@@ -10,6 +10,7 @@ from visitors import outbox, privacy, reminders, services, webhooks
 
 @shared_task
 def close_stale_visits() -> int:
+    services.kiosk_flows_forget_expired()  # the same housekeeping round: lapsed kiosk check-ins
     return services.visits_close_stale()
 
 

@@ -5,10 +5,15 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.factories import VisitFactory
+from tests.factories import ReasonFactory, VisitFactory
+from tests.kiosk.conftest import Tablet
+from visitors.offices.models import KioskLink
+from visitors.views.kiosk import KIOSK_COOKIE
+from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +61,43 @@ def test_the_sms_webhook_is_limited(client, settings):
     codes = [client.post(url, {"From": "+15550000000", "Body": "HELP"}).status_code
              for _ in range(3)]  # fmt: skip
     assert codes == [403, 403, 429]  # unsigned, then too many
+
+
+def paired_tablet(office, **client_kwargs) -> Tablet:
+    """A tablet holding a kiosk link of ``office``."""
+    _link, token = KioskLink.issue(office=office, label="Lobby")
+    client = Client(**client_kwargs)
+    client.cookies[KIOSK_COOKIE] = token
+    return Tablet(client, office)
+
+
+def test_requests_without_a_kiosk_cookie_cannot_lock_the_tablet_out(client, office, settings):
+    """65 cookie-less kiosk posts from the tablet's own address use up their own bucket only:
+    the real tablet still checks a visitor in."""
+    settings.RATELIMIT_KIOSK = "60/m"
+    reason = ReasonFactory(office=office)
+    url = reverse("kiosk:step", args=[office.slug])
+    codes = [client.post(url, {"step": "language", "language": "en"}).status_code
+             for _ in range(65)]  # fmt: skip
+    assert codes == [403] * 60 + [429] * 5  # the strangers' bucket is limited too
+    tablet = paired_tablet(office)  # the same address, 127.0.0.1
+    ticket = tablet.check_in_new("Dana", "Cole", reason)
+    assert ticket.status_code == 200
+    assert Visit.objects.get().ticket_code in ticket.text
+
+
+def test_a_paired_tablet_is_limited_by_its_own_count_wherever_it_posts_from(office, settings):
+    """The tablet's limit follows the device: a new address (Wi-Fi roaming) does not reset it,
+    and a second tablet behind the same address keeps its own count."""
+    settings.RATELIMIT_KIOSK = "3/m"
+    tablet = paired_tablet(office, REMOTE_ADDR="10.0.0.1")
+    assert [tablet.start().status_code for _ in range(3)] == [200, 200, 200]
+    tablet.client.defaults["REMOTE_ADDR"] = "10.0.0.2"
+    limited = tablet.start()
+    assert limited.status_code == 429
+    assert "Please wait a minute" in limited.text
+    neighbour = paired_tablet(office, REMOTE_ADDR="10.0.0.1")
+    assert neighbour.start().status_code == 200
 
 
 def test_sign_in_is_locked_after_repeated_failures_and_says_so(client, clerk, settings):

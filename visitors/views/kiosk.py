@@ -1,17 +1,17 @@
 """The lobby kiosk: a visitor checks in over a few htmx screens, in English or Spanish.
 
-What the visitor has told the kiosk so far travels between screens in a signed (tamper-proof)
-``state`` field, never in a session or a cookie, so that when the kiosk resets nothing of the
-last visitor remains on the tablet. Second-factor attempts are counted on the server.
+What the visitor has told the kiosk so far stays on the server, in a KioskFlow row bound to
+the tablet's kiosk link; between screens the tablet holds only the flow's random key (the
+``state`` field), never a session or a cookie. The key is as long for everyone and decodes to
+nothing, so the tablet cannot tell whether a name is known, and when the kiosk resets nothing
+of the last visitor remains on it. Second-factor attempts are counted on the flow, in the
+database: an old form sent again does not reset them, and a stopped Redis does not lose them.
 """
 
-import secrets
 from functools import wraps
 
 import segno
 from django.conf import settings
-from django.core import signing
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -22,16 +22,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from frontdesk import ratelimits
 from frontdesk.ratelimits import rate
 from visitors import selectors, services
 from visitors.forms import ContactForm, LanguageForm, NameForm, ReasonsForm, SecondFactorForm
 from visitors.offices.models import KioskLink, Language, Office, ReasonForVisit
 from visitors.people.models import PriorityCategory, Visitor
 from visitors.selectors import visitor_match
+from visitors.visits.models import KioskFlow
 
 KIOSK_COOKIE = "frontdesk_kiosk"
-STATE_SALT = "frontdesk.kiosk.state"
-STATE_MAX_AGE = 20 * 60
 MAX_ATTEMPTS = 3
 FLAG_WRONG_ANSWERS = "Three wrong second-factor answers at the kiosk: may be a returning visitor."
 FLAG_SEVERAL = "Several records matched at the kiosk: check for duplicates to merge."
@@ -45,13 +45,18 @@ def kiosk_view(view):
         office = get_object_or_404(Office, slug=slug)
         link = KioskLink.find_active(office=office, token=request.COOKIES.get(KIOSK_COOKIE, ""))
         if link is None:
+            # Posts without the tablet's cookie count per address in a bucket of their own:
+            # they can never use up the paired tablet's (counted per link, in kiosk_step).
+            ratelimits.count(
+                request, group="kiosk:unpaired", key="ip", name="RATELIMIT_KIOSK", method="POST"
+            )
             response = render(request, "kiosk/locked.html", {"office": office}, status=403)
         else:
             now = timezone.now()
             if link.last_seen_at is None or (now - link.last_seen_at).total_seconds() > 60:
                 KioskLink.objects.filter(pk=link.pk).update(last_seen_at=now)
             timezone.activate(office.zone)
-            response = view(request, office, *args, **kwargs)
+            response = view(request, office, link, *args, **kwargs)
         add_never_cache_headers(response)  # no-store: nothing of a visitor in the browser cache
         return response
 
@@ -90,65 +95,81 @@ def set_device_cookie(response, *, office: Office, token: str, cookie: str, pref
     )
 
 
+def _device(group, request) -> str:
+    """A paired tablet's rate-limit bucket: its kiosk link's token, which kiosk_view checked."""
+    return request.COOKIES[KIOSK_COOKIE]
+
+
 @require_GET
 @kiosk_view
-def kiosk_home(request: HttpRequest, office: Office) -> HttpResponse:
-    return _screen(request, office, "welcome", {"state": {}})
+def kiosk_home(request: HttpRequest, office: Office, link: KioskLink) -> HttpResponse:
+    return _screen(request, office, "welcome", {})
 
 
 @require_POST
-@ratelimit(key="ip", rate=rate("RATELIMIT_KIOSK"), method="POST", block=True)
 @kiosk_view
-def kiosk_step(request: HttpRequest, office: Office) -> HttpResponse:
+# Counted per paired device, once kiosk_view has let it in: no one else can use up its bucket.
+@ratelimit(group="kiosk:device", key=_device, rate=rate("RATELIMIT_KIOSK"), method="POST")
+def kiosk_step(request: HttpRequest, office: Office, link: KioskLink) -> HttpResponse:
     step = request.POST.get("step", "")
     if step == "language":
-        return _step_language(request, office)
-    state = _load_state(request.POST.get("state", ""))
-    if state is None:
-        # A stale or tampered form (or one left from the last visitor): start over, quietly.
-        return _screen(request, office, "welcome", {"state": {}})
-    handler = {
-        "name": _step_name,
-        "verify": _step_verify,
-        "reasons": _step_reasons,
-        "contact": _step_contact,
-    }.get(step)
-    if handler is None:
-        return _screen(request, office, "welcome", {"state": {}})
-    with translation.override(state["lang"]):
-        return handler(request, office, state)
+        return _step_language(request, office, link)
+    # Each step, and what the flow must already hold for it.
+    handler, needs = {
+        "name": (_step_name, "lang"),
+        "verify": (_step_verify, "first"),
+        "reasons": (_step_reasons, "first"),
+        "contact": (_step_contact, "reasons"),
+    }.get(step, (None, ""))
+    flow = KioskFlow.find(link=link, key=request.POST.get("state", ""))
+    if handler is None or flow is None or needs not in flow.data:
+        # A lapsed or made-up key, another tablet's, or a step out of order: start over, quietly.
+        return _screen(request, office, "welcome", {})
+    with translation.override(flow.data["lang"]):
+        return handler(request, office, flow)
 
 
 # --- Steps ---------------------------------------------------------------------------------------
 
 
-def _step_language(request, office):
+def _step_language(request, office, link):
     form = LanguageForm(request.POST)
     if not form.is_valid():
-        return _screen(request, office, "welcome", {"state": {}})
-    state = {"lang": form.cleaned_data["language"], "flow": secrets.token_urlsafe(18)}
-    with translation.override(state["lang"]):
-        return _screen(request, office, "name", {"state": state, "form": NameForm()})
+        return _screen(request, office, "welcome", {})
+    flow = KioskFlow.start(link=link, data={"lang": form.cleaned_data["language"]})
+    with translation.override(flow.data["lang"]):
+        return _screen(request, office, "name", {"flow": flow, "form": NameForm()})
 
 
-def _step_name(request, office, state):
+def _step_name(request, office, flow):
     form = NameForm(request.POST)
     if not form.is_valid():
-        return _screen(request, office, "name", {"state": state, "form": form}, status=422)
-    state.update(
+        return _screen(request, office, "name", {"flow": flow, "form": form}, status=422)
+    # A name given again (an old form sent twice) drops what was found for the last one. The
+    # attempts stay with the flow: a new name buys no new guesses.
+    for found in ("visitor_id", "reasons", "other"):
+        flow.data.pop(found, None)
+    flow.data.update(
         first=form.cleaned_data["first_name"],
         last=form.cleaned_data["last_name"],
         preferred=form.cleaned_data["preferred_name"],
     )
-    return _verify_screen(request, office, state, SecondFactorForm(factor=office.second_factor))
+    flow.save_data()
+    return _verify_screen(request, office, flow, SecondFactorForm(factor=office.second_factor))
 
 
-def _step_verify(request, office, state):
+def _step_verify(request, office, flow):
+    state = flow.data
     if request.POST.get("action") == "first_visit":
-        return _reasons_screen(request, office, state, returning=None)
+        state.pop("visitor_id", None)
+        flow.save_data()
+        return _reasons_screen(request, office, flow, returning=None)
     form = SecondFactorForm(request.POST, factor=office.second_factor)
     if not form.is_valid():
-        return _verify_screen(request, office, state, form, status=422)
+        return _verify_screen(request, office, flow, form, status=422)
+    if not flow.claim_attempt(limit=MAX_ATTEMPTS):
+        # The tries are used up (an old form sent again): on as new, whatever the answer.
+        return _reasons_screen(request, office, flow, returning=None)
     answer = form.cleaned_data
     candidates = visitor_match(
         first_name=state["first"],
@@ -163,38 +184,43 @@ def _step_verify(request, office, state):
         visitor = confirmed[0]
         active = selectors.visitor_active_visit(visitor=visitor, office=office)
         if active is not None:
-            return _ticket_screen(request, office, active, state, already=True)
+            return _ticket_screen(request, office, active, already=True)
         state["visitor_id"] = visitor.pk
-        return _reasons_screen(request, office, state, returning=visitor)
+        flow.save_data()
+        return _reasons_screen(request, office, flow, returning=visitor)
     if len(confirmed) > 1:
         state["flag"] = FLAG_SEVERAL
-        return _reasons_screen(request, office, state, returning=None)
-    attempts = _count_attempt(state["flow"])
-    if attempts >= MAX_ATTEMPTS:
+        flow.save_data()
+        return _reasons_screen(request, office, flow, returning=None)
+    if flow.attempts >= MAX_ATTEMPTS:
         if candidates:
             state["flag"] = FLAG_WRONG_ANSWERS
-        return _reasons_screen(request, office, state, returning=None)
+        flow.save_data()
+        return _reasons_screen(request, office, flow, returning=None)
     # The same words whether or not anyone by that name exists: nothing is revealed.
     form.add_error(
         None, _("We could not find you with that. Check it and try again, or continue as new.")
     )
-    return _verify_screen(request, office, state, form, status=422)
+    flow.save_data()
+    return _verify_screen(request, office, flow, form, status=422)
 
 
-def _step_reasons(request, office, state):
+def _step_reasons(request, office, flow):
     form = ReasonsForm(request.POST, office=office, day=office.local_date())
     if not form.is_valid():
-        return _reasons_screen(request, office, state, form=form, status=422)
-    state["reasons"] = [r.pk for r in form.cleaned_data["reasons"]]
-    state["other"] = form.cleaned_data["other"]
-    return _contact_screen(request, office, state, ContactForm(initial=_contact_initial(state)))
+        return _reasons_screen(request, office, flow, form=form, status=422)
+    flow.data["reasons"] = [r.pk for r in form.cleaned_data["reasons"]]
+    flow.data["other"] = form.cleaned_data["other"]
+    flow.save_data()
+    initial = _contact_initial(flow.data)
+    return _contact_screen(request, office, flow, ContactForm(initial=initial))
 
 
-def _step_contact(request, office, state):
+def _step_contact(request, office, flow):
     form = ContactForm(request.POST)
     if not form.is_valid():
-        return _contact_screen(request, office, state, form, status=422)
-    data = form.cleaned_data
+        return _contact_screen(request, office, flow, form, status=422)
+    state, data = flow.data, form.cleaned_data
     check_in = services.KioskCheckIn(
         first_name=state["first"],
         last_name=state["last"],
@@ -212,20 +238,20 @@ def _step_contact(request, office, state):
         priority_category=data["priority_category"],
     )
     try:
-        visit = services.kiosk_check_in(office=office, data=check_in, token=state["flow"])
+        visit = services.kiosk_check_in(office=office, data=check_in, token=flow.checkin_token)
     except services.AlreadyWaiting as already:
-        return _ticket_screen(request, office, already.visit, state, already=True)
-    return _ticket_screen(request, office, visit, state, already=False)
+        return _ticket_screen(request, office, already.visit, already=True)
+    return _ticket_screen(request, office, visit, already=False)
 
 
 # --- Screens -------------------------------------------------------------------------------------
 
 
-def _verify_screen(request, office, state, form, status=200):
-    return _screen(request, office, "verify", {"state": state, "form": form}, status=status)
+def _verify_screen(request, office, flow, form, status=200):
+    return _screen(request, office, "verify", {"flow": flow, "form": form}, status=status)
 
 
-def _reasons_screen(request, office, state, *, returning=None, form=None, status=200):
+def _reasons_screen(request, office, flow, *, returning=None, form=None, status=200):
     day = office.local_date()
     if form is None:
         initial = {}
@@ -234,7 +260,7 @@ def _reasons_screen(request, office, state, *, returning=None, form=None, status
                 visitor=returning, office=office
             )
         form = ReasonsForm(initial=initial, office=office, day=day)
-    lang = state["lang"]
+    lang = flow.data["lang"]
     selected = {str(value) for value in (form["reasons"].value() or [])}
     choices = [
         {"id": r.pk, "label": r.label_for(lang), "checked": str(r.pk) in selected}
@@ -245,7 +271,7 @@ def _reasons_screen(request, office, state, *, returning=None, form=None, status
         for r in ReasonForVisit.objects.filter(office=office, is_active=True, closed_on=day)
     ]
     context = {
-        "state": state,
+        "flow": flow,
         "form": form,
         "returning_name": returning.display_name if returning else "",
         "reason_choices": choices,
@@ -263,23 +289,22 @@ def _contact_initial(state) -> dict:
     return initial
 
 
-def _contact_screen(request, office, state, form, status=200):
+def _contact_screen(request, office, flow, form, status=200):
     context = {
-        "state": state,
+        "flow": flow,
         "form": form,
-        "priority_notice": office.priority_notice(state["lang"]),
-        "returning": bool(state.get("visitor_id")),
+        "priority_notice": office.priority_notice(flow.data["lang"]),
+        "returning": bool(flow.data.get("visitor_id")),
     }
     return _screen(request, office, "contact", context, status=status)
 
 
-def _ticket_screen(request, office, visit, state, *, already):
+def _ticket_screen(request, office, visit, *, already):
     status_url = request.build_absolute_uri(reverse("status:page", args=[visit.status_token]))
     qr = segno.make(status_url, error="m")
     # The check-in has just worked it out to quote it (services.visit_quote_wait).
     estimate = getattr(visit, "wait_estimate", None) or selectors.wait_estimate(visit)
     context = {
-        "state": {},
         "visit": visit,
         "already": already,
         # The estimate counts who is ahead already: no second pass over the line.
@@ -293,39 +318,13 @@ def _ticket_screen(request, office, visit, state, *, already):
 
 
 def _screen(request, office, screen, context, status=200):
-    state = context.get("state") or {}
+    flow = context.get("flow")
     context |= {
         "office": office,
         "screen": screen,
-        "state_token": _dump_state(state) if state else "",
-        "lang": state.get("lang", translation.get_language()),
+        "state_token": flow.key if flow else "",
+        "lang": flow.data["lang"] if flow else translation.get_language(),
         "languages": Language.choices,
     }
     template = "kiosk/kiosk.html#screen" if request.htmx else "kiosk/kiosk.html"
     return render(request, template, context, status=status)
-
-
-def _dump_state(state: dict) -> str:
-    return signing.dumps(state, salt=STATE_SALT, compress=True)
-
-
-def _load_state(token: str) -> dict | None:
-    if not token or len(token) > 8000:
-        return None
-    try:
-        state = signing.loads(token, salt=STATE_SALT, max_age=STATE_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    if not isinstance(state, dict) or state.get("lang") not in Language.values:
-        return None
-    return state
-
-
-def _count_attempt(flow: str) -> int:
-    key = f"kiosk-attempts:{flow}"
-    cache.add(key, 0, timeout=STATE_MAX_AGE)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=STATE_MAX_AGE)
-        return 1

@@ -393,3 +393,57 @@ class OpenRequest(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+def new_flow_key() -> str:
+    """A kiosk flow's key: 256 random bits, URL-safe, always 43 characters."""
+    return secrets.token_urlsafe(32)
+
+
+class KioskFlow(models.Model):
+    """A check-in under way on a kiosk tablet: what the visitor has told it so far.
+
+    Between screens the tablet holds only ``key``, random and as long for everyone, so nothing
+    on it says who the visitor is or whether they have been here before. A flow belongs to the
+    kiosk link that started it and lapses ``TTL`` after its last step (the sweeper deletes it
+    later). It lives in the database, not the cache: the kiosk and its count of second-factor
+    attempts keep working while Redis is down, and no old form resets the count.
+    """
+
+    TTL = dt.timedelta(minutes=20)
+
+    key = models.CharField(max_length=64, unique=True, default=new_flow_key, editable=False)
+    link = models.ForeignKey("offices.KioskLink", on_delete=models.CASCADE, related_name="+")
+    # The check-in's idempotency token (Visit.checkin_token): a repeated last step makes one visit.
+    checkin_token = models.CharField(max_length=64, default=new_flow_key, editable=False)
+    data = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Kiosk flow {self.pk}"
+
+    @classmethod
+    def start(cls, *, link, data: dict) -> "KioskFlow":
+        return cls.objects.create(link=link, data=data, expires_at=timezone.now() + cls.TTL)
+
+    @classmethod
+    def find(cls, *, link, key: str) -> "KioskFlow | None":
+        """The link's unexpired flow with this key, or None."""
+        if not key or len(key) > 64:
+            return None
+        return cls.objects.filter(link=link, key=key, expires_at__gt=timezone.now()).first()
+
+    def save_data(self) -> None:
+        """Keep ``data`` and give the flow another ``TTL`` from now."""
+        self.expires_at = timezone.now() + self.TTL
+        self.save(update_fields=["data", "expires_at"])
+
+    def claim_attempt(self, *, limit: int) -> bool:
+        """Take one of the flow's ``limit`` second-factor attempts; False once all are taken."""
+        taken = KioskFlow.objects.filter(pk=self.pk, attempts__lt=limit).update(
+            attempts=models.F("attempts") + 1
+        )
+        self.refresh_from_db(fields=["attempts"])
+        return taken == 1
