@@ -21,7 +21,7 @@ from visitors import effects, reminders
 from visitors.effects import Event
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
 from visitors.messaging.models import Reminder
-from visitors.offices.models import Office, ReasonForVisit, ReferralPartner
+from visitors.offices.models import DevicePairing, Office, ReasonForVisit, ReferralPartner
 from visitors.people.models import (
     AuditAction,
     AuditEvent,
@@ -765,4 +765,14 @@ def kiosk_flows_forget_expired(*, now: dt.datetime | None = None) -> int:
     staying in the table longer than a check-in takes.
     """
     deleted, _by_model = KioskFlow.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
+def pairings_forget_expired(*, now: dt.datetime | None = None) -> int:
+    """Delete device pairings whose code ran out; return how many. An approved one the device
+    never came back for goes too: its cookie lasted no longer than the code (the kiosk link
+    approval made stays, for the admin to revoke)."""
+    deleted, _by_model = DevicePairing.objects.filter(
+        expires_at__lte=now or timezone.now()
+    ).delete()
     return deleted

@@ -10,7 +10,9 @@ from visitors import outbox, privacy, reminders, services, webhooks
 
 @shared_task
 def close_stale_visits() -> int:
-    services.kiosk_flows_forget_expired()  # the same housekeeping round: lapsed kiosk check-ins
+    # The same housekeeping round: lapsed kiosk check-ins and unused pairing codes.
+    services.kiosk_flows_forget_expired()
+    services.pairings_forget_expired()
     return services.visits_close_stale()
 
 

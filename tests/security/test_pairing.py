@@ -4,11 +4,13 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import MembershipFactory, UserFactory
+from visitors import tasks
 from visitors.offices.models import DevicePairing, KioskLink, StaffRole
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +29,16 @@ def _code(response) -> str:
     return CODE.search(response.text).group(1)
 
 
+def _ask_for_code(device: Client):
+    """The device's "Show a pairing code" button, then the page it lands on."""
+    return device.post(reverse("pair"), follow=True)
+
+
 def test_a_tablet_shows_a_code_an_admin_approves_it_and_it_opens_the_kiosk(
     client, office, office_admin
 ):
     tablet = Client()
-    first = tablet.get(reverse("pair"))
+    first = _ask_for_code(tablet)
     code = _code(first)
     assert tablet.get(reverse("pair")).status_code == 200
     assert _code(tablet.get(reverse("pair"))) == code  # the same code while it waits
@@ -57,7 +64,7 @@ def test_a_tablet_shows_a_code_an_admin_approves_it_and_it_opens_the_kiosk(
 
 def test_a_display_is_paired_as_a_display_and_opens_only_the_board(client, office, office_admin):
     screen = Client()
-    code = _code(screen.get(reverse("pair")))
+    code = _code(_ask_for_code(screen))
     client.force_login(office_admin)
     client.post(reverse("desk:devices", args=[office.slug]),
                 {"code": code, "label": "Waiting room", "capability": "display"})  # fmt: skip
@@ -68,7 +75,7 @@ def test_a_display_is_paired_as_a_display_and_opens_only_the_board(client, offic
 
 def test_a_wrong_or_expired_code_is_refused_with_a_message(client, office, office_admin):
     tablet = Client()
-    code = _code(tablet.get(reverse("pair")))
+    code = _code(_ask_for_code(tablet))
     client.force_login(office_admin)
     url = reverse("desk:devices", args=[office.slug])
     wrong = client.post(url, {"code": "ZZZZZZ", "label": "x", "capability": "check_in"})
@@ -77,7 +84,8 @@ def test_a_wrong_or_expired_code_is_refused_with_a_message(client, office, offic
     late = client.post(url, {"code": code, "label": "x", "capability": "check_in"})
     assert late.status_code == 422
     assert not KioskLink.objects.exists()
-    assert _code(tablet.get(reverse("pair"))) != code  # the device shows a fresh code
+    assert "Show a pairing code" in tablet.get(reverse("pair")).text  # the code ran out
+    assert _code(_ask_for_code(tablet)) != code  # a fresh one on asking
 
 
 def test_only_an_office_admin_pairs_or_revokes(client, office, clerk, manager):
@@ -98,3 +106,24 @@ def test_the_devices_page_lists_last_seen(client, office, office_admin):
     assert "Lobby right" in page.text
     # The page shows the office's local date, which differs from UTC's around midnight.
     assert office.local_date().strftime("%Y-%m-%d") in page.text
+
+
+def test_a_visit_to_the_pairing_page_makes_no_code_until_the_device_asks(client):
+    """A crawler, a link preview, a reload: GET /pair/ without a cookie makes no row."""
+    for _ in range(5):
+        page = client.get(reverse("pair"))
+        assert page.status_code == 200 and "Show a pairing code" in page.text
+    assert not DevicePairing.objects.exists()
+    shown = _ask_for_code(client)
+    assert DevicePairing.objects.count() == 1
+    assert _code(client.post(reverse("pair"), follow=True)) == _code(shown)  # a second tap
+    assert DevicePairing.objects.count() == 1
+
+
+def test_expired_pairings_are_swept(client):
+    """Codes that ran out, used or not, are deleted by the housekeeping round."""
+    _ask_for_code(client)
+    later = timezone.now() + dt.timedelta(minutes=11)
+    with time_machine.travel(later):
+        tasks.close_stale_visits.apply()
+    assert not DevicePairing.objects.exists()

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
@@ -49,10 +49,15 @@ def _new_pairing(response_cookie_holder: dict) -> DevicePairing:
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=rate("RATELIMIT_KIOSK"), block=True)
 def pair(request: HttpRequest) -> HttpResponse:
-    """On the device: show a code until an office admin approves it, then open the device."""
+    """On the device: show a code until an office admin approves it, then open the device.
+
+    A code is made only when the device asks for one (a POST from the page's button): a mere
+    GET — a crawler, a link preview, someone reloading — makes no row. Expired rows are swept
+    with the stale visits (services.pairings_forget_expired).
+    """
     token = request.COOKIES.get(PAIRING_COOKIE, "")
     pairing = None
     if token and len(token) <= 100:
@@ -73,16 +78,19 @@ def pair(request: HttpRequest) -> HttpResponse:
         response.delete_cookie(PAIRING_COOKIE, path="/pair/")
         DevicePairing.objects.filter(pk=pairing.pk).delete()  # used once
         return response
-    holder: dict = {}
-    if pairing is None or pairing.expires_at <= timezone.now() or pairing.link_id:
-        pairing = _new_pairing(holder)
-    template = "pairing/pair.html#code" if request.htmx else "pairing/pair.html"
-    response = render(request, template, {"pairing": pairing})
-    if holder:
+    waiting = pairing is not None and pairing.expires_at > timezone.now() and not pairing.link_id
+    if request.method == "POST":
+        if waiting:
+            return redirect("pair")  # a second tap: keep the code already shown
+        holder: dict = {}
+        _new_pairing(holder)
+        response = redirect("pair")
         response.set_cookie(PAIRING_COOKIE, holder["token"], max_age=PAIRING_MINUTES * 60,
                             path="/pair/", httponly=True, samesite="Strict",
                             secure=request.is_secure())  # fmt: skip
-    return response
+        return response
+    template = "pairing/pair.html#code" if request.htmx else "pairing/pair.html"
+    return render(request, template, {"pairing": pairing if waiting else None})
 
 
 class ApproveForm(forms.Form):
