@@ -11,6 +11,21 @@ app = Celery("frontdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Three queues, each with workers of its own (Procfile.dev, docker-compose.yml), so that one
+# slow kind of work never holds up another: a webhook receiver that takes its time must not
+# delay "you're being called". /healthz pings a worker on each.
+TEXTS, WEBHOOKS, HOUSEKEEPING = "texts", "webhooks", "housekeeping"
+QUEUES = (TEXTS, WEBHOOKS, HOUSEKEEPING)
+app.conf.task_routes = {
+    "visitors.tasks.dispatch_reminders": {"queue": TEXTS},
+    "visitors.tasks.send_reminder": {"queue": TEXTS},
+    "visitors.tasks.deliver_webhook": {"queue": WEBHOOKS},
+    "visitors.tasks.sweep_webhook_deliveries": {"queue": WEBHOOKS},
+    "visitors.tasks.close_stale_visits": {"queue": HOUSEKEEPING},
+    "visitors.tasks.schedule_daily_summaries": {"queue": HOUSEKEEPING},
+    "visitors.tasks.anonymise_inactive_visitors": {"queue": HOUSEKEEPING},
+}
+
 app.conf.beat_schedule = {
     # Close visits left open on an earlier office day, so the one-active-visit rule never
     # blocks a visitor who comes back tomorrow.

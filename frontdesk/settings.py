@@ -205,7 +205,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT",
 
 # How long /healthz waits for a Celery worker to answer its ping.
 HEALTHZ_WORKER_TIMEOUT = env_float("HEALTHZ_WORKER_TIMEOUT", 3.0)
-HEALTHZ_PING_QUEUE = env_str("HEALTHZ_PING_QUEUE", "celery")
+# The queues /healthz pings a worker on (frontdesk/celery.py routes every task to one of them).
+HEALTHZ_QUEUES = env_list("HEALTHZ_QUEUES", ["texts", "webhooks", "housekeeping"])
 # A monitor sending "Authorization: Bearer <this>" sees /healthz's errors and timings (staff do).
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 

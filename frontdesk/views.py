@@ -56,17 +56,34 @@ def _check_broker() -> dict:
         return {"transport": conn.transport.driver_type}
 
 
-def _check_worker() -> dict:
+def _check_workers() -> dict[str, dict]:
+    """Ping a worker on every queue at once; wait for all answers within one timeout."""
     timeout = settings.HEALTHZ_WORKER_TIMEOUT
-    result = ping.apply_async(queue=settings.HEALTHZ_PING_QUEUE, expires=timeout)
-    try:
-        answer = result.get(timeout=timeout, interval=0.05, disable_sync_subtasks=False)
-    finally:
-        with contextlib.suppress(Exception):  # nothing to forget when no answer came
-            result.forget()
-    if answer != "pong":
-        raise RuntimeError(f"unexpected answer {answer!r}")
-    return {}
+    started = time.perf_counter()
+    asked = {}
+    for queue in settings.HEALTHZ_QUEUES:
+        try:
+            asked[queue] = ping.apply_async(queue=queue, expires=timeout)
+        except Exception as exc:  # a health check reports every failure, whatever its type
+            asked[queue] = exc
+    checks = {}
+    for queue, result in asked.items():
+
+        def answer(result=result) -> dict:
+            if isinstance(result, Exception):
+                raise result
+            left = max(0.05, timeout - (time.perf_counter() - started))
+            try:
+                got = result.get(timeout=left, interval=0.05, disable_sync_subtasks=False)
+            finally:
+                with contextlib.suppress(Exception):  # nothing to forget when no answer came
+                    result.forget()
+            if got != "pong":
+                raise RuntimeError(f"unexpected answer {got!r}")
+            return {}
+
+        checks[queue] = _timed(answer)
+    return checks
 
 
 @never_cache
@@ -102,10 +119,11 @@ def _may_see_details(request: HttpRequest) -> bool:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report the database, the cache, the broker and a live Celery worker (a real round trip).
+    """Report the database, the cache, the broker and a live worker on each Celery queue (texts,
+    webhooks, housekeeping: a real round trip each, in parallel).
 
     ``ok`` (200): all answer. ``degraded`` (200): the database answers but Redis, the broker or
-    the worker does not — the lobby works (check-in, the console, sign-in), texts and webhooks
+    a queue's worker does not — the lobby works (check-in, the console, sign-in), texts and webhooks
     wait in the database until they are back. ``error`` (503): no database, nothing works.
     Anyone sees each component's ok/not ok; errors and timings only staff or HEALTHZ_TOKEN.
     """
@@ -115,18 +133,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": _timed(_check_broker),
     }
     if checks["broker"]["ok"]:
-        checks["worker"] = _timed(_check_worker)
+        workers = _check_workers()
     else:
-        checks["worker"] = {"ok": False, "error": "broker unreachable", "ms": 0.0}
+        unreachable = {"ok": False, "error": "broker unreachable", "ms": 0.0}
+        workers = {queue: dict(unreachable) for queue in settings.HEALTHZ_QUEUES}
+    everything = [*checks.values(), *workers.values()]
     if not checks["database"]["ok"]:
         status, code = "error", 503
-    elif all(check["ok"] for check in checks.values()):
+    elif all(check["ok"] for check in everything):
         status, code = "ok", 200
     else:
         status, code = "degraded", 200
     if not _may_see_details(request):
         checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
-    return JsonResponse({"status": status, "checks": checks}, status=code)
+        workers = {name: {"ok": check["ok"]} for name, check in workers.items()}
+    return JsonResponse({"status": status, "checks": checks, "workers": workers}, status=code)
 
 
 def rate_limited(request: HttpRequest, exception=None) -> HttpResponse:

@@ -27,7 +27,7 @@ def _settings_variables() -> set[str]:
 
 def test_compose_names_the_five_services_each_with_a_health_check():
     services = _compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "texts", "webhooks", "worker", "beat"}
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
 
@@ -41,7 +41,7 @@ def test_compose_keeps_data_in_named_volumes():
 
 def test_compose_runs_the_app_in_production_mode_on_postgresql_and_redis():
     services = _compose()["services"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "texts", "webhooks", "worker", "beat"):
         env = services[name]["environment"]
         assert env["DEBUG"] == "0"
         assert env["DATABASE_URL"].startswith("postgres://")

@@ -10,7 +10,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 
-from frontdesk.celery import app
+from frontdesk.celery import QUEUES, app
 from tests.factories import VisitorFactory
 from visitors import services, tasks, webhooks
 from visitors.integrations.models import WebhookDelivery, WebhookSubscription
@@ -62,7 +62,7 @@ def _worker():
     # Name the queue: an earlier test worker's queue selection stays on the shared app.
     return start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=30,
-        queues=[app.conf.task_default_queue],
+        queues=[*QUEUES, app.conf.task_default_queue],
     )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone
 
-from frontdesk.celery import app
+from frontdesk.celery import QUEUES, app
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, PHONE, TABLET, TV, _shot, assert_accessible
 from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
@@ -53,7 +53,7 @@ def journey(live_server, settings):
     _k, kiosk_token = KioskLink.issue(office=office, label="Lobby")
     _d, display_token = KioskLink.issue(office=office, label="TV", capability="display")
     base = live_server.url
-    queues = [app.conf.task_default_queue]
+    queues = [*QUEUES, app.conf.task_default_queue]
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=queues
     ):

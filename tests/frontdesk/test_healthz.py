@@ -14,7 +14,7 @@ from frontdesk.celery import app, ping
 def ping_queue(settings):
     """A queue of this test's own, so that no other worker on the machine answers for ours."""
     name = f"healthz-test-{uuid.uuid4().hex[:12]}"
-    settings.HEALTHZ_PING_QUEUE = name
+    settings.HEALTHZ_QUEUES = [name]
     yield name
     # A message nobody consumed would otherwise stay on the broker; none left is fine.
     with app.connection_for_write() as conn, contextlib.suppress(Exception):
@@ -54,7 +54,7 @@ def test_it_reports_all_ok_when_a_worker_answers(client, live_worker, settings, 
     assert body["checks"]["broker"]["ok"] is True
     expected_transport = "redis" if app.conf.broker_url.startswith("redis") else "filesystem"
     assert body["checks"]["broker"]["transport"] == expected_transport
-    assert body["checks"]["worker"]["ok"] is True
+    assert [w["ok"] for w in body["workers"].values()] == [True]
     assert response["Cache-Control"].startswith("max-age=0")
 
 
@@ -68,8 +68,9 @@ def test_it_says_degraded_when_no_worker_is_listening(client, settings, ping_que
     assert body["status"] == "degraded"
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["broker"]["ok"] is True
-    assert body["checks"]["worker"]["ok"] is False
-    assert "Timeout" in body["checks"]["worker"]["error"]
+    (worker,) = body["workers"].values()
+    assert worker["ok"] is False
+    assert "Timeout" in worker["error"]
 
 
 @pytest.mark.django_db
@@ -85,7 +86,9 @@ def test_it_says_degraded_when_the_broker_is_unreachable(client, settings, ping_
     body = response.json()
     assert (response.status_code, body["status"]) == (200, "degraded")
     assert body["checks"]["broker"]["ok"] is False
-    assert body["checks"]["worker"] == {"ok": False, "error": "broker unreachable", "ms": 0.0}
+    assert list(body["workers"].values()) == [
+        {"ok": False, "error": "broker unreachable", "ms": 0.0}
+    ]
     assert body["checks"]["database"]["ok"] is True
 
 
@@ -100,8 +103,8 @@ def test_it_tells_the_public_only_which_components_answer(client, settings, ping
     named internal addresses), no timings."""
     settings.HEALTHZ_WORKER_TIMEOUT = 0.5
     body = client.get("/healthz").json()
-    assert body["checks"]["worker"] == {"ok": False}
-    assert set(body["checks"]) == {"database", "cache", "broker", "worker"}
+    assert body["workers"] == {ping_queue: {"ok": False}}
+    assert set(body["checks"]) == {"database", "cache", "broker"}
     assert all(set(check) == {"ok"} for check in body["checks"].values())
 
 
@@ -110,7 +113,7 @@ def test_staff_see_the_details(client, settings, ping_queue, superuser):
     settings.HEALTHZ_WORKER_TIMEOUT = 0.5
     client.force_login(superuser)
     body = client.get("/healthz").json()
-    assert "Timeout" in body["checks"]["worker"]["error"]
+    assert "Timeout" in body["workers"][ping_queue]["error"]
 
 
 @pytest.mark.django_db
@@ -123,3 +126,19 @@ def test_it_says_degraded_when_redis_is_down_for_the_cache(client, settings, pin
     assert body["status"] == "degraded"
     assert body["checks"]["cache"]["ok"] is False
     assert "127.0.0.1:1" in body["checks"]["cache"]["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_judges_each_queue_s_workers(client, settings, monitor):
+    """A worker on one queue and none on another: that queue is named, the rest is ok."""
+    served, idle = (f"healthz-test-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    settings.HEALTHZ_QUEUES = [served, idle]
+    settings.HEALTHZ_WORKER_TIMEOUT = 3
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[served]):
+        assert ping.apply_async(queue=served).get(timeout=30) == "pong"
+        body = client.get("/healthz", **monitor).json()
+    assert body["status"] == "degraded"
+    assert body["workers"][served]["ok"] is True
+    assert body["workers"][idle]["ok"] is False
+    with app.connection_for_write() as conn, contextlib.suppress(Exception):
+        conn.default_channel.queue_purge(idle)

@@ -9,7 +9,7 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from frontdesk.celery import app
+from frontdesk.celery import QUEUES, app
 from tests.factories import VisitFactory, VisitorFactory
 from visitors import reminders, sms
 from visitors.followups.models import Appointment, Workshop
@@ -38,7 +38,7 @@ def test_a_worker_sends_each_due_reminder_exactly_once(office, settings):
             )  # fmt: skip
         )
     # Name the queue: an earlier test worker's queue selection stays on the shared app.
-    queues = [app.conf.task_default_queue]
+    queues = [*QUEUES, app.conf.task_default_queue]
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=queues
     ):
@@ -104,7 +104,7 @@ def test_through_a_worker_only_what_may_go_out_goes_out(office, other_office, se
     signature = RequestValidator("worker-test-token").compute_signature(url, params)
     assert client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 200
 
-    queues = [app.conf.task_default_queue]
+    queues = [*QUEUES, app.conf.task_default_queue]
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=queues
     ):

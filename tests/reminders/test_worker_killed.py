@@ -7,76 +7,17 @@ the first one with SIGKILL while it is inside the provider call, then starts a s
 """
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
-from frontdesk.celery import app
+from tests import workers
 from tests.factories import VisitFactory, VisitorFactory
 from visitors.messaging.models import Reminder
 from visitors.sms import FileBackend
 from visitors.tasks import dispatch_reminders
-
-ROOT = Path(django_settings.BASE_DIR)
-
-
-def _database_url() -> str:
-    """The test database, as a DATABASE_URL a worker process can open."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    user = db.get("USER") or "postgres"
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
-
-
-def _start_worker(tmp_path: Path, name: str, **env) -> subprocess.Popen:
-    environment = os.environ | {
-        "DATABASE_URL": _database_url(),
-        "DB_POOL": "0",
-        "SMS_FILE_DIR": str(tmp_path / "provider"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    } | env  # fmt: skip
-    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "frontdesk", "worker",
-            "--pool=solo", "-Q", app.conf.task_default_queue,
-            "-n", f"{name}-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-
-
-def _wait_for(predicate, *, seconds: float, what: str, tmp_path: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
-    pytest.fail(f"timed out waiting for {what}; worker logs:\n{logs}")
 
 
 @pytest.mark.parametrize("killed", ["before", "after"], ids=["before-provider", "after-provider"])
@@ -92,7 +33,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_sent_exactly_once(
         idempotency_key=f"kill-test:{killed}", context={"message": "Desk 3 is open"},
     )  # fmt: skip
     marker = tmp_path / "hanging"
-    first = _start_worker(
+    first = workers.start(
         tmp_path, "first",
         SMS_BACKEND="tests.reminders.hanging_sms.HangingBackend",
         HANG_SMS_WHEN=killed, HANG_SMS_MARKER=str(marker),
@@ -100,7 +41,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_sent_exactly_once(
     second = None
     try:
         assert dispatch_reminders() == 1
-        _wait_for(marker.exists, seconds=90, what="the first worker to start sending",
+        workers.wait_for(marker.exists, seconds=90, what="the first worker to start sending",
                   tmp_path=tmp_path)  # fmt: skip
         first.send_signal(signal.SIGKILL)  # no clean-up, no ack, no "sent" mark
         first.wait(timeout=10)
@@ -108,17 +49,16 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_sent_exactly_once(
         assert reminder.state == "sending"  # the dead worker still holds the lease
         assert reminder.attempts == 1
 
-        second = _start_worker(tmp_path, "second", SMS_BACKEND="visitors.sms.FileBackend")
+        second = workers.start(tmp_path, "second", SMS_BACKEND="visitors.sms.FileBackend")
         time.sleep(settings.REMINDER_LEASE_SECONDS + 0.5)  # the lease runs out
         assert dispatch_reminders() == 1  # the next beat claims it again: a retry
-        _wait_for(
+        workers.wait_for(
             lambda: Reminder.objects.get(pk=reminder.pk).state == "sent",
             seconds=90, what="the second worker to send", tmp_path=tmp_path,
         )  # fmt: skip
     finally:
         for worker in (first, second):
-            if worker is not None:
-                _stop(worker)
+            workers.stop(worker)
 
     reminder.refresh_from_db()
     assert reminder.state == "sent"
