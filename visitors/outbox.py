@@ -33,10 +33,7 @@ def reminders_claim(*, now: dt.datetime | None = None, limit: int = 500) -> list
     """Claim due reminders; return (id, claim) pairs to hand to send tasks."""
     now = now or timezone.now()
     lease = dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
-    # A lease that ran out means the worker holding it died: give the row back.
-    Reminder.objects.filter(state=ReminderState.SENDING, lease_expires_at__lt=now).update(
-        state=ReminderState.SCHEDULED, claim=""
-    )
+    reminders_recover(now=now, limit=limit)
     claimed = []
     with transaction.atomic():
         due = Reminder.objects.filter(state=ReminderState.SCHEDULED, due_at__lte=now).order_by(
@@ -55,6 +52,55 @@ def reminders_claim(*, now: dt.datetime | None = None, limit: int = 500) -> list
             if taken:
                 claimed.append((pk, claim))
     return claimed
+
+
+def reminders_recover(*, now: dt.datetime, limit: int = 500) -> dict[str, int]:
+    """Rows whose lease ran out: the worker holding them stopped. Settle each before anyone
+    sends it again.
+
+    - It never reached the provider (no ``provider_attempted_at``): back to scheduled.
+    - It may have (a text handed over, then the worker died): ask the provider. Found → sent,
+      with the provider's id, and not sent again. Not found → scheduled. The provider cannot be
+      asked now → left as it is for the next round: never sent again blind.
+    - An email may have reached the SMTP server: no server can be asked, so it is sent again
+      (at least once).
+    """
+    settled = {"rescheduled": 0, "found_sent": 0, "waiting": 0}
+    lapsed = Reminder.objects.filter(
+        state=ReminderState.SENDING, lease_expires_at__lt=now
+    ).select_related("visitor", "office", "recipient_user", "appointment", "workshop")
+    for reminder in lapsed[:limit]:
+        still_lapsed = Reminder.objects.filter(
+            pk=reminder.pk, state=ReminderState.SENDING, lease_expires_at__lt=now
+        )
+        found = ""
+        if reminder.provider_attempted_at and reminder.channel == ReminderChannel.SMS:
+            try:
+                found = _find_sent(reminder) or ""
+            except sms.SmsError:
+                settled["waiting"] += 1
+                continue
+        if found:
+            settled["found_sent"] += still_lapsed.update(
+                state=ReminderState.SENT, sent_at=reminder.provider_attempted_at, claim="",
+                lease_expires_at=None, provider_message_id=found[:120],
+                last_error="found at the provider after a worker stopped mid-send",
+            )  # fmt: skip
+        else:
+            settled["rescheduled"] += still_lapsed.update(state=ReminderState.SCHEDULED, claim="")
+    return settled
+
+
+def _find_sent(reminder: Reminder) -> str | None:
+    """The provider's id if an earlier attempt at this text reached it (see find_sent)."""
+    attempted = reminder.provider_attempted_at
+    if attempted is None or reminder.visitor is None or not reminder.visitor.phone:
+        return None
+    _subject, body = _render(reminder)
+    return sms.find_sent(
+        to=reminder.visitor.phone, body=body, idempotency_key=reminder.idempotency_key,
+        since=attempted,
+    )  # fmt: skip
 
 
 def _finish(reminder_id: int, claim: str, **fields) -> bool:
@@ -159,6 +205,16 @@ def reminder_deliver(*, reminder_id: int, claim: str, now: dt.datetime | None = 
     try:
         if reminder.channel == ReminderChannel.SMS:
             assert reminder.visitor is not None  # _consented() checked it
+            # A retry after an error that may have come after the provider took the text (a
+            # timeout on its answer): ask before sending again.
+            found = _find_sent(reminder)
+            if found:
+                _finish(reminder_id, claim, state=ReminderState.SENT, sent_at=now,
+                        provider_message_id=found[:120], last_error="")  # fmt: skip
+                return "sent"
+            # From here the provider may have it: a worker that dies now leaves a row that is
+            # checked with the provider (reminders_recover) before it is sent again.
+            Reminder.objects.filter(pk=reminder_id, claim=claim).update(provider_attempted_at=now)
             provider_id = sms.send_sms(
                 to=reminder.visitor.phone, body=body, idempotency_key=reminder.idempotency_key
             )

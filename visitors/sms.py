@@ -1,5 +1,6 @@
 """Sending text messages through one small interface, chosen by settings.SMS_BACKEND."""
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -40,6 +41,12 @@ class BaseBackend:
         """Send ``message``; return the provider's message id, or raise SmsError."""
         raise NotImplementedError
 
+    def find_sent(self, message: SmsMessage, *, since: dt.datetime) -> str | None:
+        """The provider's id for ``message`` if it took it at or after ``since``; None when it
+        did not, or when this backend cannot tell (then the outbox sends again: at least once).
+        Raises SmsError when the provider cannot be asked now."""
+        return None
+
 
 class ConsoleBackend(BaseBackend):
     """Development: write the text to the log instead of sending it."""
@@ -65,8 +72,16 @@ class FileBackend(BaseBackend):
         self.directory = Path(directory or settings.SMS_FILE_DIR)
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    @staticmethod
+    def _name(message: SmsMessage) -> str:
+        return hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
+
+    def find_sent(self, message: SmsMessage, *, since: dt.datetime) -> str | None:
+        name = self._name(message)
+        return f"file-{name}" if (self.directory / f"{name}.json").exists() else None
+
     def send(self, message: SmsMessage) -> str:
-        name = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
+        name = self._name(message)
         with open(self.directory / "attempts.log", "a", encoding="utf-8") as log:
             log.write(message.idempotency_key.replace("\n", " ") + "\n")
         record = {"to": message.to, "body": message.body, "key": message.idempotency_key}
@@ -95,6 +110,12 @@ class MemoryBackend(BaseBackend):
     def send(self, message: SmsMessage) -> str:
         MemoryBackend.outbox.append(message)
         return f"memory-{len(MemoryBackend.outbox)}"
+
+    def find_sent(self, message: SmsMessage, *, since: dt.datetime) -> str | None:
+        for number, sent in enumerate(MemoryBackend.outbox, start=1):
+            if sent.idempotency_key == message.idempotency_key:
+                return f"memory-{number}"
+        return None
 
 
 class TwilioBackend(BaseBackend):
@@ -149,6 +170,22 @@ class TwilioBackend(BaseBackend):
 
         http_client = self._http_client or TwilioHttpClient(timeout=self.timeout)
         return Client(self.account_sid, self.auth_token, http_client=http_client)
+
+    def find_sent(self, message: SmsMessage, *, since: dt.datetime) -> str | None:
+        """Ask Twilio for the latest messages to this number: one with this body, made since
+        ``since`` (a minute of slack for the clocks), is ours — queued or delivered."""
+        from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
+        window = since - dt.timedelta(minutes=1)
+        try:
+            recent = self.client.messages.list(to=e164(message.to), limit=20)
+        except (TwilioRestException, TwilioServiceException, OSError) as error:
+            raise SmsError(f"Twilio message list: {error}") from error
+        for sent in recent:
+            created = sent.date_created
+            if sent.body == message.body and (created is None or created >= window):
+                return sent.sid
+        return None
 
     def send(self, message: SmsMessage) -> str:
         from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -207,6 +244,11 @@ def get_backend() -> BaseBackend:
             "(set a real backend, or SMS_ALLOW_TEST_BACKEND=1)"
         )
     return import_string(settings.SMS_BACKEND)()
+
+
+def find_sent(*, to: str, body: str, idempotency_key: str, since: dt.datetime) -> str | None:
+    message = SmsMessage(to=to, body=body, idempotency_key=idempotency_key)
+    return get_backend().find_sent(message, since=since)
 
 
 def send_sms(*, to: str, body: str, idempotency_key: str) -> str:

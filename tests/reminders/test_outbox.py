@@ -163,3 +163,56 @@ def test_a_text_arrives_as_typed_not_html_escaped(office, clerk, memory_sms):
     (text,) = memory_sms
     assert "We're running late & sorry" in text.body
     assert "&#x27;" not in text.body and "&amp;" not in text.body
+
+
+def _lapsed(office, *, channel="sms", attempted=True):
+    """A text a worker was sending when it died: its lease ran out."""
+    now = timezone.now()
+    return Reminder.objects.create(
+        office=office, visitor=VisitorFactory(consent_sms=True, consent_email=True,
+                                              email="rosa@example.org"),
+        kind="broadcast", channel=channel, due_at=now, state="sending", claim="dead",
+        lease_expires_at=now - dt.timedelta(seconds=1), attempts=1,
+        provider_attempted_at=now - dt.timedelta(seconds=30) if attempted else None,
+        idempotency_key=f"lapsed:{channel}:{attempted}", context={"message": "Desk 3"},
+    )  # fmt: skip
+
+
+def test_a_text_the_provider_already_has_is_marked_sent_not_sent_again(office, memory_sms):
+    """The dead worker's send reached the provider: found there, marked sent, not resent."""
+    reminder = _lapsed(office)
+    memory_sms.append(sms.SmsMessage(to="x", body="…", idempotency_key=reminder.idempotency_key))
+    assert outbox.reminders_recover(now=timezone.now())["found_sent"] == 1
+    found = Reminder.objects.get(pk=reminder.pk)
+    assert (found.state, found.provider_message_id) == ("sent", "memory-1")
+    assert outbox.reminders_claim() == []  # nothing to send again
+    assert len(memory_sms) == 1
+
+
+def test_a_text_the_provider_never_got_is_claimed_again(office, memory_sms):
+    reminder = _lapsed(office)
+    assert outbox.reminders_recover(now=timezone.now())["rescheduled"] == 1
+    assert Reminder.objects.get(pk=reminder.pk).state == "scheduled"
+
+
+def test_a_provider_that_cannot_be_asked_leaves_the_text_for_the_next_round(
+    office, memory_sms, monkeypatch
+):
+    def unreachable(*args, **kwargs):
+        raise sms.SmsError("Twilio message list: connection refused")
+
+    monkeypatch.setattr(sms.MemoryBackend, "find_sent", unreachable)
+    reminder = _lapsed(office)
+    assert outbox.reminders_recover(now=timezone.now()) == {
+        "rescheduled": 0,
+        "found_sent": 0,
+        "waiting": 1,
+    }
+    assert Reminder.objects.get(pk=reminder.pk).state == "sending"  # never sent again blind
+
+
+def test_an_email_that_may_have_gone_is_sent_again(office, memory_sms):
+    """No SMTP server can be asked: at least once."""
+    reminder = _lapsed(office, channel="email")
+    outbox.reminders_recover(now=timezone.now())
+    assert Reminder.objects.get(pk=reminder.pk).state == "scheduled"

@@ -2,6 +2,8 @@
 over a fake HTTP client instead of the network; refusals are permanent, overload and outages
 transient."""
 
+import datetime as dt
+import json
 import logging
 
 import pytest
@@ -32,7 +34,14 @@ class FakeHttp(HttpClient):
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, **kwargs):
         self.requests.append(
-            {"method": method, "url": url, "data": data, "auth": auth, "headers": headers}
+            {
+                "method": method,
+                "url": url,
+                "data": data,
+                "auth": auth,
+                "headers": headers,
+                "params": params,
+            }  # fmt: skip
         )
         if self.error:
             raise self.error
@@ -167,3 +176,54 @@ def test_a_missing_setting_fails_when_the_backend_is_built(settings, missing):
 def test_settings_select_the_twilio_backend(settings):
     settings.SMS_BACKEND = "visitors.sms.TwilioBackend"
     assert isinstance(sms.get_backend(), sms.TwilioBackend)
+
+
+def _listing(*messages: dict) -> str:
+    """Twilio's answer to GET …/Messages.json: the newest messages first, one page."""
+    rows = [
+        {"sid": m["sid"], "body": m["body"], "to": "+15553010001", "from": SENDER,
+         "status": m.get("status", "delivered"), "date_created": m["created"]}
+        for m in messages
+    ]  # fmt: skip
+    return json.dumps({"messages": rows, "next_page_uri": None, "page": 0, "page_size": 20})
+
+
+ATTEMPT = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
+
+
+def _find(http: FakeHttp, body: str = "Your turn") -> str | None:
+    backend = sms.TwilioBackend(http_client=http)
+    message = sms.SmsMessage(to="(555) 301-0001", body=body, idempotency_key="called:42")
+    return backend.find_sent(message, since=ATTEMPT)
+
+
+def test_it_finds_a_text_twilio_already_took_by_number_body_and_time():
+    """After a worker died mid-send: the same body to the same number, made since the attempt
+    (queued counts too), is ours — and the list is asked for that number only."""
+    http = FakeHttp(200, _listing(
+        {"sid": "SMnew", "body": "Your turn", "status": "queued",
+         "created": "Mon, 02 Mar 2026 15:00:01 +0000"},
+    ))  # fmt: skip
+    assert _find(http) == "SMnew"
+    [request] = http.requests
+    assert (request["method"], request["url"]) == ("GET", MESSAGES_URL)
+    assert request["params"]["To"] == "+15553010001"
+
+
+@pytest.mark.parametrize(
+    ("body", "created"),
+    [
+        ("Your turn", "Mon, 02 Mar 2026 14:30:00 +0000"),  # the same words, half an hour before
+        ("Two people are ahead of you", "Mon, 02 Mar 2026 15:00:01 +0000"),  # another text
+    ],
+)
+def test_another_or_an_older_text_is_not_taken_for_ours(body, created):
+    http = FakeHttp(200, _listing({"sid": "SMother", "body": body, "created": created}))
+    assert _find(http) is None
+
+
+def test_a_provider_that_cannot_be_asked_is_a_transient_error():
+    """Then the outbox leaves the row for the next round instead of sending it again blind."""
+    with pytest.raises(sms.SmsError) as raised:
+        _find(FakeHttp(error=requests.ConnectionError("connection refused")))
+    assert not raised.value.permanent

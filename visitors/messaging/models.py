@@ -67,6 +67,11 @@ class Reminder(models.Model):
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=120, blank=True)
+    provider_attempted_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text=_("When a worker last handed this text to the provider: a row left sending "
+                    "after that is checked with the provider before it is sent again."),
+    )  # fmt: skip
     context = models.JSONField(default=dict, blank=True)
     visit = models.ForeignKey(
         Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"
