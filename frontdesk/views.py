@@ -107,7 +107,8 @@ def _check_cache() -> dict:
 
 
 def _may_see_details(request: HttpRequest) -> bool:
-    """Errors and timings are for staff and for a monitor holding HEALTHZ_TOKEN."""
+    """Errors and timings are for Django-admin staff (is_staff) and a monitor holding
+    HEALTHZ_TOKEN; they can name internal addresses."""
     token = settings.HEALTHZ_TOKEN
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if token and given and hmac.compare_digest(given.encode(), token.encode()):

@@ -127,3 +127,11 @@ def test_expired_pairings_are_swept(client):
     with time_machine.travel(later):
         tasks.close_stale_visits.apply()
     assert not DevicePairing.objects.exists()
+
+
+def test_the_page_s_own_checks_are_not_counted_against_the_address(client, settings):
+    """Devices pairing behind one lobby address poll every 3 s: only asking for a code counts."""
+    settings.RATELIMIT_ENABLE = True
+    settings.RATELIMIT_KIOSK = "3/m"
+    _ask_for_code(client)
+    assert all(client.get(reverse("pair")).status_code == 200 for _ in range(10))

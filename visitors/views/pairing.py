@@ -50,7 +50,9 @@ def _new_pairing(response_cookie_holder: dict) -> DevicePairing:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=rate("RATELIMIT_KIOSK"), block=True)
+# Only asking for a code makes a row; the page's own check every 3 s makes none, so it is not
+# counted (three devices pairing behind one lobby address would otherwise use up the limit).
+@ratelimit(key="ip", rate=rate("RATELIMIT_KIOSK"), method="POST", block=True)
 def pair(request: HttpRequest) -> HttpResponse:
     """On the device: show a code until an office admin approves it, then open the device.
 
