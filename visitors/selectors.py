@@ -34,6 +34,10 @@ from visitors.visits.lifecycle import ACTIVE_STATUSES, Status
 from visitors.visits.models import OpenRequest, Visit
 
 DEFAULT_SERVICE_MINUTES = 12.0
+# Visitors sharing a name key and the second factor, all scored up to this many (a statewide
+# population has several "María García" whose phones end alike; two of them who both fit are
+# "several", never one guessed).
+FACTOR_POOL = 200
 RECENT_DAYS = 28
 RECENT_SAMPLE = 300
 
@@ -228,13 +232,18 @@ class Candidate:
 def second_factor_matches(
     visitor, *, phone_last4: str = "", birth_date: dt.date | None = None, birth_month_day=None
 ) -> bool:
-    """True when any second factor given agrees with the record (and the record has it)."""
-    if phone_last4 and visitor.phone_last4 and phone_last4 == visitor.phone_last4:
-        return True
+    """True when at least one second factor is given and every one given agrees with the record
+    (which must have it): phone digits and a birthday that disagrees confirm nobody."""
     month_day = birth_month_day or ((birth_date.month, birth_date.day) if birth_date else None)
-    if month_day and visitor.birth_date:
+    if not phone_last4 and not month_day:
+        return False
+    if phone_last4 and phone_last4 != visitor.phone_last4:
+        return False
+    if month_day:
+        if visitor.birth_date is None:
+            return False
         return (visitor.birth_date.month, visitor.birth_date.day) == tuple(month_day)
-    return False
+    return True
 
 
 def visitor_match(
@@ -257,13 +266,17 @@ def visitor_match(
         .annotate(hits=Count("visitor_id"))
         .order_by("-hits", "visitor_id")[:CANDIDATE_POOL]
     ]
-    if phone_last4:
-        # Whoever shares a key and the phone digits is worth scoring, however common the name.
-        pool += list(
-            Visitor.objects.filter(phone_last4=phone_last4, name_keys__key__in=keys)
-            .values_list("pk", flat=True)
-            .distinct()[:10]
-        )
+    # Everyone who shares a key and the second factor is scored, however common the name and
+    # however far down the key ranking: confirming one of two people who both fit would greet
+    # the wrong one. (Counted over all of them, not a shortlist.)
+    month_day = birth_month_day or ((birth_date.month, birth_date.day) if birth_date else None)
+    if phone_last4 or month_day:
+        sharing = Visitor.objects.filter(name_keys__key__in=keys)
+        if phone_last4:
+            sharing = sharing.filter(phone_last4=phone_last4)
+        if month_day:
+            sharing = sharing.filter(birth_date__month=month_day[0], birth_date__day=month_day[1])
+        pool += list(sharing.values_list("pk", flat=True).distinct()[:FACTOR_POOL])
     visitors = Visitor.objects.filter(pk__in=pool, merged_into__isnull=True).only(
         "first_name", "last_name", "preferred_name", "phone_last4", "birth_date", "last_seen_at"
     )
@@ -284,4 +297,6 @@ def visitor_match(
         )
         ranked.append(Candidate(visitor=visitor, score=round(score, 4), confirmed=confirmed))
     ranked.sort(key=lambda c: (-c.score, -c.visitor.last_seen_at.timestamp(), c.visitor.pk))
-    return ranked[:limit]
+    # Every confirmed candidate is returned, past the limit too: callers count them, and two
+    # is "several" (never greeted), not one.
+    return ranked[:limit] + [c for c in ranked[limit:] if c.confirmed]

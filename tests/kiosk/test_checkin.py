@@ -10,6 +10,7 @@ from django.utils import timezone
 from tests.factories import VisitFactory, VisitorFactory
 from visitors.offices.models import KioskLink
 from visitors.people.models import PriorityCategory, Visitor
+from visitors.selectors import visitor_match
 from visitors.views.kiosk import FLAG_WRONG_ANSWERS, KIOSK_COOKIE
 from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import Visit
@@ -337,3 +338,58 @@ def test_every_screen_speaks_the_chosen_language(tablet, reasons, language):
         assert screen.status_code == 200
         assert f">{heading}</h1>" in screen.text
         assert f'lang="{language}"' in screen.text
+
+
+# --- Two people who both fit: never greet one of them -------------------------------------------
+
+
+@pytest.fixture
+def two_hannahs(office):
+    """Two people a typed "Hannah Alvarez" fits, whose phones end the same way, in a crowd: a
+    dozen other Alvarez share those four digits (1 in 10,000 is ordinary in a state's
+    population) and fifty other Hannah Alvarez came before the second one, so she is far down
+    any shortlist ranked by name alone."""
+    figueroa = VisitorFactory(
+        first_name="Hannah",
+        last_name="Figueroa Alvarez",
+        phone="(555) 777-3344",
+        birth_date=dt.date(1985, 9, 30),
+    )
+    for n in range(12):
+        VisitorFactory(first_name=f"Zed{n}", last_name="Alvarez", phone=f"(555) 4{n:02d}-3344")
+    for n in range(50):
+        VisitorFactory(first_name="Hannah", last_name="Alvarez", phone=f"(555) 600-{n:04d}")
+    castillo = VisitorFactory(
+        first_name="Hannah",
+        last_name="Alvarez Castillo",
+        phone="(555) 201-3344",
+        birth_date=dt.date(1990, 4, 12),
+    )
+    return castillo, figueroa
+
+
+def test_two_people_sharing_a_name_and_the_digits_are_never_guessed(tablet, two_hannahs, reasons):
+    """Neither is greeted; the visit is new and flagged for the desk to tell them apart; the
+    screen says nothing about several people."""
+    tablet.start()
+    tablet.name("Hannah", "Alvarez")
+    answered = tablet.verify(phone_last4="3344")
+    assert "Welcome back" not in answered.text
+    assert "several" not in answered.text.lower()
+    tablet.reasons(reasons[0])
+    tablet.contact()
+    visit = Visit.objects.get()
+    assert visit.visitor not in two_hannahs  # a new record, for the desk to merge
+    assert "Several records matched" in visit.identity_flag
+
+
+def test_both_factors_given_must_both_agree(two_hannahs):
+    """The phone digits and a birthday together tell the two apart: only the one whose record
+    has both is confirmed; digits with another's birthday confirm nobody."""
+    castillo, figueroa = two_hannahs
+    found = visitor_match(first_name="Hannah", last_name="Alvarez", phone_last4="3344",
+                          birth_month_day=(4, 12))  # fmt: skip
+    assert [c.visitor for c in found if c.confirmed] == [castillo]
+    mixed = visitor_match(first_name="Hannah", last_name="Alvarez Castillo",
+                          phone_last4="3344", birth_month_day=(9, 30))  # fmt: skip
+    assert not [c for c in mixed if c.confirmed and c.visitor == castillo]
