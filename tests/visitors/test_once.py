@@ -6,15 +6,14 @@ SQLite's file with IMMEDIATE transactions in the first) and let the database dec
 
 import datetime as dt
 import json
-import threading
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.concurrency import together
 from tests.factories import (
     MembershipFactory,
     ReasonFactory,
@@ -42,29 +41,6 @@ def _visit(office, fields, **more):
     now = timezone.now()
     values = {k: (now if v == "now" else v) for k, v in fields.items()}
     return VisitFactory(office=office, called_at=now, **values, **more)
-
-
-def _together(count, work):
-    """Run ``work(i)`` in ``count`` threads released at once; return results or exceptions."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = exc
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 # --- A stage is recorded once --------------------------------------------------------------
@@ -128,7 +104,7 @@ def test_ten_concurrent_future_references_book_one_appointment(office, counsello
         )
         return "recorded"
 
-    results = _together(10, record)
+    results = together(10, record)
     assert results.count("recorded") == 1, results
     assert all(isinstance(r, TransitionNotAllowed) for r in results if r != "recorded"), results
     assert Appointment.objects.count() == 1
@@ -149,7 +125,7 @@ def test_ten_concurrent_conclusions_make_one_request_and_one_webhook(office, cou
         services.visit_stage_record(visit=mine, stage=Stage.CONCLUDING, by=counsellor, data=data)
         return i
 
-    results = _together(10, conclude)
+    results = together(10, conclude)
     winners = [r for r in results if isinstance(r, int)]
     assert len(winners) == 1, results
     assert list(OpenRequest.objects.values_list("description", flat=True)) == [f"Need {winners[0]}"]
@@ -186,7 +162,7 @@ def test_ten_concurrent_kiosk_final_steps_make_one_visitor_and_one_visit(office)
         )
         return response.status_code, response.text
 
-    results = _together(10, submit)
+    results = together(10, submit)
     assert [r[0] for r in results] == [200] * 10, results
     visit = Visit.objects.get()
     assert Visitor.objects.filter(last_name="Hurston").count() == 1
@@ -208,7 +184,7 @@ def test_ten_api_check_ins_with_one_key_make_one_visit_answered_201_once(office)
         )  # fmt: skip
         return response.status_code, response.json().get("id")
 
-    results = _together(10, check_in)
+    results = together(10, check_in)
     assert Counter(status for status, _id in results) == {201: 1, 200: 9}, results
     assert len({visit_id for _status, visit_id in results}) == 1
     assert Visit.objects.count() == 1
@@ -225,7 +201,7 @@ def test_two_broadcasts_at_once_both_reach_everyone(office, clerk, memory_sms):
     for phone in phones:
         VisitFactory(office=office, visitor=VisitorFactory(phone=phone, consent_sms=True))
     messages = ["The second floor is open.", "Bring your ID to the desk."]
-    counts = _together(
+    counts = together(
         2, lambda i: services.queue_broadcast(office=office, message=messages[i], by=clerk)
     )
     assert counts == [4, 4]

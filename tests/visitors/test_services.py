@@ -1,12 +1,11 @@
 """Check-in, ticket numbering and closing stale visits, including under concurrent requests."""
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
-from django.db import close_old_connections, connection
 
+from tests.concurrency import together
 from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory, aware
 from visitors import services
 from visitors.people.models import PriorityCategory, Visitor
@@ -108,34 +107,11 @@ def test_it_closes_yesterday_s_open_visits_and_leaves_today_s_and_those_in_servi
 # --- Concurrency: real threads, real connections, the database decides ---------------------------
 
 
-def _in_threads(count, work):
-    """Start ``count`` threads together on ``work(i)``; return their results or exceptions."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = exc
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_never_hands_out_the_same_ticket_twice_under_concurrent_check_ins():
     office = OfficeFactory()
     people = [VisitorFactory() for _ in range(8)]
-    results = _in_threads(
+    results = together(
         8, lambda i: services.visit_check_in(office=office, visitor=people[i]).ticket_number
     )
     assert sorted(results) == list(range(1, 9)), results
@@ -151,7 +127,7 @@ def test_it_gives_one_ticket_when_the_same_visitor_submits_twice_at_once():
         except services.AlreadyWaiting as exc:
             return ("already", exc.visit.pk)
 
-    results = _in_threads(4, check_in)
+    results = together(4, check_in)
     created = [r for r in results if isinstance(r, int)]
     assert len(created) == 1, results
     refused = [r for r in results if not isinstance(r, int)]
@@ -168,7 +144,7 @@ def test_it_lets_only_one_of_several_staff_call_the_same_visitor():
         mine.mark_called(by=None, desk=f"Desk {i}")
         return mine.desk
 
-    results = _in_threads(4, call)
+    results = together(4, call)
     winners = [r for r in results if isinstance(r, str)]
     assert len(winners) == 1, results
     assert all(isinstance(r, TransitionNotAllowed) for r in results if r not in winners)
