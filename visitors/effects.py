@@ -73,12 +73,13 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("visit_changed must run in the change's transaction")
     queue_moved(visit.office_id)
+    texts_now = 0  # texts due at once: worth asking a worker to send right after the commit
     if event in (Event.CALLED, Event.RECALLED):
-        reminders.called_now(visit)
+        texts_now += reminders.called_now(visit)
     if event == Event.CHECKED_IN:
         reminders.visitor_came_back(visit)
     if event in LINE_MOVES:
-        reminders.queue_position_notify(Office(pk=visit.office_id))
+        texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
     if event in WEBHOOK_EVENTS:
         webhooks.emit(
             WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)
@@ -91,7 +92,8 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         action=AuditAction.CHANGE,
         what=(what or f"visit {event.value}")[:120],
     )
-    reminders.dispatch_soon()
+    if texts_now:
+        reminders.dispatch_soon()  # otherwise beat's round is soon enough, and no broker call
 
 
 def queue_moved(office_id: int) -> None:
