@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from visitors.followups.models import ContactMethod, ContactResult, Workshop
+from visitors.identify import Answer
 from visitors.offices.models import Language, ReasonForVisit, ReferralPartner, Service
 from visitors.people.models import PriorityCategory
 from visitors.people.recognition import phone_digits
@@ -77,6 +78,13 @@ class SecondFactorForm(forms.Form):
     def __init__(self, *args, factor: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.factor = factor
+
+    def answer(self):
+        """The cleaned answer, as recognition takes it (only the factor asked)."""
+        data = self.cleaned_data
+        if self.factor == "phone_last4":
+            return Answer.of(phone_last4=data.get("phone_last4") or "")
+        return Answer.of(birth_month=data.get("birth_month"), birth_day=data.get("birth_day"))
 
     def clean(self):
         data = super().clean()

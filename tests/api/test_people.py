@@ -49,12 +49,33 @@ def test_match_uses_the_kiosk_s_rules(api, write_token, answer, result):
     assert (body["visitor"] or {}).get("id") == (person.pk if result == "confirmed" else None)
 
 
-def test_match_with_two_confirmed_records_names_neither(api, write_token):
-    for _ in range(2):
-        VisitorFactory(first_name="Maria", last_name="Lopez", phone="(555) 201-4477")
+def test_two_sharing_name_and_digits_are_named_by_neither_until_the_birthday_tells(
+    api, write_token
+):
+    """The kiosk's rule: "several" names nobody and says which factor to ask; sent again with
+    it, the one it singles out is confirmed; a birthday that fits neither confirms no one."""
+    right = VisitorFactory(first_name="Maria", last_name="Lopez", phone="(555) 201-4477",
+                           birth_date=dt.date(1988, 3, 14))  # fmt: skip
+    VisitorFactory(first_name="Maria", last_name="Lopez", phone="(555) 733-4477",
+                   birth_date=dt.date(1979, 11, 2))  # fmt: skip
     payload = {"first_name": "Maria", "last_name": "Lopez", "phone_last4": "4477"}
     body = api("post", f"{VISITORS}/match", write_token, payload).json()
-    assert body == {"result": "several", "visitor": None}
+    assert body == {"result": "several", "visitor": None, "ask": "birth_month_day"}
+    both = payload | {"birth_month": 3, "birth_day": 14}
+    body = api("post", f"{VISITORS}/match", write_token, both).json()
+    assert (body["result"], body["visitor"]["id"]) == ("confirmed", right.pk)
+    neither = payload | {"birth_month": 1, "birth_day": 1}
+    body = api("post", f"{VISITORS}/match", write_token, neither).json()
+    assert (body["result"], body["visitor"]) == ("none", None)
+
+
+def test_two_the_other_factor_cannot_tell_apart_are_several_with_nothing_to_ask(api, write_token):
+    for phone in ("(555) 201-4477", "(555) 733-4477"):
+        VisitorFactory(first_name="Maria", last_name="Lopez", phone=phone,
+                       birth_date=dt.date(1988, 3, 14))  # fmt: skip
+    payload = {"first_name": "Maria", "last_name": "Lopez", "phone_last4": "4477"}
+    body = api("post", f"{VISITORS}/match", write_token, payload).json()
+    assert body == {"result": "several", "visitor": None, "ask": None}
 
 
 def test_match_by_birthday(api, write_token, office):

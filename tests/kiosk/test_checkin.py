@@ -11,7 +11,7 @@ from tests.factories import VisitFactory, VisitorFactory
 from visitors.offices.models import KioskLink
 from visitors.people.models import PriorityCategory, Visitor
 from visitors.selectors import visitor_match
-from visitors.views.kiosk import FLAG_WRONG_ANSWERS, KIOSK_COOKIE
+from visitors.views.kiosk import FLAG_SEVERAL, FLAG_WRONG_ANSWERS, KIOSK_COOKIE
 from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import Visit
 
@@ -368,19 +368,81 @@ def two_hannahs(office):
     return castillo, figueroa
 
 
-def test_two_people_sharing_a_name_and_the_digits_are_never_guessed(tablet, two_hannahs, reasons):
-    """Neither is greeted; the visit is new and flagged for the desk to tell them apart; the
-    screen says nothing about several people."""
+def _birthday_screen(page) -> bool:
+    return 'name="birth_month"' in page.text and 'name="phone_last4"' not in page.text
+
+
+def test_two_sharing_a_name_and_the_digits_are_told_apart_by_the_birthday(
+    tablet, two_hannahs, reasons
+):
+    """Neither is greeted on the digits: the kiosk asks the birth month and day, in the words it
+    always uses for them, and greets the one they single out."""
+    castillo, figueroa = two_hannahs
     tablet.start()
     tablet.name("Hannah", "Alvarez")
-    answered = tablet.verify(phone_last4="3344")
-    assert "Welcome back" not in answered.text
-    assert "several" not in answered.text.lower()
+    asked = tablet.verify(phone_last4="3344")
+    assert "Welcome back" not in asked.text and "Hannah" not in asked.text
+    assert _birthday_screen(asked)
+    assert "choose your birth month and day so we can find you" in asked.text
+    assert "several" not in asked.text.lower()
+    greeted = tablet.verify(birth_month="4", birth_day="12")
+    assert "Welcome back, Hannah" in greeted.text
+    tablet.reasons(reasons[0])
+    tablet.contact()
+    visit = Visit.objects.get()
+    assert (visit.visitor, visit.identity_flag) == (castillo, "")
+
+
+def test_a_birthday_that_fits_neither_can_be_tried_again_then_goes_on_as_new_and_flagged(
+    tablet, two_hannahs, reasons
+):
+    tablet.start()
+    tablet.name("Hannah", "Alvarez")
+    tablet.verify(phone_last4="3344")
+    wrong = tablet.verify(birth_month="1", birth_day="1")
+    assert wrong.status_code == 422 and "We could not find you with that" in wrong.text
+    assert _birthday_screen(wrong)
+    on = tablet.verify(birth_month="2", birth_day="2")  # the third try: on as new
+    assert "Welcome back" not in on.text and 'name="reasons"' in on.text
     tablet.reasons(reasons[0])
     tablet.contact()
     visit = Visit.objects.get()
     assert visit.visitor not in two_hannahs  # a new record, for the desk to merge
-    assert "Several records matched" in visit.identity_flag
+    assert visit.identity_flag == FLAG_SEVERAL
+
+
+def test_two_the_other_factor_cannot_tell_apart_go_on_as_new_and_flagged(
+    tablet, two_hannahs, reasons
+):
+    """No birthday on file for either: asking it could single out nobody, so nobody is asked."""
+    Visitor.objects.filter(pk__in=[v.pk for v in two_hannahs]).update(birth_date=None)
+    tablet.start()
+    tablet.name("Hannah", "Alvarez")
+    answered = tablet.verify(phone_last4="3344")
+    assert "Welcome back" not in answered.text and 'name="reasons"' in answered.text
+    assert "several" not in answered.text.lower()
+    tablet.reasons(reasons[0])
+    tablet.contact()
+    visit = Visit.objects.get()
+    assert visit.visitor not in two_hannahs
+    assert visit.identity_flag == FLAG_SEVERAL
+
+
+def test_at_a_birthday_office_two_sharing_the_birthday_are_asked_the_phone_digits(
+    tablet, office, two_hannahs, reasons
+):
+    castillo, figueroa = two_hannahs
+    office.second_factor = "birth_month_day"
+    office.save(update_fields=["second_factor"])
+    Visitor.objects.filter(pk=figueroa.pk).update(
+        birth_date=castillo.birth_date, phone="(555) 777-9999", phone_last4="9999"
+    )
+    tablet.start()
+    tablet.name("Hannah", "Alvarez")
+    asked = tablet.verify(birth_month="4", birth_day="12")
+    assert 'name="phone_last4"' in asked.text and "Welcome back" not in asked.text
+    assert "type the last 4 digits of your phone number so we can find you" in asked.text
+    assert "Welcome back, Hannah" in tablet.verify(phone_last4="3344").text
 
 
 def test_both_factors_given_must_both_agree(two_hannahs):

@@ -38,9 +38,9 @@ from visitors.api.schemas import (
 )
 from visitors.followups.models import Appointment, AppointmentState
 from visitors.forms import ContactForm, NameForm, ResolveForm, VisitorSearchForm
+from visitors.identify import Answer, identify
 from visitors.messaging.models import Reminder, ReminderKind, ReminderState
 from visitors.people.models import Visitor
-from visitors.selectors import visitor_match
 from visitors.visits.models import OpenRequest, RequestState
 
 router = Router(tags=["Visitors"])
@@ -86,6 +86,7 @@ def search(
     summary="Match a visitor as the kiosk does",
     description="Name plus the second factor (last 4 phone digits, or birth month and day), "
     "with the kiosk's rules: a visitor is returned only when exactly one record matches both. "
+    "When several do, `ask` names the other factor to send as well (both must then agree). "
     "A POST so that names and digits stay out of URLs and logs; it changes nothing, but needs a "
     "read-and-write token.",
 )
@@ -94,21 +95,19 @@ def match(request, office: OfficeSlug, payload: MatchIn):
     names = NameForm({"first_name": payload.first_name, "last_name": payload.last_name})
     if not names.is_valid():
         raise ApiError(422, "Some fields are not valid; see fields.", fields=form_fields(names))
-    month_day = (payload.birth_month, payload.birth_day)
-    candidates = visitor_match(
+    found = identify(
         first_name=names.cleaned_data["first_name"],
         last_name=names.cleaned_data["last_name"],
-        phone_last4=payload.phone_last4,
-        birth_month_day=month_day if all(month_day) else None,
-    )
-    confirmed = [c.visitor for c in candidates if c.confirmed]
-    if len(confirmed) == 1:
-        visitor = Visitor.objects.get(pk=confirmed[0].pk)
+        answer=Answer.of(phone_last4=payload.phone_last4, birth_month=payload.birth_month,
+                         birth_day=payload.birth_day),
+    )  # fmt: skip
+    if found.result == "confirmed":
+        visitor = Visitor.objects.get(pk=found.visitor.pk)
         if not access.visible_visitors(office).filter(pk=visitor.pk).exists():
             # Being checked in here now: their name and id, not what other offices know.
             return {"result": "confirmed", "visitor": _names_only(visitor)}
         return {"result": "confirmed", "visitor": visitor_out(visitor)}
-    return {"result": "several" if confirmed else "none", "visitor": None}
+    return {"result": found.result, "visitor": None, "ask": found.ask}
 
 
 @router.post(

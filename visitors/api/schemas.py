@@ -283,6 +283,12 @@ class MatchOut(Schema):
         "case the kiosk greets by name); several: more than one; none: no confirmed record."
     )
     visitor: VisitorOut | None
+    ask: Literal["phone_last4", "birth_month_day"] | None = Field(
+        default=None,
+        description="When several: the factor not given yet that tells them apart — send the "
+        "match again with it as well (the kiosk asks it). Null when none can: continue as a new "
+        "visitor and flag the visit for the desk.",
+    )
 
 
 class MergeIn(Schema):

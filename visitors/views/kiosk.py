@@ -26,9 +26,9 @@ from frontdesk import ratelimits
 from frontdesk.ratelimits import rate
 from visitors import selectors, services
 from visitors.forms import ContactForm, LanguageForm, NameForm, ReasonsForm, SecondFactorForm
+from visitors.identify import Answer, identify
 from visitors.offices.models import KioskLink, Language, Office, ReasonForVisit
 from visitors.people.models import PriorityCategory, Visitor
-from visitors.selectors import visitor_match
 from visitors.visits.models import KioskFlow
 
 KIOSK_COOKIE = "frontdesk_kiosk"
@@ -147,7 +147,7 @@ def _step_name(request, office, flow):
         return _screen(request, office, "name", {"flow": flow, "form": form}, status=422)
     # A name given again (an old form sent twice) drops what was found for the last one. The
     # attempts stay with the flow: a new name buys no new guesses.
-    for found in ("visitor_id", "reasons", "other"):
+    for found in ("visitor_id", "reasons", "other", "ask", "answer"):
         flow.data.pop(found, None)
     flow.data.update(
         first=form.cleaned_data["first_name"],
@@ -164,36 +164,40 @@ def _step_verify(request, office, flow):
         state.pop("visitor_id", None)
         flow.save_data()
         return _reasons_screen(request, office, flow, returning=None)
-    form = SecondFactorForm(request.POST, factor=office.second_factor)
+    factor = state.get("ask") or office.second_factor
+    form = SecondFactorForm(request.POST, factor=factor)
     if not form.is_valid():
         return _verify_screen(request, office, flow, form, status=422)
     if not flow.claim_attempt(limit=MAX_ATTEMPTS):
         # The tries are used up (an old form sent again): on as new, whatever the answer.
         return _reasons_screen(request, office, flow, returning=None)
-    answer = form.cleaned_data
-    candidates = visitor_match(
-        first_name=state["first"],
-        last_name=state["last"],
-        phone_last4=answer.get("phone_last4") or "",
-        birth_month_day=(answer["birth_month"], answer["birth_day"])
-        if answer.get("birth_month") and answer.get("birth_day")
-        else None,
-    )
-    confirmed = [c.visitor for c in candidates if c.confirmed]
-    if len(confirmed) == 1:
-        visitor = confirmed[0]
+    answer = form.answer()
+    if state.get("ask"):
+        # The other factor, asked because several fitted the first: both must agree.
+        answer = Answer.from_data(state.get("answer")).and_(answer)
+    found = identify(first_name=state["first"], last_name=state["last"], answer=answer)
+    if found.result == "confirmed":
+        visitor = found.visitor
         active = selectors.visitor_active_visit(visitor=visitor, office=office)
         if active is not None:
             return _ticket_screen(request, office, active, already=True)
         state["visitor_id"] = visitor.pk
+        state.pop("flag", None)
         flow.save_data()
         return _reasons_screen(request, office, flow, returning=visitor)
-    if len(confirmed) > 1:
+    if found.result == "several":
+        # Never one of them guessed. The desk is told, whatever comes next, unless the other
+        # factor singles one out: it is asked with the same words as at an office that always
+        # asks it, so the screen says nothing of several records.
         state["flag"] = FLAG_SEVERAL
+        if found.ask and flow.attempts < MAX_ATTEMPTS:
+            state["ask"], state["answer"] = found.ask, answer.as_data()
+            flow.save_data()
+            return _verify_screen(request, office, flow, SecondFactorForm(factor=found.ask))
         flow.save_data()
         return _reasons_screen(request, office, flow, returning=None)
     if flow.attempts >= MAX_ATTEMPTS:
-        if candidates:
+        if found.candidates and not state.get("flag"):
             state["flag"] = FLAG_WRONG_ANSWERS
         flow.save_data()
         return _reasons_screen(request, office, flow, returning=None)
