@@ -20,6 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import takewhile
 
 import jellyfish
 from nicknames import NickNamer
@@ -35,8 +36,14 @@ CONFIRM_MIN = 0.80
 PART_MIN = 0.75  # each of first and last must be at least this alike to confirm
 NICKNAME_SCORE = 0.95
 PART_PENALTY = 0.96  # one name given where the record has several parts (García ↔ García López)
+PARTICLE_PENALTY = 0.98  # a surname's particles given on one side only (Cruz ↔ De La Cruz)
 SWAP_PENALTY = 0.97  # first and last typed the other way round
 CANDIDATE_POOL = 40  # visitors fetched by key overlap before scoring
+
+
+# Letters NFKD leaves whole (no combining mark to strip), folded to what people type instead.
+_FOLD = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i",
+                       "ð": "d", "ħ": "h", "ŧ": "t"})  # fmt: skip
 
 
 def normalise_name(name: str) -> str:
@@ -48,7 +55,7 @@ def normalise_name(name: str) -> str:
     # Compatibility-decompose before and after folding case: "𝕬" only becomes "A" (then "a")
     # once decomposed, and folding can produce characters that decompose further.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_FOLD)
     return _SEPARATORS.sub(" ", stripped).strip()
 
 
@@ -74,10 +81,45 @@ def first_name_forms(first_key: str) -> frozenset[str]:
     return frozenset(f for f in forms if f)
 
 
+# Surname particles and prefixes: written apart, joined or left out ("De La Cruz", "Delacruz",
+# "Cruz"; "O'Brien", "OBrien"; "Mc Donald", "McDonald"; "García y López"). Never a key alone.
+PARTICLES = frozenset({
+    "de", "del", "della", "dela", "la", "las", "los", "le", "les", "lo", "da", "das", "do", "dos",
+    "di", "du", "van", "von", "der", "den", "ter", "ten", "y", "e", "mc", "mac", "o", "d", "al",
+    "el", "bin", "ben", "ibn", "saint", "sainte", "san", "santa",
+})  # fmt: skip
+_CONJUNCTIONS = frozenset({"y", "e"})
+# Spellings of one particle, read as one ("St. John" and "Saint John").
+_PARTICLE_ALIASES = {"st": "saint", "ste": "sainte", "sta": "santa", "m": "mc"}
+
+
+def surname_tokens(last_key: str) -> list[str]:
+    """The surname's words, with abbreviated particles spelt out ("st john" → saint, john)."""
+    return [_PARTICLE_ALIASES.get(token, token) for token in last_key.split()]
+
+
 def _surname_parts(last_key: str) -> set[str]:
-    parts = set(last_key.split())
-    if len(parts) > 1:
-        parts.add(last_key.replace(" ", ""))
+    """The forms a surname is looked up by: each word that is not a particle, each word with
+    the particles before it joined on ("delacruz", "mcdonald", "obrien", "saintjohn"), and the
+    whole surname joined ("garcialopez"), so any of two surnames, and any spacing, meet."""
+    tokens = surname_tokens(last_key)
+    if all(token in PARTICLES for token in tokens):
+        # A surname that is all particle words (Le, Do, Da, El) is itself.
+        return {"".join(tokens)} | set(tokens)
+    parts: set[str] = set()
+    pending = ""
+    for token in tokens:
+        if token in _CONJUNCTIONS:  # "García y López": two surnames, nothing joined
+            continue
+        if token in PARTICLES:
+            pending += token
+            continue
+        parts.add(token)
+        if pending:
+            parts.add(pending + token)
+            pending = ""
+    if len(tokens) > 1:
+        parts.add("".join(t for t in tokens if t not in _CONJUNCTIONS))
     return parts
 
 
@@ -137,6 +179,53 @@ def _parts_similarity(query: str, stored: str) -> float:
     return max(whole, aligned)
 
 
+def _core(tokens: list[str]) -> list[str]:
+    """The surname's words that are not particles (all of them when every word is one)."""
+    return [token for token in tokens if token not in PARTICLES] or tokens
+
+
+def _family_similarity(query: str, stored: str) -> float:
+    """Surnames compared word by word without their particles (so "Cruz" meets "De La Cruz" and
+    "De La Rosa" does not ride on "de la"), or, when one side is written as one word, whole
+    ("Delacruz", "OBrien"; see _glued_similarity).
+
+    Two surnames on both sides must agree word for word: "García Pérez" is not "García López"
+    (one of the two typed alone is; see _parts_similarity)."""
+    if not query or not stored:
+        return 0.0
+    q_words = [t for t in surname_tokens(query) if t not in _CONJUNCTIONS]
+    s_words = [t for t in surname_tokens(stored) if t not in _CONJUNCTIONS]
+    if "".join(q_words) == "".join(s_words):
+        return 1.0
+    q_core, s_core = _core(q_words), _core(s_words)
+    by_words = _parts_similarity(" ".join(q_core), " ".join(s_core))
+    if q_core != q_words or s_core != s_words:
+        by_words *= PARTICLE_PENALTY  # "Cruz" for "De La Cruz": likely, but not the same
+    score = max(by_words, _glued_similarity(q_words, s_words))
+    if len(q_core) > 1 and len(s_core) > 1:
+        shorter, longer = sorted((q_core, s_core), key=len)
+        weakest = min(max(similarity(a, b) for b in longer) for a in shorter)
+        score = min(score, weakest)
+    return score
+
+
+def _glued_similarity(a_words: list[str], b_words: list[str]) -> float:
+    """A surname written as one word against one whose particles stand apart ("Delacruz" ↔
+    "De La Cruz"), either way round: the particles are taken off the front of the one word
+    before comparing the rest, so "Vandermeer" does not ride on "van der" to "Van der Berg".
+    0 when both or neither have particles apart (the words decide then)."""
+    a_apart = len(a_words) > 1 and a_words[0] in PARTICLES
+    b_apart = len(b_words) > 1 and b_words[0] in PARTICLES
+    if a_apart == b_apart:
+        return 0.0
+    apart, glued = (a_words, b_words) if a_apart else (b_words, a_words)
+    leading = list(takewhile(lambda token: token in PARTICLES, apart))
+    prefix, rest, word = "".join(leading), "".join(apart[len(leading) :]), "".join(glued)
+    if rest and word.startswith(prefix) and len(word) > len(prefix):
+        return similarity(word[len(prefix) :], rest)
+    return fuzz.ratio(word, prefix + rest) / 100
+
+
 def _first_similarity(query: str, stored: str) -> float:
     if not query or not stored:
         return 0.0
@@ -160,7 +249,7 @@ def name_likeness(
 
     def one_way(given: str, family: str, weight: float) -> NameLikeness:
         given_score = max(_first_similarity(given, sf), _first_similarity(given, sp) if sp else 0)
-        family_score = _parts_similarity(family, sl)
+        family_score = _family_similarity(family, sl)
         score = (0.5 * given_score + 0.5 * family_score) * weight
         return NameLikeness(score, given_score * weight, family_score * weight)
 
