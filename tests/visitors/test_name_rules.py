@@ -60,3 +60,59 @@ def test_a_particle_is_never_a_key_on_its_own():
 )
 def test_letters_without_a_combining_mark_fold_as_people_type_them(raw, key):
     assert normalise_name(raw) == key
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("Francisco", "Paco"), ("Francisco", "Pancho"), ("José", "Pepe"), ("Guadalupe", "Lupe"),
+        ("Roberto", "Beto"), ("Alberto", "Beto"), ("Eduardo", "Lalo"), ("Guillermo", "Memo"),
+        ("Rosario", "Chayo"), ("Dolores", "Lola"), ("Concepción", "Concha"), ("Antonio", "Toño"),
+        ("Francisca", "Paquita"), ("Alejandro", "Alex"), ("Katarzyna", "Kasia"),
+        ("Dmitri", "Dima"), ("Muhammad", "Mohammed"), ("Mohamed", "Muhammad"),
+        ("Hassan", "Hasan"), ("Ibrahim", "Ebrahim"), ("Yusuf", "Yousef"), ("Aisha", "Ayesha"),
+        ("Dmitri", "Dmitry"), ("Hussain", "Hussein"), ("Paco", "Francisco"), ("Lupe", "Guadalupe"),
+    ],
+)  # fmt: skip
+def test_a_nickname_or_another_spelling_is_the_same_given_name_both_ways(stored, typed):
+    likeness = name_likeness(typed, "García", stored, "García")
+    assert _confirmable(likeness), likeness
+    assert visitor_keys(stored, "García") & query_keys(typed, "García")
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("Mark", "Mary"), ("Ivan", "Ian"), ("Juan", "Juana"), ("Mario", "María"),
+        ("Daniel", "Daniela"), ("Francisco", "Francisca"), ("Samir", "Samira"), ("Noe", "Noa"),
+        ("Ángel", "Ángela"), ("Emil", "Emily"), ("Dana", "Dina"), ("Tom", "Tim"),
+        ("Marina", "Mariana"), ("Manuela", "Manolo"), ("Antonio", "Toñi"), ("Patricio", "Paty"),
+        ("Roberto", "Alberto"),  # both are Beto, but not each other
+    ],
+)  # fmt: skip
+def test_two_real_given_names_are_never_the_same_person(stored, typed):
+    assert not _confirmable(name_likeness(typed, "García", stored, "García"))
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [("Stephen", "Steven"), ("Catherine", "Katherine"), ("Latisha", "Letisha"),
+     ("Elizabeth", "Elizbeth"), ("Christopher", "Christoper"), ("Michael", "Micheal"),
+     ("Jon", "John"), ("Ana", "Anna")],
+)  # fmt: skip
+def test_one_given_name_spelt_another_way_or_slipped_is_the_same(stored, typed):
+    assert _confirmable(name_likeness(typed, "García", stored, "García"))
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed", "same"),
+    [("Xu", "Hsu", True), ("Zhang", "Chang", True), ("Lee", "Yi", True),
+     ("Hussein", "Hussain", True), ("Sandoval Cruz", "Sandoval Ruiz", False),
+     ("García López", "García Lopes", True)],
+)  # fmt: skip
+def test_surnames_in_two_romanisations_meet_and_two_real_second_surnames_do_not(
+    stored, typed, same
+):
+    assert _confirmable(name_likeness("Lan", typed, "Lan", stored)) is same
+    if same:
+        assert visitor_keys("Lan", stored) & query_keys("Lan", typed)

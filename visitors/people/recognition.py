@@ -21,13 +21,16 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import takewhile
+from pathlib import Path
 
 import jellyfish
 from nicknames import NickNamer
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_.,'’`´\"/()]+")
+from visitors.people import namedata
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_.,'’`´\"/()ʿʾʻ]+")
 
 # Scores are 0..1. Candidates below CANDIDATE_MIN are not shown; CONFIRM_MIN is what a name must
 # reach, with the second factor, to be greeted as that person. Tuned on tests/recognition/.
@@ -38,6 +41,7 @@ NICKNAME_SCORE = 0.95
 PART_PENALTY = 0.96  # one name given where the record has several parts (García ↔ García López)
 PARTICLE_PENALTY = 0.98  # a surname's particles given on one side only (Cruz ↔ De La Cruz)
 SWAP_PENALTY = 0.97  # first and last typed the other way round
+DIFFERENT_NAME_SCORE = 0.70  # two real given names (Mark/Mary): below PART_MIN, never confirmed
 CANDIDATE_POOL = 40  # visitors fetched by key overlap before scoring
 
 
@@ -46,12 +50,17 @@ _FOLD = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", 
                        "ð": "d", "ħ": "h", "ŧ": "t"})  # fmt: skip
 
 
-def normalise_name(name: str) -> str:
+def normalise_name(name: str, *, keep_enye: bool = False) -> str:
     """Fold case, strip accents and collapse punctuation so "José-Luis " keys as "jose luis".
 
     Letters in scripts without a decomposed Latin form (CJK, Arabic, …) are kept as they are,
-    so the key is never empty for a non-empty name.
+    so the key is never empty for a non-empty name. With ``keep_enye`` ñ stays ñ, for the name
+    data only (Toñi is Antonia; Toni may be Antonio): everything else compares "n".
     """
+    if keep_enye:
+        pieces = unicodedata.normalize("NFC", name).casefold().split("ñ")
+        if len(pieces) > 1:
+            return "ñ".join(normalise_name(piece) for piece in pieces).strip()
     # Compatibility-decompose before and after folding case: "𝕬" only becomes "A" (then "a")
     # once decomposed, and folding can produce characters that decompose further.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
@@ -68,17 +77,34 @@ def _nicknamer() -> NickNamer:
     return NickNamer()
 
 
+def _fold(key: str) -> str:
+    """A key normalised with ``keep_enye``, folded the rest of the way."""
+    return key.replace("ñ", "n")
+
+
 @lru_cache(maxsize=4096)
 def first_name_forms(first_key: str) -> frozenset[str]:
-    """The forms a first name is known by: its parts, joined, and their nickname canonicals."""
+    """The forms a first name is known by: its parts, joined, their nickname canonicals (the
+    ``nicknames`` package, English) and the given names they are forms of in
+    names/given_names.csv (Spanish, Portuguese, Polish, Russian, Arabic, …; transliterations).
+    A key may keep ñ (Toñi); the forms never do."""
     parts = first_key.split()
-    forms = set(parts)
+    forms = {_fold(part) for part in parts}
     if len(parts) > 1:
-        forms.add("".join(parts))
-    namer = _nicknamer()
+        forms.add(_fold("".join(parts)))
+    forms |= _english_canonicals(_fold(first_key))
     for part in parts:
-        forms |= {normalise_name(c) for c in namer.canonicals_of(part)}
+        forms |= namedata.given_name_groups(part)
+    forms |= namedata.given_name_groups(first_key)  # whole and joined: "jose maria", "abdel rahman"
     return frozenset(f for f in forms if f)
+
+
+@lru_cache(maxsize=4096)
+def _english_canonicals(first_key: str) -> frozenset[str]:
+    namer = _nicknamer()
+    return frozenset(
+        normalise_name(c) for part in first_key.split() for c in namer.canonicals_of(part)
+    )
 
 
 # Surname particles and prefixes: written apart, joined or left out ("De La Cruz", "Delacruz",
@@ -109,6 +135,8 @@ def _surname_parts(last_key: str) -> set[str]:
     parts: set[str] = set()
     pending = ""
     for token in tokens:
+        if token not in PARTICLES:
+            parts |= namedata.surname_groups(token)  # Hsu and Xu meet, Yi and Lee
         if token in _CONJUNCTIONS:  # "García y López": two surnames, nothing joined
             continue
         if token in PARTICLES:
@@ -166,17 +194,42 @@ def similarity(a: str, b: str) -> float:
     return max(JaroWinkler.similarity(a, b), fuzz.ratio(a, b) / 100)
 
 
-def _parts_similarity(query: str, stored: str) -> float:
+def _parts_similarity(query: str, stored: str, alike=similarity) -> float:
     """Whole names compared, or each part of the shorter name to its best partner in the longer
     (so "Garcia" meets "Garcia Lopez", but "Thi Hoa" does not meet "Van Thanh")."""
     if not query or not stored:
         return 0.0
-    whole = similarity(query.replace(" ", ""), stored.replace(" ", ""))
+    whole = alike(query.replace(" ", ""), stored.replace(" ", ""))
     shorter, longer = sorted((query.split(), stored.split()), key=len)
-    aligned = sum(max(similarity(a, b) for b in longer) for a in shorter) / len(shorter)
+    aligned = sum(max(alike(a, b) for b in longer) for a in shorter) / len(shorter)
     if len(shorter) != len(longer):
         aligned *= PART_PENALTY
     return max(whole, aligned)
+
+
+@lru_cache(maxsize=1)
+def known_surnames() -> frozenset[str]:
+    """The 30,000 most frequent surnames of the 1990 US census."""
+    lines = (NAMES_DIR / "us_census_1990_surnames.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in lines.splitlines() if line and not line.startswith("#"))
+
+
+@lru_cache(maxsize=65536)
+def _surname_similarity(a: str, b: str, *, strict: bool = False) -> float:
+    """Two surname words alike: spelt alike, or one surname in two romanisations (Hsu/Xu,
+    Hussein/Hussain, Yi/Lee: names/surnames.csv). ``strict``, for the second of two surnames
+    where the first already agrees: two real surnames a letter apart are two families
+    (García Ruiz is not García Cruz)."""
+    if a == b:
+        return 1.0
+    score = similarity(a, b)
+    if namedata.surname_groups(a) & namedata.surname_groups(b):
+        return max(score, NICKNAME_SCORE)
+    known = known_surnames()
+    two_real = strict and a in known and b in known
+    if two_real and not (_one_name_spelt_two_ways(a, b) or _transposed(a, b)):
+        return min(score, DIFFERENT_NAME_SCORE)
+    return score
 
 
 def _core(tokens: list[str]) -> list[str]:
@@ -198,13 +251,13 @@ def _family_similarity(query: str, stored: str) -> float:
     if "".join(q_words) == "".join(s_words):
         return 1.0
     q_core, s_core = _core(q_words), _core(s_words)
-    by_words = _parts_similarity(" ".join(q_core), " ".join(s_core))
+    by_words = _parts_similarity(" ".join(q_core), " ".join(s_core), _surname_similarity)
     if q_core != q_words or s_core != s_words:
         by_words *= PARTICLE_PENALTY  # "Cruz" for "De La Cruz": likely, but not the same
     score = max(by_words, _glued_similarity(q_words, s_words))
     if len(q_core) > 1 and len(s_core) > 1:
         shorter, longer = sorted((q_core, s_core), key=len)
-        weakest = min(max(similarity(a, b) for b in longer) for a in shorter)
+        weakest = min(max(_surname_similarity(a, b, strict=True) for b in longer) for a in shorter)
         score = min(score, weakest)
     return score
 
@@ -226,11 +279,133 @@ def _glued_similarity(a_words: list[str], b_words: list[str]) -> float:
     return fuzz.ratio(word, prefix + rest) / 100
 
 
+# --- Two real names, not a slip of one ----------------------------------------------------------
+
+NAMES_DIR = Path(__file__).with_name("names")
+
+
+@lru_cache(maxsize=1)
+def _census() -> dict[str, frozenset[str]]:
+    """Given names of the 1990 US census → the lists they are on ("m", "f" or both)."""
+    lines = (NAMES_DIR / "us_census_1990_given_names.csv").read_text(encoding="utf-8")
+    sexes: dict[str, set[str]] = {}
+    for line in lines.splitlines():
+        if not line or line.startswith("#") or line == "name,sex":
+            continue
+        name, sex = line.split(",")
+        sexes.setdefault(name, set()).add(sex)
+    return {name: frozenset(found) for name, found in sexes.items()}
+
+
+@lru_cache(maxsize=1)
+def known_given_names() -> frozenset[str]:
+    """Given names known to be names in their own right: the 1990 US census lists and every
+    name in the nickname data and in names/given_names.csv. Mary is not a slip of Mark, nor Ian
+    of Ivan, nor Manolo (Manuel) of Manuela."""
+    names = set(_census()) | namedata.known_given_names()
+    namer = _nicknamer()
+    for name in list(names):
+        names |= set(namer.nicknames_of(name)) | set(namer.canonicals_of(name))
+    return frozenset(normalise_name(name) for name in names)
+
+
+def _one_a_man_s_the_other_a_woman_s(a: str, b: str) -> bool:
+    """Only on the census's male list, and only on its female list (Emil, Emily)."""
+    census = _census()
+    return {census.get(a), census.get(b)} == {frozenset("m"), frozenset("f")}
+
+
+def _gendered_pair(a: str, b: str) -> bool:
+    """A man's and a woman's form of one name: Juan/Juana, Samir/Samira, Mario/María,
+    Noe/Noa, Ángel/Ángela."""
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 3 and longer == shorter + "a":
+        return True
+    ends = {a[-1:], b[-1:]}
+    return len(a) == len(b) >= 3 and a[:-1] == b[:-1] and ends in ({"o", "a"}, {"e", "a"})
+
+
+_SOUND_ALIKE = (("ph", "f"), ("v", "f"), ("c", "k"), ("q", "k"), ("z", "s"), ("y", "i"))
+_VOWELS = frozenset("aeiou")
+
+
+def _skeleton(name: str, *, vowels: bool = True) -> str:
+    """A name's spelling skeleton: letters that sound alike made one (Stephen/Steven,
+    Katherine/Catherine), doubled letters and a silent h dropped (Jon/John, Ana/Anna). Without
+    ``vowels``, the vowels after the first letter go too (Latisha/Letisha, Elizbeth)."""
+    for spelt, sound in _SOUND_ALIKE:
+        name = name.replace(spelt, sound)
+    out: list[str] = []
+    for i, ch in enumerate(name):
+        if i and (ch == "h" or (not vowels and ch in _VOWELS)):
+            continue
+        if out and ch == out[-1]:
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _one_name_spelt_two_ways(a: str, b: str) -> bool:
+    if _skeleton(a) == _skeleton(b):
+        return True
+    # A vowel more or less, or another, in a long name is a spelling; in a short one it is
+    # another name (Dana/Dina, Tom/Tim, Carol/Carl, Joan/John, Marina/Mariana).
+    return min(len(a), len(b)) >= 7 and _skeleton(a, vowels=False) == _skeleton(b, vowels=False)
+
+
+def _transposed(a: str, b: str) -> bool:
+    """Two neighbouring letters swapped (Micheal for Michael): a slip, whatever the census says."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+
+
+def _dropped_letter(a: str, b: str) -> bool:
+    """A letter left out of a long name (Christoper for Christopher): a slip."""
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) < 7 or len(longer) != len(shorter) + 1:
+        return False
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def different_names(a: str, b: str) -> bool:
+    """True when two normalised single given names are two real names, not one name mistyped:
+    a masculine and feminine pair (Juan/Juana, Mario/María, Samir/Samira), or two names both
+    known in their own right that are not one spelling of the other (Mark/Mary, Ivan/Ian)."""
+    if a == b or " " in a or " " in b or min(len(a), len(b)) < 2:
+        return False
+    if _gendered_pair(a, b):
+        return True
+    known = known_given_names()
+    if a not in known or b not in known:
+        return False
+    return not (_one_name_spelt_two_ways(a, b) or _transposed(a, b) or _dropped_letter(a, b))
+
+
 def _first_similarity(query: str, stored: str) -> float:
+    """Given names alike: the same name spelt alike, or one a known form of the other (a
+    nickname, a transliteration), but never two real names (Mark/Mary), a man's and a woman's
+    form (Juan/Juana), or a nickname of another name (Manolo is Manuel, not Manuela). Keys may
+    keep ñ for the name data; similarity compares them folded."""
     if not query or not stored:
         return 0.0
-    nickname = NICKNAME_SCORE if first_name_forms(query) & first_name_forms(stored) else 0.0
-    return max(_parts_similarity(query, stored), nickname)
+    q, s = _fold(query), _fold(stored)
+    score = _parts_similarity(q, s)
+    if score == 1.0:
+        return score
+    if _gendered_pair(q, s):
+        return min(score, DIFFERENT_NAME_SCORE)
+    shared = first_name_forms(query) & first_name_forms(stored)
+    curated = namedata.given_name_groups(query) & first_name_forms(stored) or (
+        namedata.given_name_groups(stored) & first_name_forms(query)
+    )
+    if shared and (curated or not _one_a_man_s_the_other_a_woman_s(q, s)):
+        return max(score, NICKNAME_SCORE)
+    if different_names(q, s):
+        # Ranked by name still (a slip is possible), but never confirmed as that person.
+        return min(score, DIFFERENT_NAME_SCORE)
+    return score
 
 
 @dataclass(frozen=True)
@@ -244,12 +419,13 @@ def name_likeness(
     query_first: str, query_last: str, first: str, last: str, preferred: str = ""
 ) -> NameLikeness:
     """How alike a typed name is to a stored one, 0..1, allowing for swapped order."""
-    qf, ql = normalise_name(query_first), normalise_name(query_last)
-    sf, sl, sp = normalise_name(first), normalise_name(last), normalise_name(preferred)
+    qf, ql = normalise_name(query_first, keep_enye=True), normalise_name(query_last, keep_enye=True)
+    sf, sp = normalise_name(first, keep_enye=True), normalise_name(preferred, keep_enye=True)
+    sl = normalise_name(last)
 
     def one_way(given: str, family: str, weight: float) -> NameLikeness:
         given_score = max(_first_similarity(given, sf), _first_similarity(given, sp) if sp else 0)
-        family_score = _family_similarity(family, sl)
+        family_score = _family_similarity(_fold(family), sl)
         score = (0.5 * given_score + 0.5 * family_score) * weight
         return NameLikeness(score, given_score * weight, family_score * weight)
 
