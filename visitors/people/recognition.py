@@ -375,8 +375,10 @@ def different_names(a: str, b: str) -> bool:
     known in their own right that are not one spelling of the other (Mark/Mary, Ivan/Ian)."""
     if a == b or " " in a or " " in b or min(len(a), len(b)) < 2:
         return False
-    if _gendered_pair(a, b):
+    if _gendered_pair(a, b) or _one_a_man_s_the_other_a_woman_s(a, b):
         return True
+    if _transposed(a, b) and (a[-1] == "a") != (b[-1] == "a"):
+        return True  # two letters swapped, but the woman's -a with them: Cristian, Cristina
     known = known_given_names()
     if a not in known or b not in known:
         return False
