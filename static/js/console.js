@@ -16,3 +16,16 @@
   document.body.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 30000);
 })();
+
+// Every row's action (Call, Call again, …) goes with the desk typed in the toolbar, typed just
+// now or earlier: the server keeps the last one for the session, but the row forms don't carry
+// the field themselves.
+(function () {
+  "use strict";
+  document.addEventListener("formdata", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-uses-desk")) return;
+    var desk = document.getElementById("desk-name");
+    if (desk) event.formData.set("desk", desk.value.trim());
+  });
+})();

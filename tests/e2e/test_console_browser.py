@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import TABLET, _shot
-from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
+from tests.factories import (
+    MembershipFactory,
+    OfficeFactory,
+    ReasonFactory,
+    UserFactory,
+    VisitFactory,
+)
 from visitors.offices.models import KioskLink, Service
 from visitors.visits.lifecycle import Status
 from visitors.visits.models import Visit
@@ -30,6 +36,7 @@ def office_setup(live_server):
         "login": base + reverse("login"),
         "kiosk": base + reverse("kiosk:open", args=[office.slug, kiosk_token]),
         "display": base + reverse("display:open", args=[office.slug, display_token]),
+        "base": base,
     }
 
 
@@ -90,3 +97,33 @@ def test_check_in_call_serve_and_display(open_page, office_setup):
     assert (visit.status, visit.outcome, visit.desk) == (Status.DONE, "resolved", "Desk 7")
     assert visit.recorded_stages and len(visit.recorded_stages) == 5
     assert errors == [], errors
+
+
+def test_a_row_s_call_takes_the_desk_typed_in_the_toolbar(open_page, office_setup):
+    """Typed in the toolbar, never submitted there: a row's own Call still records it, so the
+    lobby display and the visitor's status page send them to that desk."""
+    office = office_setup["office"]
+    waiting = VisitFactory(office=office, visitor__first_name="Bea")
+    errors: list = []
+    console = open_page(errors, viewport={"width": 1366, "height": 900})
+    console.goto(office_setup["login"])
+    console.get_by_label("Username").fill("dana")
+    console.get_by_label("Password").fill(PASSWORD)
+    console.get_by_role("button", name="Sign in").click()
+    console.goto(office_setup["console"])
+    assert "Not set" in console.locator("#desk-hint").inner_text()
+    console.get_by_label("Your desk").fill("Desk 5")
+    console.locator("#queue-board li", has_text="Bea").get_by_role("button", name="Call").click()
+    console.wait_for_url("**/visits/**")
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.desk) == (Status.CALLED, "Desk 5")
+
+    display = open_page(errors, viewport={"width": 1280, "height": 720})
+    display.goto(office_setup["display"])
+    assert "Desk 5" in display.locator(".now").inner_text()
+    status = open_page(errors, viewport={"width": 390, "height": 844})
+    status.goto(office_setup["base"] + reverse("status:page", args=[waiting.status_token]))
+    assert "Desk 5" in status.content()
+    console.goto(office_setup["console"])
+    assert console.get_by_label("Your desk").input_value() == "Desk 5"  # kept for the session
+    assert errors == []
