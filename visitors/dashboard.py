@@ -250,6 +250,7 @@ def _headline(visits: QuerySet, *, now: dt.datetime) -> dict:
             "pk", filter=quoted & Q(wait__gte=F("quote_low"), wait__lte=F("quote_high"))
         ),
         longer_than_quoted=Count("pk", filter=quoted & Q(wait__gt=F("quote_high"))),
+        shorter_than_quoted=Count("pk", filter=quoted & Q(wait__lt=F("quote_low"))),
         covered=Count("pk", filter=Q(priority__gt=0)),
         covered_served_ahead=Count("pk", filter=Q(served_ahead=True)),
         rated=Count("rating"),
@@ -261,6 +262,10 @@ def _headline(visits: QuerySet, *, now: dt.datetime) -> dict:
     )
     row["over_target_share"] = _share(row["over_target"], row["called"])
     row["within_quote_share"] = _share(row["within_quote"], row["quoted"])
+    # A visitor called sooner than quoted was not let down: the promise kept is "no longer".
+    row["no_longer_than_quoted_share"] = _share(
+        row["quoted"] - row["longer_than_quoted"], row["quoted"]
+    )
     row["rating"] = None if row["rating"] is None else round(float(row["rating"]), 1)
     return row
 

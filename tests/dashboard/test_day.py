@@ -108,7 +108,8 @@ def test_every_figure_of_a_day_built_by_hand(office, day):
     assert (h["walked_away"], h["no_shows"], h["served"]) == (1, 1, 3)
     assert (h["over_target"], h["called"], h["over_target_share"]) == (2, 4, 50.0)
     assert (h["quoted"], h["within_quote"], h["longer_than_quoted"]) == (3, 2, 1)
-    assert h["within_quote_share"] == 66.7
+    assert (h["shorter_than_quoted"], h["within_quote_share"]) == (0, 66.7)
+    assert h["no_longer_than_quoted_share"] == 66.7
     assert (h["covered"], h["covered_served_ahead"]) == (1, 1)
     assert (h["rated"], h["rating"]) == (2, 4.5)
     # Waits of those called: 10, 30, 20, 60 minutes.
@@ -135,6 +136,24 @@ def test_every_figure_of_a_day_built_by_hand(office, day):
     assert (f.appointments["kept"], f.appointments["missed"]) == (1, 1)
     staff = {s["called_by__username"]: (s["seen"], s["served"]) for s in f.staff}
     assert staff == {"counsellor": (3, 3), "clerk": (1, 0)}
+
+
+def test_a_visitor_called_sooner_than_quoted_is_not_a_miss(client, office, manager):
+    """Quoted 20–30 minutes, called after 5: the promise was kept (sooner), not broken."""
+    for arrived, called, low, high in (
+        ((9, 0), (9, 5), 20, 30),
+        ((9, 0), (9, 25), 20, 30),
+        ((9, 0), (9, 45), 20, 30),
+    ):  # sooner, within, longer
+        visit(office, VisitorFactory(), DAY, arrived, called=called, status=Status.CALLED,
+              quoted_wait_min=low, quoted_wait_max=high)  # fmt: skip
+    h = dashboard.day_figures([office], DAY, now=local(office, DAY, 12, 0)).headline
+    assert (h["quoted"], h["shorter_than_quoted"], h["within_quote"], h["longer_than_quoted"]) == (
+        3, 1, 1, 1)  # fmt: skip
+    assert h["no_longer_than_quoted_share"] == 66.7
+    client.force_login(manager)
+    page = client.get(reverse("dashboard:day"), {"date": DAY.isoformat()})
+    assert "66.7%" in page.text and "1 within the range, 1 sooner, 1 longer" in page.text
 
 
 def test_all_my_offices_counts_each_office_in_its_own_local_hours(office, other_office, day):

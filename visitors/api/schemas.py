@@ -382,9 +382,13 @@ class HeadlineOut(Schema):
     over_target: int
     over_target_share: float | None
     quoted: int
-    within_quote: int
+    within_quote: int = Field(description="Called within the range quoted at check-in.")
     within_quote_share: float | None
     longer_than_quoted: int
+    shorter_than_quoted: int = Field(description="Called sooner than the range quoted.")
+    no_longer_than_quoted_share: float | None = Field(
+        description="Share of quoted visits called within or sooner than the range (%)."
+    )
     covered: int = Field(description="Covered veterans and eligible spouses.")
     covered_served_ahead: int
     rated: int
