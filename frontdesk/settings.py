@@ -249,7 +249,7 @@ RATELIMIT_API = env_str("RATELIMIT_API", "600/m")
 OTP_TOTP_ISSUER = "Frontdesk"
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "desk:home"  # straight to the console (a choice when several offices)
 LOGOUT_REDIRECT_URL = "home"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 # The age above is an inactivity timeout, not a shift limit: frontdesk.middleware renews it on

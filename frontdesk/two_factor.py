@@ -18,7 +18,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -152,9 +152,10 @@ def setup(request: HttpRequest) -> HttpResponse:
 @ratelimit(key="user", rate=rate("RATELIMIT_LOGIN"), method="POST", block=True)
 def verify(request: HttpRequest) -> HttpResponse:
     """Ask for the code from the authenticator app after the password."""
-    target = request.GET.get("next") or request.POST.get("next") or settings.LOGIN_REDIRECT_URL
+    landing = resolve_url(settings.LOGIN_REDIRECT_URL)
+    target = request.GET.get("next") or request.POST.get("next") or landing
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = settings.LOGIN_REDIRECT_URL
+        target = landing
     if request.user.is_verified():
         return redirect(target)
     error = ""

@@ -60,7 +60,7 @@ def test_the_code_page_never_sends_anyone_off_site(client, office, manager):
     _sign_in(client, "manager")
     response = client.post(reverse("two_factor_verify"),
                            {"code": _code(device), "next": "https://evil.example/"})  # fmt: skip
-    assert response.status_code == 302 and response["Location"] == reverse("home")
+    assert response.status_code == 302 and response["Location"] == reverse("desk:home")
 
 
 def test_front_desk_staff_do_not_get_it_and_are_never_asked(client, office, clerk):
