@@ -328,8 +328,15 @@ class CloseReasonForm(forms.Form):
         self.fields["reason"].queryset = ReasonForVisit.objects.filter(office=office)
 
 
+class StaffChoiceField(forms.ModelChoiceField):
+    """Staff by the name people know them by (the user name only when no name is set)."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class TransferForm(forms.Form):
-    to_staff = forms.ModelChoiceField(
+    to_staff = StaffChoiceField(
         label=_("Hand over to"), queryset=None, required=False, empty_label=_("(keep)")
     )
     reasons = forms.ModelMultipleChoiceField(

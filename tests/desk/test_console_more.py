@@ -157,3 +157,11 @@ def test_the_workspace_costs_the_same_queries_with_few_or_many_past_visits(clien
         return len(captured)
 
     assert queries_with(2) == queries_with(20)
+
+
+def test_the_hand_over_list_names_people_not_user_names(office, clerk, counsellor):
+    counsellor.first_name, counsellor.last_name = "Marisol", "Ortega"
+    counsellor.save()
+    labels = [label for _value, label in TransferForm(office=office).fields["to_staff"].choices]
+    assert "Marisol Ortega" in labels and "counsellor" not in labels
+    assert (clerk.get_full_name() or clerk.username) in labels  # no name set: the user name
