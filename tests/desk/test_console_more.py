@@ -12,6 +12,7 @@ from django.utils import timezone
 from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
 from visitors import services
 from visitors.followups.models import Appointment
+from visitors.forms import TransferForm
 from visitors.messaging.models import Reminder
 from visitors.offices.models import ReferralPartner
 from visitors.people.models import PriorityCategory
