@@ -258,18 +258,19 @@ def _verify_screen(request, office, flow, form, status=200):
 def _reasons_screen(request, office, flow, *, returning=None, form=None, status=200):
     day = office.local_date()
     if form is None:
-        initial = {}
-        if returning is not None:
-            initial["reasons"] = selectors.visitor_usual_reason_ids(
-                visitor=returning, office=office
-            )
-        form = ReasonsForm(initial=initial, office=office, day=day)
+        form = ReasonsForm(office=office, day=day)
+    # What they came for last time is marked, never ticked for them: a visitor in a hurry
+    # would pass through with a reason they did not choose today.
+    usual = set()
+    if returning is not None:
+        usual = set(selectors.visitor_usual_reason_ids(visitor=returning, office=office))
     lang = flow.data["lang"]
     selected = {str(value) for value in (form["reasons"].value() or [])}
     choices = [
-        {"id": r.pk, "label": r.label_for(lang), "checked": str(r.pk) in selected}
+        {"id": r.pk, "label": r.label_for(lang), "checked": str(r.pk) in selected,
+         "last_time": r.pk in usual}
         for r in form.fields["reasons"].queryset
-    ]
+    ]  # fmt: skip
     closed = [
         {"label": r.label_for(lang), "note": r.closed_note}
         for r in ReasonForVisit.objects.filter(office=office, is_active=True, closed_on=day)
