@@ -320,10 +320,24 @@ def _new_visitor(rng: random.Random, now: dt.datetime) -> Visitor:
     return visitor
 
 
+# A returning visitor the README names, to try "Welcome back" at the kiosk: she has a history,
+# and is never put in today's live queue.
+DEMO_RETURNING = {
+    "first_name": "María José", "last_name": "Hernández", "phone": "(555) 201-4477",
+    "birth_date": dt.date(1984, 4, 12), "preferred_language": Language.SPANISH,
+    "consent_sms": True, "preferred_name": "",
+}  # fmt: skip
+
+
 def _history(office, staff, reasons, service_rows, partners, rng, count, now) -> int:
     """Generate about eight weeks of finished visits for ``count`` visitors."""
     days = _working_days(office, now, 40)
-    people = Visitor.objects.bulk_create([_new_visitor(rng, now) for _ in range(count)])
+    generated = [_new_visitor(rng, now) for _ in range(count)]
+    if generated:
+        for field, value in DEMO_RETURNING.items():
+            setattr(generated[0], field, value)
+        generated[0].fill_search_keys()
+    people = Visitor.objects.bulk_create(generated)
     VisitorNameKey.rebuild(people)
     staff_users = [staff[StaffRole.FRONT_DESK], staff[StaffRole.COUNSELLOR]]
     numbers: dict[dt.date, int] = {}
@@ -500,6 +514,7 @@ def _live_queue(office, staff, reasons, rng, now) -> int:
     candidates = list(
         Visitor.objects.filter(visits__office=office)
         .exclude(visits__status__in=ACTIVE_STATUSES, visits__office=office)
+        .exclude(phone=DEMO_RETURNING["phone"])
         .distinct()
         .order_by("pk")[:50]
     )

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from visitors.demo import DEMO_USERS
+from visitors.identify import Answer, identify
 from visitors.offices.models import Office, StaffMembership
 from visitors.people.models import Visitor
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Status
@@ -50,6 +51,16 @@ def test_it_creates_an_office_with_staff_history_and_a_live_queue():
     assert today.filter(status=Status.WAITING).count() >= 3
     assert today.filter(status=Status.CALLED).count() == 1
     assert today.filter(status=Status.IN_SERVICE).count() == 1
+
+
+def test_the_returning_visitor_the_readme_names_is_recognised_and_not_in_line():
+    _seed()
+    found = identify(first_name="Maria Jose", last_name="Hernandez",
+                     answer=Answer(phone_last4="4477"))  # fmt: skip
+    assert found.result == "confirmed"
+    assert (found.visitor.first_name, found.visitor.last_name) == ("María José", "Hernández")
+    assert found.visitor.visits.filter(status=Status.DONE).exists()
+    assert not found.visitor.visits.filter(status__in=ACTIVE_STATUSES).exists()
 
 
 def test_it_leaves_the_same_rows_when_run_again():
