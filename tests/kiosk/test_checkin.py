@@ -157,16 +157,6 @@ def test_it_greets_a_returning_visitor_by_name_after_the_second_factor(tablet, j
     assert Visit.objects.filter(visitor=jose, status=Status.WAITING).count() == 1
 
 
-def test_text_me_when_called_is_as_the_visitor_chose_it_last_time(tablet, jose, reasons):
-    jose.visits.update(notify_when_called=True)
-    tablet.start()
-    tablet.name("José", "García")
-    tablet.verify(phone_last4="4477")
-    contact = tablet.reasons(reasons[1])
-    box = [line for line in contact.text.splitlines() if 'name="notify_when_called"' in line]
-    assert len(box) == 1 and "checked" in box[0]
-
-
 def test_it_says_the_same_for_a_wrong_answer_whether_or_not_a_record_exists(
     tablet, jose, client, office
 ):

@@ -291,10 +291,6 @@ def _contact_initial(state) -> dict:
         visitor = Visitor.objects.filter(pk=state["visitor_id"]).first()
         if visitor is not None:
             initial["priority_category"] = visitor.priority_category
-            # "Text me when I'm called" as they chose it last time (not asked again each visit).
-            last = visitor.visits.order_by("-checked_in_at").values("notify_when_called").first()
-            if last is not None:
-                initial["notify_when_called"] = last["notify_when_called"]
     return initial
 
 
