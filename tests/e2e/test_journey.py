@@ -230,9 +230,12 @@ def test_a_visit_from_the_kiosk_to_the_dashboard(open_page, journey):
     assert_accessible(kiosk, "kiosk-verify")
     kiosk.get_by_role("button", name="Find me").tap()
     kiosk.get_by_role("heading", name="Welcome back, Aaliyah!").wait_for()
-    assert kiosk.get_by_label("Looking for work").is_checked()  # what she came for last time
+    usual = kiosk.locator("label.toggle", has_text="Looking for work")
+    assert "last time" in usual.inner_text()  # what she came for last time: marked, not ticked
+    assert not usual.locator("input").is_checked()
     assert_accessible(kiosk, "kiosk-welcome-back")
     _shot(kiosk, "journey-kiosk-welcome-back")
+    usual.tap()
     kiosk.get_by_role("button", name="Next").tap()
     kiosk.get_by_role("button", name="Check in").tap()
     kiosk.locator(".ticket").wait_for()
