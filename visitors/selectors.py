@@ -6,6 +6,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -27,6 +28,7 @@ from visitors.people.recognition import (
     CANDIDATE_POOL,
     CONFIRM_MIN,
     PART_MIN,
+    NameLikeness,
     name_likeness,
     query_keys,
 )
@@ -38,6 +40,13 @@ DEFAULT_SERVICE_MINUTES = 12.0
 # population has several "María García" whose phones end alike; two of them who both fit are
 # "several", never one guessed).
 FACTOR_POOL = 200
+# Ranking by name reads at most KEY_ROWS rows of each key (its lowest visitor ids), fewer when
+# the query has many keys (QUERY_ROWS in all, KEY_ROWS_MIN at least). A key with fewer rows is
+# *rare* and read whole; one with more is common ("N:garcia|m" has ~4,000 rows among a million
+# visitors) and says little on its own. See _candidates.
+KEY_ROWS = 200
+KEY_ROWS_MIN = 50
+QUERY_ROWS = 3000
 RECENT_DAYS = 28
 RECENT_SAMPLE = 300
 
@@ -246,6 +255,94 @@ def second_factor_matches(
     return True
 
 
+def _column(model, name: str) -> str:
+    """A concrete field's database column."""
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not column:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return column
+
+
+def _candidates(keys: set[str], *, phone_last4: str, month_day: int | None) -> list[Visitor]:
+    """The visitors to score for a query, in one statement of bounded cost: the CANDIDATE_POOL
+    sharing most of ``keys``, and everyone sharing a key and the second factor given.
+
+    By name, visitors are ranked by how many of the keys they share (then by id), as when every
+    row of every key was counted, but each key is read only up to its first rows (KEY_ROWS, by
+    visitor id):
+
+    - when a key was cut short, everyone found through a *rare* key (one read whole) has the
+      keys they share counted in full from the ``(visitor, key)`` index, so a rare surname with
+      a very common first name (John Sobeve, whose "john" keys have thousands of rows) still
+      ranks first;
+    - anyone else is counted over the rows read: among the thousands sharing only common keys
+      (hundreds of María García), those with the lowest ids, as the full count would pick.
+
+    When no key has that many rows (any population up to tens of thousands) this is exactly the
+    full count. By the second factor: every visitor on a key row with the query's key and the
+    factor (the rows carry them; index ``(key, phone_last4, visitor)`` or ``(key,
+    birth_month_day, visitor)``), up to FACTOR_POOL. PostgreSQL reads the keys in a LATERAL
+    join (one plan whatever their number); SQLite in a UNION ALL of the same subqueries.
+    """
+    quote = connection.ops.quote_name
+    table, key = quote(VisitorNameKey._meta.db_table), quote("key")
+    keys_sorted = sorted(keys)
+    per_key = max(KEY_ROWS_MIN, min(KEY_ROWS, QUERY_ROWS // len(keys_sorted)))
+    marks = ", ".join(["%s"] * len(keys_sorted))
+    first_rows = (
+        f"SELECT visitor_id, COUNT(*) OVER () AS key_rows FROM (SELECT visitor_id FROM {table} "
+        f"WHERE {key} = {{key}} ORDER BY visitor_id LIMIT %s) AS first_rows"
+    )
+    if connection.vendor == "postgresql":
+        capped = (
+            f"SELECT capped.visitor_id, capped.key_rows FROM unnest(%s::varchar[]) AS query({key}) "
+            f"CROSS JOIN LATERAL ({first_rows.format(key=f'query.{key}')}) AS capped"
+        )
+        params: list = [keys_sorted, per_key]
+    else:
+        capped = " UNION ALL ".join([f"SELECT * FROM ({first_rows.format(key='%s')})"] * len(keys))
+        params = [value for k in keys_sorted for value in (k, per_key)]
+    params += [per_key, per_key, *keys_sorted, CANDIDATE_POOL]
+    by_factor = ""
+    if phone_last4 or month_day is not None:
+        factor = [("phone_last4", phone_last4), ("birth_month_day", month_day)]
+        given = [(column, value) for column, value in factor if value not in ("", None)]
+        where = "".join(f" AND {quote(column)} = %s" for column, _value in given)
+        by_factor = (
+            f"UNION SELECT visitor_id FROM (SELECT DISTINCT visitor_id FROM {table} "
+            f"WHERE {key} IN ({marks}){where} LIMIT %s) AS by_factor"
+        )
+        params += [*keys_sorted, *(value for _column, value in given), FACTOR_POOL]
+    meta = Visitor._meta
+    fields = ["id", "first_name", "last_name", "preferred_name", "phone_last4", "birth_date"]
+    columns = ", ".join(quote(_column(Visitor, f)) for f in [*fields, "last_seen_at"])
+    sql = f"""
+        WITH capped AS MATERIALIZED ({capped}),
+        rare AS MATERIALIZED (
+            SELECT DISTINCT visitor_id FROM capped
+            WHERE key_rows < %s AND EXISTS (SELECT 1 FROM capped WHERE key_rows >= %s)
+        ),
+        shared AS (
+            SELECT visitor_id, SUM(CASE WHEN {key} IN ({marks}) THEN 1 ELSE 0 END) AS hits
+            FROM {table} WHERE visitor_id IN (SELECT visitor_id FROM rare) GROUP BY visitor_id
+            UNION ALL
+            SELECT visitor_id, COUNT(*) AS hits FROM capped
+            WHERE visitor_id NOT IN (SELECT visitor_id FROM rare) GROUP BY visitor_id
+        ),
+        pool AS (
+            SELECT visitor_id FROM (
+                SELECT visitor_id FROM shared ORDER BY hits DESC, visitor_id LIMIT %s
+            ) AS by_name
+            {by_factor}
+        )
+        SELECT {columns} FROM {quote(meta.db_table)}
+        WHERE {quote(_column(Visitor, "id"))} IN (SELECT visitor_id FROM pool)
+        AND {quote(_column(Visitor, "merged_into"))} IS NULL
+    """
+    # raw(): model instances with the database's conversions (SQLite's times made aware).
+    return list(Visitor.objects.raw(sql, params))
+
+
 def visitor_match(
     *,
     first_name: str,
@@ -259,32 +356,23 @@ def visitor_match(
     keys = query_keys(first_name, last_name)
     if not keys:
         return []
-    pool = [
-        row["visitor_id"]
-        for row in VisitorNameKey.objects.filter(key__in=keys)
-        .values("visitor_id")
-        .annotate(hits=Count("visitor_id"))
-        .order_by("-hits", "visitor_id")[:CANDIDATE_POOL]
-    ]
     # Everyone who shares a key and the second factor is scored, however common the name and
     # however far down the key ranking: confirming one of two people who both fit would greet
     # the wrong one. (Counted over all of them, not a shortlist.)
     month_day = birth_month_day or ((birth_date.month, birth_date.day) if birth_date else None)
-    if phone_last4 or month_day:
-        sharing = Visitor.objects.filter(name_keys__key__in=keys)
-        if phone_last4:
-            sharing = sharing.filter(phone_last4=phone_last4)
-        if month_day:
-            sharing = sharing.filter(birth_date__month=month_day[0], birth_date__day=month_day[1])
-        pool += list(sharing.values_list("pk", flat=True).distinct()[:FACTOR_POOL])
-    visitors = Visitor.objects.filter(pk__in=pool, merged_into__isnull=True).only(
-        "first_name", "last_name", "preferred_name", "phone_last4", "birth_date", "last_seen_at"
+    visitors = _candidates(
+        keys,
+        phone_last4=phone_last4,
+        month_day=month_day[0] * 100 + month_day[1] if month_day else None,
     )
     ranked = []
+    # A common name brings the same stored name many times (40 "María García"): scored once.
+    likeness_of: dict[tuple[str, str, str], NameLikeness] = {}
     for visitor in visitors:
-        likeness = name_likeness(
-            first_name, last_name, visitor.first_name, visitor.last_name, visitor.preferred_name
-        )
+        names = (visitor.first_name, visitor.last_name, visitor.preferred_name)
+        likeness = likeness_of.get(names)
+        if likeness is None:
+            likeness = likeness_of[names] = name_likeness(first_name, last_name, *names)
         score = likeness.score
         if score < CANDIDATE_MIN:
             continue

@@ -1,6 +1,8 @@
 """Visitors: their records, the keys that recognise them, merges, equal-opportunity data, and the
 audit trail of who saw or changed them."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -79,7 +81,8 @@ class Visitor(models.Model):
             derived = {"first_key", "last_key", "phone_last4"}
             kwargs["update_fields"] = set(update_fields) | derived
         super().save(*args, **kwargs)
-        if update_fields is None or {"first_name", "last_name"} & set(update_fields):
+        # The key rows carry the names' keys and the second factors (phone digits, birthday).
+        if update_fields is None or VisitorNameKey.SOURCE_FIELDS & set(update_fields):
             VisitorNameKey.rebuild([self])
 
     def fill_search_keys(self) -> None:
@@ -101,13 +104,35 @@ class Visitor(models.Model):
 
 
 class VisitorNameKey(models.Model):
-    """A blocking key for recognising a visitor by name (see visitors.recognition)."""
+    """A blocking key for recognising a visitor by name (see visitors.people.recognition).
 
-    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="name_keys")
+    Each row also carries the visitor's second factors — the last 4 phone digits and the birth
+    month and day — so that "everyone sharing a name key *and* the answer given" is one short
+    index range per key (``(key, phone_last4)``, ``(key, birth_month_day)``), however common
+    the name. They are copies: ``rebuild`` (called by ``Visitor.save`` whenever a name, the
+    phone or the birth date may have changed, and by every bulk writer) keeps them in step, so
+    change those fields through ``save()``, never ``QuerySet.update()``.
+    """
+
+    # The Visitor fields the rows are made from.
+    SOURCE_FIELDS = frozenset({"first_name", "last_name", "phone", "birth_date"})
+
+    # No index of its own: the unique (visitor, key) index below serves lookups by visitor.
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="name_keys", db_index=False
+    )
     key = models.CharField(max_length=64)
+    phone_last4 = models.CharField(max_length=4, blank=True, default="")
+    birth_month_day = models.PositiveSmallIntegerField(null=True, blank=True)  # 412: 12 April
 
     class Meta:
-        indexes = [models.Index(fields=["key", "visitor"], name="visitor_name_key")]
+        indexes = [
+            models.Index(fields=["key", "visitor"], name="visitor_name_key"),
+            models.Index(fields=["key", "phone_last4", "visitor"], name="visitor_name_key_phone"),
+            models.Index(
+                fields=["key", "birth_month_day", "visitor"], name="visitor_name_key_birthday"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["visitor", "key"], name="visitor_name_key_once"),
         ]
@@ -115,18 +140,38 @@ class VisitorNameKey(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    @staticmethod
+    def month_day(birth_date) -> int | None:
+        """A birth date as stored on key rows (month × 100 + day), or None."""
+        if isinstance(birth_date, str):  # assigned from text and not yet read back
+            birth_date = dt.date.fromisoformat(birth_date) if birth_date else None
+        return birth_date.month * 100 + birth_date.day if birth_date else None
+
+    @classmethod
+    def values_for(cls, visitor, keys=None) -> list[tuple[str, str, int | None]]:
+        """``(key, phone_last4, birth_month_day)`` of each key row of ``visitor``; ``keys``
+        are its names' keys when the caller has them already (a bulk import caches them)."""
+        phone_last4 = phone_digits(visitor.phone)[-4:]
+        month_day = cls.month_day(visitor.birth_date)
+        if keys is None:
+            keys = sorted(visitor_keys(visitor.first_name, visitor.last_name))
+        return [(key, phone_last4, month_day) for key in keys]
+
+    @classmethod
+    def rows_for(cls, visitor, keys=None) -> list["VisitorNameKey"]:
+        """The key rows of one visitor (it must have its pk), unsaved."""
+        return [
+            cls(visitor_id=visitor.pk, key=key, phone_last4=last4, birth_month_day=month_day)
+            for key, last4, month_day in cls.values_for(visitor, keys)
+        ]
+
     @classmethod
     def rebuild(cls, visitors) -> None:
         """Replace the keys of ``visitors`` (also after bulk_create, which skips save())."""
         visitors = list(visitors)
         VisitorNameKey.objects.filter(visitor__in=[v.pk for v in visitors]).delete()
         VisitorNameKey.objects.bulk_create(
-            [
-                VisitorNameKey(visitor_id=v.pk, key=key)
-                for v in visitors
-                for key in sorted(visitor_keys(v.first_name, v.last_name))
-            ],
-            batch_size=2000,
+            [row for v in visitors for row in cls.rows_for(v)], batch_size=2000
         )
 
 

@@ -18,7 +18,7 @@ class Command(BaseCommand):
             visitors = list(
                 Visitor.objects.filter(pk__gt=last_pk, merged_into__isnull=True)
                 .order_by("pk")
-                .only("pk", "first_name", "last_name")[:batch]
+                .only("pk", "first_name", "last_name", "phone", "birth_date")[:batch]
             )
             if not visitors:
                 break
