@@ -16,7 +16,7 @@ from operator import itemgetter
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import connection, models, transaction
+from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 
 from visitors.offices.models import Language, Office
@@ -103,7 +103,7 @@ class _Writer:
         self.now = now
         # Names repeat (a few hundred thousand distinct among a million visitors, the common
         # ones thousands of times): their keys are worked out once.
-        self.keys_of = lru_cache(maxsize=100_000)(_sorted_keys)
+        self.keys_of = lru_cache(maxsize=20_000)(_sorted_keys)
         self.copy = connection.vendor == "postgresql"
         if self.copy:
             # Foreign keys checked after each COPY rather than all at COMMIT: PostgreSQL would
@@ -114,6 +114,7 @@ class _Writer:
             self.prepared: dict = {}
 
     def write(self, visitors: list[Visitor]) -> None:
+        reset_queries()  # with DEBUG on, Django would keep every statement sent (and its values)
         if not self.copy:
             created = Visitor.objects.bulk_create(visitors)
             VisitorNameKey.objects.bulk_create(
@@ -156,13 +157,15 @@ class _Writer:
             value = self.now  # created_at, updated_at: one time for the whole import
         else:
             value = getattr(visitor, field.attname)
-        if isinstance(value, str) and isinstance(field, models.CharField | models.TextField):
+        if field.primary_key or (
+            isinstance(value, str) and isinstance(field, models.CharField | models.TextField)
+        ):
             return value
         # Most values repeat (times, flags, languages, birth dates): prepared once each.
         try:
             return self.prepared[field, value]
         except KeyError:
-            if len(self.prepared) > 100_000:  # ids never repeat
+            if len(self.prepared) > 100_000:  # a field whose values seldom repeat
                 self.prepared.clear()
             prepared = self.prepared[field, value] = field.get_db_prep_save(value, connection)
             return prepared
