@@ -116,11 +116,16 @@ class _Writer:
     def write(self, visitors: list[Visitor]) -> None:
         reset_queries()  # with DEBUG on, Django would keep every statement sent (and its values)
         if not self.copy:
-            created = Visitor.objects.bulk_create(visitors)
+            # Modest statements: SQLite keeps each distinct one compiled (a statement of
+            # thousands of values is megabytes), and the last of every batch is a new size.
+            created = Visitor.objects.bulk_create(visitors, batch_size=250)
             VisitorNameKey.objects.bulk_create(
-                row
-                for v in created
-                for row in VisitorNameKey.rows_for(v, self.keys_of(v.first_name, v.last_name))
+                (
+                    row
+                    for v in created
+                    for row in VisitorNameKey.rows_for(v, self.keys_of(v.first_name, v.last_name))
+                ),
+                batch_size=1000,
             )
             return
         quote = connection.ops.quote_name
