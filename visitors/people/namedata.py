@@ -37,6 +37,7 @@ _VERSION = re.compile(r"#\s*version:\s*(\S+)\s*$")
 _EMPTY: frozenset[str] = frozenset()
 
 
+@lru_cache(maxsize=65536)  # every lookup normalises again; names repeat (a hot path)
 def normalise(name: str, *, keep_enye: bool = False) -> str:
     """Fold a name as recognition.normalise_name does, and fold ł, đ, ø, ı, æ, œ as well.
 
