@@ -40,14 +40,20 @@ def office_setup(live_server):
     }
 
 
-def test_check_in_call_serve_and_display(open_page, office_setup):
-    errors: list = []
+def _console_signed_in(open_page, errors: list, office_setup):
+    """A browser signed in as the clerk Dana, on the office's console."""
     console = open_page(errors, viewport={"width": 1366, "height": 900})
     console.goto(office_setup["login"])
     console.get_by_label("Username").fill("dana")
     console.get_by_label("Password").fill(PASSWORD)
     console.get_by_role("button", name="Sign in").click()
     console.goto(office_setup["console"])
+    return console
+
+
+def test_check_in_call_serve_and_display(open_page, office_setup):
+    errors: list = []
+    console = _console_signed_in(open_page, errors, office_setup)
     console.evaluate("window.__sameDocument = true")
     desk = console.get_by_label("Your desk")
     desk.fill("Desk 7")
@@ -105,12 +111,7 @@ def test_a_row_s_call_takes_the_desk_typed_in_the_toolbar(open_page, office_setu
     office = office_setup["office"]
     waiting = VisitFactory(office=office, visitor__first_name="Bea")
     errors: list = []
-    console = open_page(errors, viewport={"width": 1366, "height": 900})
-    console.goto(office_setup["login"])
-    console.get_by_label("Username").fill("dana")
-    console.get_by_label("Password").fill(PASSWORD)
-    console.get_by_role("button", name="Sign in").click()
-    console.goto(office_setup["console"])
+    console = _console_signed_in(open_page, errors, office_setup)
     assert "Not set" in console.locator("#desk-hint").inner_text()
     console.get_by_label("Your desk").fill("Desk 5")
     console.locator("#queue-board li", has_text="Bea").get_by_role("button", name="Call").click()
