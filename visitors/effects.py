@@ -48,6 +48,7 @@ class Event(TextChoices):
     CONCLUDED = "concluding"
     FUTURE_REFERENCE = "future_reference"
     MERGED = "merged"
+    PLACED_BACK = "placed_back"
 
 
 # The events after which someone waiting may have fewer people ahead of them.
@@ -59,6 +60,7 @@ LINE_MOVES = {
     Event.LEFT,
     Event.NO_SHOW,
     Event.MERGED,
+    Event.PLACED_BACK,
 }
 WEBHOOK_EVENTS = {
     Event.CHECKED_IN: "visit.checked_in",

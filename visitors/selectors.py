@@ -197,6 +197,14 @@ def console_board(*, office: Office) -> Board:
     earlier = Visit.objects.filter(
         visitor=OuterRef("visitor"), checked_in_at__lt=OuterRef("checked_in_at")
     )
+    # The place they gave up earlier today (left or no-show), for "give their place back".
+    gave_up = Visit.objects.filter(
+        office=office,
+        service_date=day,
+        visitor=OuterRef("visitor"),
+        status__in=[Status.LEFT, Status.NO_SHOW],
+        checked_in_at__lt=OuterRef("checked_in_at"),
+    ).order_by("checked_in_at")
     base = (
         Visit.objects.filter(office=office, service_date=day)
         .select_related("visitor", "called_by", "assigned_to")
@@ -206,7 +214,15 @@ def console_board(*, office: Office) -> Board:
             returning=Exists(earlier),
         )
     )
-    waiting = list(base.filter(status=Status.WAITING).order_by(*queue_order(office)))
+    waiting = list(
+        base.filter(status=Status.WAITING)
+        .annotate(
+            gave_up_pk=Subquery(gave_up.values("pk")[:1]),
+            gave_up_code=Subquery(gave_up.values("ticket_code")[:1]),
+            gave_up_status=Subquery(gave_up.values("status")[:1]),
+        )
+        .order_by(*queue_order(office))
+    )
     serving = list(
         base.filter(status__in=[Status.CALLED, Status.IN_SERVICE]).order_by("called_at", "pk")
     )

@@ -31,6 +31,7 @@ from visitors.people.models import (
     VisitorMerge,
 )
 from visitors.selectors import queue_waiting, wait_estimate
+from visitors.visits import lifecycle
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
 from visitors.visits.models import (
     KioskFlow,
@@ -471,6 +472,67 @@ def visit_mark_no_show(
     return visit
 
 
+def visit_place_back(*, visit: Visit, by, desk: str = "") -> Visit:
+    """Give a visitor who left or was marked a no-show today their place back.
+
+    The undo after a slip on the console, and the staff action for someone who walks back in.
+    If they have meanwhile checked in again (a new ticket, still waiting and not yet served),
+    that ticket is folded into this one: its reasons and words join this visit, its status page
+    and texts now follow this ticket, and the new row goes; the audit trail keeps both numbers.
+    """
+    with transaction.atomic():
+        office = visit.office
+        lifecycle.check_action(Action.PLACE_BACK, visit.status)
+        newer = (
+            Visit.objects.select_for_update()
+            .filter(office_id=visit.office_id, visitor_id=visit.visitor_id)
+            .filter(status__in=ACTIVE_STATUSES)
+            .exclude(pk=visit.pk)
+            .first()
+        )
+        fields: dict = {}
+        what = f"visit placed back ({visit.ticket_code})"
+        if newer is not None:
+            if newer.status != Status.WAITING or newer.recorded_stages:
+                raise TransitionNotAllowed(
+                    _("%(name)s is already with staff on ticket %(ticket)s: no place to give back.")
+                    % {"name": visit.visitor.display_name, "ticket": newer.ticket_code},
+                    current=visit.status,
+                )
+            fields = _fold_into(visit, newer)
+            what = f"visit placed back ({visit.ticket_code}; {newer.ticket_code} folded in)"
+        try:
+            with transaction.atomic():
+                visit.place_back(by=by, day=office.local_date(), **fields)
+        except IntegrityError:  # they checked in again this very moment
+            raise TransitionNotAllowed(
+                _("%(name)s has just checked in again; give the place back from the new ticket.")
+                % {"name": visit.visitor.display_name},
+                current=visit.status,
+            ) from None
+        effects.visit_changed(visit, Event.PLACED_BACK, by=by, what=what)
+    return visit
+
+
+def _fold_into(visit: Visit, newer: Visit) -> dict:
+    """Move what a second check-in said onto ``visit``; delete ``newer``; the fields to set."""
+    visit.reasons.add(*newer.reasons.all())
+    Reminder.objects.filter(visit=newer).update(visit=visit)
+    words = [w for w in (visit.visitor_words, newer.visitor_words) if w]
+    others = [w for w in (visit.reason_other, newer.reason_other) if w]
+    fields = {
+        "visitor_words": "\n".join(dict.fromkeys(words)),
+        "reason_other": " · ".join(dict.fromkeys(others))[:200],
+        "notify_when_called": visit.notify_when_called or newer.notify_when_called,
+        "notify_when_ahead": newer.notify_when_ahead or visit.notify_when_ahead,
+        # The visitor holds the new ticket's status page and form token: both now lead here.
+        "status_token": newer.status_token,
+        "checkin_token": newer.checkin_token,
+    }
+    newer.delete()
+    return fields
+
+
 def visit_finish(*, visit: Visit, by, desk: str = "") -> Visit:
     """Finish a visit concluded with an outcome (and its next step, if follow-up is needed)."""
     with transaction.atomic():
@@ -488,6 +550,7 @@ VISIT_ACTIONS: dict[Action, Callable[..., Visit]] = {
     Action.MARK_LEFT: visit_mark_left,
     Action.MARK_NO_SHOW: visit_mark_no_show,
     Action.FINISH: visit_finish,
+    Action.PLACE_BACK: visit_place_back,
 }
 
 

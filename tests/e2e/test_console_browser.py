@@ -1,11 +1,14 @@
 """The console in a real browser: a kiosk check-in appears live, a visit goes through the five
 stages, and the lobby display shows the call."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import TABLET, _shot
+from tests.e2e.conftest import TABLET, _shot, assert_accessible
 from tests.factories import (
     MembershipFactory,
     OfficeFactory,
@@ -13,6 +16,7 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
 )
+from visitors import services
 from visitors.offices.models import KioskLink, Service
 from visitors.visits.lifecycle import Status
 from visitors.visits.models import Visit
@@ -114,7 +118,7 @@ def test_a_row_s_call_takes_the_desk_typed_in_the_toolbar(open_page, office_setu
     console = _console_signed_in(open_page, errors, office_setup)
     assert "Not set" in console.locator("#desk-hint").inner_text()
     console.get_by_label("Your desk").fill("Desk 5")
-    console.locator("#queue-board li", has_text="Bea").get_by_role("button", name="Call").click()
+    console.locator("#queue-board tr", has_text="Bea").get_by_role("button", name="Call").click()
     console.wait_for_url("**/visits/**")
     waiting.refresh_from_db()
     assert (waiting.status, waiting.desk) == (Status.CALLED, "Desk 5")
@@ -128,3 +132,90 @@ def test_a_row_s_call_takes_the_desk_typed_in_the_toolbar(open_page, office_setu
     console.goto(office_setup["console"])
     assert console.get_by_label("Your desk").input_value() == "Desk 5"  # kept for the session
     assert errors == []
+
+
+def _three_waiting(office):
+    now = timezone.now()
+    return [
+        VisitFactory(office=office, visitor__first_name=name,
+                     checked_in_at=now - dt.timedelta(minutes=30 - 5 * i))
+        for i, name in enumerate(["Ann", "Bea", "Cal"])
+    ]  # fmt: skip
+
+
+WAITING_ROWS = "#queue-board section:first-child tbody tr"
+
+
+def _waiting_names(console) -> list[str]:
+    return console.locator(f"{WAITING_ROWS} td:nth-child(2) a").all_inner_texts()
+
+
+def test_undo_after_a_no_show_puts_the_visitor_back_at_their_place(open_page, office_setup):
+    ann, _bea, _cal = _three_waiting(office_setup["office"])
+    errors: list = []
+    console = _console_signed_in(open_page, errors, office_setup)
+    console.get_by_label("Your desk").fill("Desk 2")
+    console.locator("#queue-board tr", has_text="Ann").get_by_role("button", name="Call").click()
+    console.wait_for_url("**/visits/**")
+    console.goto(office_setup["console"])
+    assert [n.split()[0] for n in _waiting_names(console)] == ["Bea", "Cal"]
+
+    # Put back asks first; saying no changes nothing.
+    console.once("dialog", lambda dialog: dialog.dismiss())
+    console.locator("#queue-board tr", has_text="Ann").get_by_role(
+        "button", name="Put back in line"
+    ).click()
+    console.wait_for_timeout(300)
+    assert Visit.objects.get(pk=ann.pk).status == Status.CALLED
+
+    console.locator("#queue-board tr", has_text="Ann").get_by_role("button", name="No-show").click()
+    toast = console.locator(".toast")
+    toast.wait_for()
+    assert f"{ann.ticket_code} marked as a no-show." in toast.inner_text()
+    assert Visit.objects.get(pk=ann.pk).status == Status.NO_SHOW
+    assert_accessible(console, "console-undo")
+    _shot(console, "console-undo")
+    toast.get_by_role("button", name="Undo").click()
+    console.locator(".messages", has_text="back in line at their place").wait_for()
+    assert [n.split()[0] for n in _waiting_names(console)] == ["Ann", "Bea", "Cal"]
+    assert Visit.objects.get(pk=ann.pk).status == Status.WAITING
+    assert errors == [], errors
+
+
+def test_a_no_show_who_comes_back_gets_their_place_back(open_page, office_setup):
+    office = office_setup["office"]
+    ann, _bea, _cal = _three_waiting(office)
+    clerk = office.memberships.get().user
+    services.visit_call(visit=ann, staff=clerk, desk="Desk 2")
+    services.visit_mark_no_show(visit=ann, by=clerk)
+    again = VisitFactory(office=office, visitor=ann.visitor)  # checked in again: a new ticket
+    errors: list = []
+    console = _console_signed_in(open_page, errors, office_setup)
+    assert [n.split()[0] for n in _waiting_names(console)] == ["Bea", "Cal", "Ann"]
+    row = console.locator(WAITING_ROWS, has_text="Ann")
+    assert f"No-show earlier as {ann.ticket_code}" in row.inner_text()
+    row.get_by_role("button", name=f"Give back place {ann.ticket_code}").click()
+    console.locator(".messages", has_text="back in line at their place").wait_for()
+    assert [n.split()[0] for n in _waiting_names(console)] == ["Ann", "Bea", "Cal"]
+    assert console.locator("#queue-board tbody th", has_text=again.ticket_code).count() == 0
+    assert errors == [], errors
+
+
+def test_focus_stays_on_the_control_when_the_queue_changes(open_page, office_setup):
+    office = office_setup["office"]
+    ann, bea, cal = _three_waiting(office)
+    clerk = office.memberships.get().user
+    errors: list = []
+    console = _console_signed_in(open_page, errors, office_setup)
+    console.locator(f"#call-{bea.pk}").focus()
+    services.visit_mark_left(visit=cal, by=clerk)  # the queue moves under the staff member
+    console.locator("#waiting-h", has_text="(2)").wait_for(timeout=6_000)
+    assert console.evaluate("document.activeElement.id") == f"call-{bea.pk}"
+    # Their row goes (someone else called Bea): focus lands on the list's heading, not <body>.
+    services.visit_call(visit=bea, staff=clerk, desk="Desk 9")
+    console.locator("#waiting-h", has_text="(1)").wait_for(timeout=6_000)
+    console.wait_for_timeout(200)
+    assert console.evaluate("document.activeElement.id") == "waiting-h"
+    console.keyboard.press("Tab")
+    assert console.evaluate("document.activeElement.tagName") != "BODY"
+    assert errors == [], errors

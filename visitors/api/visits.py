@@ -271,7 +271,7 @@ def visit_detail(request, office: OfficeSlug, visit_id: PathId):
 @router.post(
     "/offices/{office}/visits/{int:visit_id}/actions/{action}",
     response=responses({200: VisitOut}, 409),
-    summary="Move a visit: call, call again, start, put back, left, no-show, finish",
+    summary="Move a visit: call, call again, start, put back, left, no-show, finish, place back",
     description="The status change the console's buttons make. 409 when the visit's status "
     "does not allow it now (e.g. finishing before concluding with an outcome); "
     "``allowed_actions`` on the visit lists what is possible.",

@@ -10,7 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -47,7 +49,13 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         office=office
     )
     start, end = office.day_bounds(office.local_date())
+    undo = request.session.pop(UNDO_SESSION_KEY, None)
+    if undo and (
+        undo.get("office") != office.pk or undo.get("until", 0) < timezone.now().timestamp()
+    ):
+        undo = None
     context = {
+        "undo": undo,
         "office": office,
         "board": board,
         "is_office_admin": is_office_admin(request.user, office),
@@ -103,7 +111,16 @@ ACTIONS = {
     "back": services.VISIT_ACTIONS[Action.RETURN_TO_QUEUE],
     "left": services.VISIT_ACTIONS[Action.MARK_LEFT],
     "no_show": services.VISIT_ACTIONS[Action.MARK_NO_SHOW],
+    "place_back": services.VISIT_ACTIONS[Action.PLACE_BACK],
 }
+# After these the console offers Undo for a while (the same "place back" stays on the row of
+# the Done list for the rest of the day).
+UNDOABLE = {
+    "left": _lazy("%(ticket)s marked as left."),
+    "no_show": _lazy("%(ticket)s marked as a no-show."),
+}
+UNDO_SESSION_KEY = "frontdesk_undo"
+UNDO_SECONDS = 120
 
 
 @login_required
@@ -113,7 +130,7 @@ def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpR
     visit = visit_for_office(office, pk)
     if action not in ACTIONS:
         return HttpResponse(status=404)
-    desk = _remember_desk(request)
+    desk = "" if action == "place_back" else _remember_desk(request)
     if desk is None:
         return _back(request, reverse("desk:console", args=[office.slug]))
     try:
@@ -121,6 +138,19 @@ def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpR
     except TransitionNotAllowed as refused:
         messages.warning(request, str(refused))
         return _back(request, reverse("desk:console", args=[office.slug]))
+    if action in UNDOABLE:
+        request.session[UNDO_SESSION_KEY] = {
+            "pk": visit.pk,
+            "office": office.pk,
+            "text": str(UNDOABLE[action] % {"ticket": visit.ticket_code}),
+            "until": (timezone.now().timestamp() + UNDO_SECONDS),
+        }
+    elif action == "place_back":
+        request.session.pop(UNDO_SESSION_KEY, None)
+        messages.success(
+            request,
+            _("%(ticket)s is back in line at their place.") % {"ticket": visit.ticket_code},
+        )
     if action in ("call", "recall", "start"):
         return _back(request, reverse("desk:visit", args=[office.slug, visit.pk]))
     return _back(request, reverse("desk:console", args=[office.slug]))

@@ -34,6 +34,7 @@ class Action(models.TextChoices):
     MARK_LEFT = "mark_left", _("Mark as left")
     MARK_NO_SHOW = "mark_no_show", _("Mark as no-show")
     FINISH = "finish", _("Finish visit")
+    PLACE_BACK = "place_back", _("Give their place back")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ STATUS_ACTIONS: dict[Action, Transition] = {
     Action.MARK_LEFT: Transition(frozenset({Status.WAITING, Status.CALLED}), Status.LEFT),
     Action.MARK_NO_SHOW: Transition(frozenset({Status.WAITING, Status.CALLED}), Status.NO_SHOW),
     Action.FINISH: Transition(frozenset({Status.IN_SERVICE}), Status.DONE),
+    # A slip undone, or a visitor who left or missed their call and came back the same day:
+    # back in line where they were (their check-in time and priority keep the place).
+    Action.PLACE_BACK: Transition(frozenset({Status.LEFT, Status.NO_SHOW}), Status.WAITING),
 }
 
 

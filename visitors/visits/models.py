@@ -109,6 +109,13 @@ class Visit(models.Model):
     desk = models.CharField(max_length=40, blank=True)
     service_started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    placed_back_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text=_("When staff last gave this visitor their place back after Left or No-show."),
+    )  # fmt: skip
+    placed_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     greeted_at = models.DateTimeField(null=True, blank=True)
     greeted_by = models.ForeignKey(
@@ -264,6 +271,26 @@ class Visit(models.Model):
 
     def mark_no_show(self, *, at: dt.datetime | None = None) -> None:
         self._apply(Action.MARK_NO_SHOW, ended_at=at or timezone.now())
+
+    def place_back(self, *, by, day: dt.date, **fields) -> None:
+        """Back in line at their place; only on the visit's own office day."""
+        if self.service_date != day:
+            raise TransitionNotAllowed(
+                _("Only today's visits get their place back; check them in again instead."),
+                current=self.status,
+            )
+        self._apply(
+            Action.PLACE_BACK,
+            extra_filter=Q(service_date=day),
+            ended_at=None,
+            called_at=None,
+            called_by=None,
+            desk="",
+            service_started_at=None,
+            placed_back_at=timezone.now(),
+            placed_back_by=by,
+            **fields,
+        )
 
     def finish(self) -> None:
         lifecycle.check_finish(
