@@ -491,7 +491,7 @@ def visit_place_back(*, visit: Visit, by, desk: str = "") -> Visit:
             .first()
         )
         fields: dict = {}
-        what = f"visit placed back ({visit.ticket_code})"
+        what = ""
         if newer is not None:
             if newer.status != Status.WAITING or newer.recorded_stages:
                 raise TransitionNotAllowed(
@@ -500,7 +500,7 @@ def visit_place_back(*, visit: Visit, by, desk: str = "") -> Visit:
                     current=visit.status,
                 )
             fields = _fold_into(visit, newer)
-            what = f"visit placed back ({visit.ticket_code}; {newer.ticket_code} folded in)"
+            what = f"visit placed_back; {newer.ticket_code} folded in"
         try:
             with transaction.atomic():
                 visit.place_back(by=by, day=office.local_date(), **fields)

@@ -53,7 +53,7 @@ def test_undo_after_no_show_puts_the_visitor_back_at_their_place(client, office,
     assert first.placed_back_by == clerk and first.placed_back_at is not None
     assert _order(office) == before  # first again, ahead of the two who came later
     assert AuditEvent.objects.filter(
-        visit_id=first.pk, what__startswith="visit placed back"
+        visit_id=first.pk, what__startswith="visit placed_back"
     ).exists()
     # The undo is offered once: the console after it has no toast, and a second press is refused.
     assert ">Undo<" not in client.get(reverse("desk:console", args=[office.slug])).text
@@ -127,7 +127,7 @@ def test_a_no_show_who_checks_in_again_gets_the_old_place_and_one_ticket(client,
     assert Reminder.objects.get(kind=Reminder.Kind.QUEUE_POSITION).visit_id == old.pk
     status = client.get(reverse("status:page", args=[new.status_token]))
     assert status.status_code == 200 and old.ticket_code in status.text
-    event = AuditEvent.objects.get(visit_id=old.pk, what__startswith="visit placed back")
+    event = AuditEvent.objects.get(visit_id=old.pk, what__startswith="visit placed_back")
     assert new.ticket_code in event.what and event.user == clerk
 
 
@@ -195,6 +195,6 @@ def test_ten_concurrent_place_backs_fold_once(office, clerk):
     ]
     assert not Visit.objects.filter(pk=new.pk).exists()
     assert (
-        AuditEvent.objects.filter(visit_id=old.pk, what__startswith="visit placed back").count()
+        AuditEvent.objects.filter(visit_id=old.pk, what__startswith="visit placed_back").count()
         == 1
     )

@@ -34,6 +34,7 @@ STATUS_TABLE = {
     Action.MARK_LEFT:       (L,       L,      NO,         NO,   NO,   NO),
     Action.MARK_NO_SHOW:    (N,       N,      NO,         NO,   NO,   NO),
     Action.FINISH:          (NO,      NO,     D,          NO,   NO,   NO),
+    Action.PLACE_BACK:      (NO,      NO,     NO,         NO,   W,    W),
 }  # fmt: skip
 COLUMNS = (W, C, S, D, L, N)
 CASES = [
@@ -94,6 +95,7 @@ def _perform(visit: Visit, action: Action, staff) -> None:
         Action.MARK_LEFT: visit.mark_left,
         Action.MARK_NO_SHOW: visit.mark_no_show,
         Action.FINISH: visit.finish,
+        Action.PLACE_BACK: lambda: visit.place_back(by=staff, day=visit.service_date),
     }[action]()
 
 

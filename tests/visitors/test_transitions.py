@@ -104,6 +104,9 @@ CASES = [
     Case("no_show", "beat", CALLED | {"stale": True}, audit="closed at the end of the day",
          status="no_show"),
     Case("hand_over", "console", {}, audit="visit handed_over", status="waiting"),
+    Case("place_back", "console", {"status": "no_show"}, audit="visit placed_back",
+         status="waiting"),
+    Case("place_back", "api", {"status": "left"}, audit="visit placed_back", status="waiting"),
     *[
         Case(stage, entry, STAGED[stage], audit=f"stage {stage}", status="in_service",
              webhooks={"visit.concluded"} if stage == "concluding" else set())
@@ -122,7 +125,7 @@ STAGE_WEB_DATA = {
 }
 API_ACTIONS = {"call": "call", "recall": "recall", "start": "start_service",
                "back": "return_to_queue", "left": "mark_left", "no_show": "mark_no_show",
-               "finish": "finish"}  # fmt: skip
+               "finish": "finish", "place_back": "place_back"}  # fmt: skip
 
 
 class World:
