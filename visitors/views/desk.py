@@ -1,18 +1,24 @@
-"""Front-desk staff: look visitors up as you type, check one in by hand, merge duplicates."""
+"""Front-desk staff: look visitors up as you type, check one in by hand, merge duplicates, read
+a visitor's history and each past visit in full."""
 
+import datetime as dt
 import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visitors import access, privacy, services
+from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
 from visitors.forms import (
+    BARRIERS,
     ContactForm,
     MergeForm,
     NameForm,
@@ -20,8 +26,9 @@ from visitors.forms import (
     ResolveForm,
     VisitorSearchForm,
 )
-from visitors.visits.lifecycle import ACTIVE_STATUSES
-from visitors.visits.models import OpenRequest, Source
+from visitors.people.models import Visitor
+from visitors.visits.lifecycle import ACTIVE_STATUSES, STAGE_FIELDS, STAGE_ORDER
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Source, Visit
 
 
 @login_required
@@ -148,15 +155,20 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     visitor = access.visitor_for_office(request.user, office, pk)
     privacy.audit(user=request.user, visitor_id=visitor.pk, action="view", what="profile",
                   office=office)  # fmt: skip
-    visits = (
+    visits = list(
         visitor.visits.select_related("office", "greeted_by", "concluded_by")
         .prefetch_related("reasons", "services_given__service", "referrals__partner")
         .order_by("-checked_in_at")[:50]
     )
+    # A visit opens in full, with their words and the notes, only for staff of the office that
+    # served them (visitor_visit).
+    openable = set(access.staff_offices(request.user).values_list("pk", flat=True))
     context = {
         "office": office,
         "visitor": visitor,
         "visits": visits,
+        "openable": openable,
+        "some_locked": any(v.office_id not in openable for v in visits),
         "open_requests": visitor.open_requests.filter(state=OpenRequest.State.OPEN),
         "resolved_requests": visitor.open_requests.filter(state=OpenRequest.State.RESOLVED)[:20],
         "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
@@ -166,6 +178,91 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "resolve_form": ResolveForm(),
     }
     return render(request, "desk/visitor.html", context)
+
+
+def _visit_records(visitor: Visitor, user) -> QuerySet[Visit]:
+    """``visitor``'s visits that ``user`` may open in full, with everything one page shows.
+
+    The history lists every visit of someone seen at the office; the whole record (their words,
+    the notes, what came of a follow-up) is for staff of the office that served them, as a merge
+    is (access.can_merge).
+    """
+    users = ("called_by", *(by for _at, by in STAGE_FIELDS.values()))
+    return (
+        visitor.visits.filter(office__in=access.staff_offices(user))
+        .select_related("office", "appointment", *users)
+        .prefetch_related(
+            "reasons",
+            Prefetch(
+                "services_given",
+                ServiceGiven.objects.select_related("service", "given_by").order_by(
+                    "service__position", "service__name"
+                ),
+            ),
+            Prefetch(
+                "referrals",
+                Referral.objects.select_related("partner", "referred_by").order_by("created_at"),
+            ),
+            Prefetch(
+                "follow_ups_promised",
+                FollowUp.objects.select_related("assigned_to", "closed_by").prefetch_related(
+                    Prefetch("contacts", FollowUpContact.objects.select_related("by"))
+                ),
+            ),
+            Prefetch("appointments_booked", Appointment.objects.select_related("staff")),
+            Prefetch("requests_raised", OpenRequest.objects.select_related("resolved_by")),
+            "requests_resolved",
+            "reminders",
+        )
+    )
+
+
+def _minutes(start: dt.datetime | None, end: dt.datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, round((end - start).total_seconds() / 60))
+
+
+@login_required
+@require_GET
+def visitor_visit(request: HttpRequest, slug: str, pk: int, visit: int) -> HttpResponse:
+    """One visit from a visitor's history in full: the five stages with who and when, their
+    words, the notes, what was done, and what came of the referrals and the follow-up."""
+    office = access.office_for_staff(request, slug)
+    visitor = access.visitor_for_office(request.user, office, pk)
+    record = get_object_or_404(_visit_records(visitor, request.user), pk=visit)
+    privacy.audit(
+        user=request.user,
+        visitor_id=visitor.pk,
+        visit_id=record.pk,
+        action="view",
+        what="past visit",
+        office=office,
+    )
+    barriers = dict(BARRIERS)
+    context = {
+        "office": office,
+        "visitor": visitor,
+        "visit": record,
+        "stages": [
+            {
+                "stage": stage,
+                "at": getattr(record, STAGE_FIELDS[stage][0]),
+                "by": getattr(record, STAGE_FIELDS[stage][1]),
+            }
+            for stage in STAGE_ORDER
+        ],
+        "barriers": [barriers.get(b, b) for b in record.barriers],
+        "follow_up": next(iter(record.follow_ups_promised.all()), None),
+        "workshops": WorkshopSignup.objects.filter(signed_up_on=record)
+        .select_related("workshop")
+        .order_by("workshop__starts_at"),
+        "waited": _minutes(record.checked_in_at, record.called_at),
+        "served": _minutes(record.service_started_at, record.ended_at),
+    }
+    # Times are the visit's office's local times, also for a visit at another office.
+    with timezone.override(record.office.zone):
+        return render(request, "desk/visitor_visit.html", context)
 
 
 @login_required
