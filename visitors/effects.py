@@ -80,6 +80,7 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         texts_now += reminders.called_now(visit)
     if event == Event.CHECKED_IN:
         reminders.visitor_came_back(visit)
+        texts_now += reminders.checked_in(visit)
     if event in LINE_MOVES:
         texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
     if event in WEBHOOK_EVENTS:

@@ -317,11 +317,21 @@ class BroadcastForm(forms.Form):
         label=_("Message to everyone waiting"), min_length=3, max_length=300,
         widget=forms.TextInput(attrs={"placeholder": _("We're running 20 minutes behind.")}),
     )  # fmt: skip
+    message_es = forms.CharField(
+        label=_("The same in Spanish (optional)"), required=False, max_length=300,
+        widget=forms.TextInput(attrs={"lang": "es", "placeholder": "Vamos 20 minutos atrasados."}),
+    )  # fmt: skip
+    minutes = forms.TypedChoiceField(
+        label=_("Show it for"), coerce=int, initial=60, required=False, empty_value=60,
+        choices=[(30, _("30 minutes")), (60, _("1 hour")), (120, _("2 hours")),
+                 (240, _("4 hours"))],
+    )  # fmt: skip
 
 
 class CloseReasonForm(forms.Form):
     reason = forms.ModelChoiceField(queryset=ReasonForVisit.objects.none())
     note = forms.CharField(required=False, max_length=200)
+    note_es = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args, office, **kwargs):
         super().__init__(*args, **kwargs)

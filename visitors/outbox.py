@@ -22,7 +22,12 @@ from visitors import reminders, sms, webhooks
 from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind, ReminderState
 
 # Texts that matter only while the visitor is in the office: no quiet hours for them.
-IMMEDIATE = {ReminderKind.CALLED_NOW, ReminderKind.QUEUE_POSITION, ReminderKind.BROADCAST}
+IMMEDIATE = {
+    ReminderKind.CALLED_NOW,
+    ReminderKind.QUEUE_POSITION,
+    ReminderKind.BROADCAST,
+    ReminderKind.CHECKED_IN,
+}
 
 
 class TransientError(Exception):

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from visitors import broker
@@ -157,6 +158,24 @@ def visitor_came_back(visit: Visit) -> int:
         ),
         "the visitor came back",
     )
+
+
+def checked_in(visit: Visit) -> bool:
+    """One text at check-in with the ticket and the status page's link, to a visitor who
+    agreed to texts: the ticket screen goes after a few seconds, the link stays with them."""
+    if not may_text(visit.visitor):
+        return False
+    path = reverse("status:page", args=[visit.status_token])
+    _, created = Reminder.objects.get_or_create(
+        idempotency_key=f"checked-in:{visit.pk}",
+        defaults={
+            "office_id": visit.office_id, "visitor": visit.visitor, "visit": visit,
+            "kind": ReminderKind.CHECKED_IN, "channel": ReminderChannel.SMS,
+            "due_at": timezone.now(),
+            "context": {"ticket": visit.ticket_code, "status_url": settings.PUBLIC_URL + path},
+        },
+    )  # fmt: skip
+    return created
 
 
 def called_now(visit: Visit) -> bool:

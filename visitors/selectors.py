@@ -21,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from visitors.messaging.models import OfficeMessage
 from visitors.offices.models import Office
 from visitors.people.models import Visitor, VisitorNameKey
 from visitors.people.recognition import (
@@ -207,7 +208,7 @@ def console_board(*, office: Office) -> Board:
     ).order_by("checked_in_at")
     base = (
         Visit.objects.filter(office=office, service_date=day)
-        .select_related("visitor", "called_by", "assigned_to")
+        .select_related("visitor", "called_by", "assigned_to", "appointment")
         .prefetch_related("reasons")
         .annotate(
             open_requests=Coalesce(Subquery(open_requests), Value(0), output_field=IntegerField()),
@@ -238,6 +239,21 @@ def console_board(*, office: Office) -> Board:
     )
     version = Office.objects.values_list("queue_version", flat=True).get(pk=office.pk)
     return Board(version=version, waiting=waiting, serving=serving, done=done)
+
+
+def for_you(board: Board, user) -> list:
+    """The waiting visits that are this staff member's: handed over to them, or their
+    appointment (unless handed to someone else)."""
+    return [
+        visit
+        for visit in board.waiting
+        if visit.assigned_to_id == user.pk
+        or (
+            visit.assigned_to_id is None
+            and visit.appointment_id
+            and visit.appointment.staff_id == user.pk
+        )
+    ]
 
 
 def queue_version(*, office_id: int) -> int:
@@ -404,3 +420,12 @@ def visitor_match(
     # Every confirmed candidate is returned, past the limit too: callers count them, and two
     # is "several" (never greeted), not one.
     return ranked[:limit] + [c for c in ranked[limit:] if c.confirmed]
+
+
+# --- Messages to everyone waiting ---------------------------------------------------------------
+
+
+def office_messages_live(*, office_id: int, now: dt.datetime | None = None) -> list:
+    """The office's messages still showing, newest first."""
+    now = now or timezone.now()
+    return list(OfficeMessage.objects.filter(office_id=office_id, expires_at__gt=now)[:3])

@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from visitors import effects, reminders
 from visitors.effects import Event
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
-from visitors.messaging.models import Reminder
+from visitors.messaging.models import OfficeMessage, Reminder
 from visitors.offices.models import DevicePairing, Office, ReasonForVisit, ReferralPartner
 from visitors.people.models import (
     AuditAction,
@@ -402,9 +402,19 @@ def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
     Each candidate is taken with a compare-and-set on its status, so when several staff press
     "call next" together the database gives each visitor to exactly one of them; the others
     move on to the next candidate. This holds on SQLite as on PostgreSQL.
+
+    A staff member's own come first (handed over to them, or their appointment's visitor);
+    visits handed over to someone else are never offered to them.
     """
     while True:
-        candidates = list(queue_waiting(office=office).select_related("visitor")[:CALL_NEXT_BATCH])
+        waiting = queue_waiting(office=office).select_related("visitor")
+        # Theirs first: handed over to them, or their appointment; then the shared line. A visit
+        # handed to someone else is theirs until it is released.
+        candidates = []
+        if getattr(staff, "pk", None) is not None:
+            mine = Q(assigned_to=staff) | Q(assigned_to__isnull=True, appointment__staff=staff)
+            candidates = list(waiting.filter(mine)[:CALL_NEXT_BATCH])
+        candidates = candidates or list(waiting.filter(assigned_to__isnull=True)[:CALL_NEXT_BATCH])
         if not candidates:
             return None
         for visit in candidates:
@@ -663,8 +673,11 @@ def _record_future_reference(visit: Visit, *, by, data: dict, now: dt.datetime) 
         )
 
 
-def queue_broadcast(*, office: Office, message: str, by) -> int:
-    """Queue one message to everyone waiting who agreed to texts or email; return how many.
+def queue_broadcast(
+    *, office: Office, message: str, by, message_es: str = "", minutes: int = 60
+) -> int:
+    """Tell everyone waiting: the message shows on their status pages and the lobby display
+    until it expires, and goes by text or email to those who agreed; return how many of those.
 
     Each broadcast has its own id, so two sent in the same second both reach everyone.
     """
@@ -687,52 +700,92 @@ def queue_broadcast(*, office: Office, message: str, by) -> int:
                 channel=channel,
                 due_at=now,
                 idempotency_key=f"broadcast:{broadcast_id}:{visit.pk}",
-                context={"message": message, "sent_by": by.pk if by else None,
-                         "broadcast": broadcast_id},
+                context={"message": message, "message_es": message_es,
+                         "sent_by": by.pk if by else None, "broadcast": broadcast_id},
             )
         )  # fmt: skip
     with transaction.atomic():
+        OfficeMessage.objects.create(
+            office=office, text_en=message, text_es=message_es, created_by=by, created_at=now,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )  # fmt: skip
         Reminder.objects.bulk_create(rows)
+        effects.queue_moved(office.pk)  # open displays and status pages show it at once
         reminders.dispatch_soon()
     return len(rows)
 
 
-def reason_close_for_today(*, reason, note: str = "") -> None:
-    """Close a reason at its office for today (a programme is full); the kiosk then says so."""
+def office_message_take_down(*, message: OfficeMessage) -> bool:
+    """End a message now (it was wrong, or the delay is over); False if it had already ended."""
+    now = timezone.now()
+    with transaction.atomic():
+        ended = OfficeMessage.objects.filter(pk=message.pk, expires_at__gt=now).update(
+            expires_at=max(now, message.created_at + dt.timedelta(microseconds=1))
+        )
+        if ended:
+            effects.queue_moved(message.office_id)
+    return bool(ended)
+
+
+def reason_close_for_today(*, reason, note: str = "", note_es: str = "") -> None:
+    """Close a reason at its office for today (a programme is full); the kiosk then says so,
+    in Spanish too when staff gave the note in Spanish."""
     with transaction.atomic():
         reason.closed_on = reason.office.local_date()
         reason.closed_note = note
-        reason.save(update_fields=["closed_on", "closed_note"])
+        reason.closed_note_es = note_es
+        reason.save(update_fields=["closed_on", "closed_note", "closed_note_es"])
         effects.queue_moved(reason.office_id)
 
 
 def reason_reopen(*, reason) -> None:
     with transaction.atomic():
         reason.closed_on = None
-        reason.closed_note = ""
-        reason.save(update_fields=["closed_on", "closed_note"])
+        reason.closed_note = reason.closed_note_es = ""
+        reason.save(update_fields=["closed_on", "closed_note", "closed_note_es"])
         effects.queue_moved(reason.office_id)
 
 
 def visit_transfer(*, visit: Visit, to_staff=None, reasons=None, by=None) -> None:
     """Hand a visit to another staff member and/or another reason; it keeps its place.
 
-    Only an active visit is handed over (compare-and-set on its status): a finished one, or
-    one that ended meanwhile, raises TransitionNotAllowed.
+    Handed to a colleague, a visitor who was called or with someone goes back in line (their
+    place kept, the stages recorded so far kept) and waits for that colleague: it shows in
+    their own "for you" list, and nobody else's "call next" takes it until it is released.
+    Only an active visit is handed over (compare-and-set on its status): a finished one, or one
+    that ended meanwhile, raises TransitionNotAllowed.
     """
     with transaction.atomic():
         active = Visit.objects.select_for_update().filter(pk=visit.pk, status__in=ACTIVE_STATUSES)
-        if not active.exists():
+        current = active.values_list("status", flat=True).first()
+        if current is None:
             current = Visit.objects.filter(pk=visit.pk).values_list("status", flat=True).first()
             raise TransitionNotAllowed(
                 _("This visit is over, so it cannot be handed over."), current=current
             )
         if to_staff is not None:
-            active.update(assigned_to=to_staff)
-            visit.assigned_to = to_staff
+            fields: dict = {"assigned_to": to_staff}
+            if current != Status.WAITING and to_staff != by:
+                fields.update(status=Status.WAITING, called_at=None, called_by=None, desk="",
+                              service_started_at=None)  # fmt: skip
+            active.update(**fields)
+            for name, value in fields.items():
+                setattr(visit, name, value)
         if reasons is not None:
             visit.reasons.set(reasons)
         effects.visit_changed(visit, Event.HANDED_OVER, by=by)
+
+
+def visit_release(*, visit: Visit, by) -> bool:
+    """Give a handed-over visit back to the shared line (anyone's "call next" may take it)."""
+    with transaction.atomic():
+        released = Visit.objects.filter(
+            pk=visit.pk, status=Status.WAITING, assigned_to__isnull=False
+        ).update(assigned_to=None)
+        if released:
+            visit.assigned_to = None
+            effects.visit_changed(visit, Event.HANDED_OVER, by=by, what="visit released")
+    return bool(released)
 
 
 def open_request_resolve(*, request, by, resolution: str, visit=None) -> bool:
@@ -752,7 +805,8 @@ def visit_send_referrals(*, visit: Visit, by) -> bool:
     visitor = visit.visitor
     partners = [
         {"name": r.partner.name, "phone": r.partner.phone, "website": r.partner.website,
-         "address": r.partner.address, "helps_with": r.partner.helps_with}
+         "address": r.partner.address, "helps_with": r.partner.helps_with,
+         "helps_with_es": r.partner.helps_with_es}
         for r in visit.referrals.select_related("partner")
     ]  # fmt: skip
     if not partners:

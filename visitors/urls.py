@@ -37,8 +37,18 @@ desk_patterns = (
         path("<slug:slug>/queue/", console.queue, name="queue"),
         path("<slug:slug>/call-next/", console.call_next, name="call_next"),
         path("<slug:slug>/broadcast/", console.broadcast, name="broadcast"),
+        path(
+            "<slug:slug>/messages/<int:pk>/take-down/",
+            console.message_take_down,
+            name="message_take_down",
+        ),
         path("<slug:slug>/reasons/close/", console.reason_close, name="reason_close"),
         path("<slug:slug>/visitors/<int:pk>/", desk.visitor_profile, name="visitor"),
+        path(
+            "<slug:slug>/visitors/<int:pk>/visits/<int:visit>/",
+            desk.visitor_visit,
+            name="visitor_visit",
+        ),
         path(
             "<slug:slug>/visitors/<int:pk>/export.json",
             desk.visitor_export,

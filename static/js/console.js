@@ -82,3 +82,66 @@
     lastId = lastSection = null;
   });
 })();
+
+// "For you": a visit handed over to this staff member, or their appointment's visitor checking
+// in, shows in their own list; a new one chimes and, where they allowed it, raises a browser
+// notification (the button asks once; browsers only allow sound after a click on the page).
+(function () {
+  "use strict";
+  var audio = null;
+  var seen = null;
+  var allow = document.getElementById("notify-allow");
+
+  function mine() {
+    var section = document.querySelector("[data-for-you]");
+    var ids = section ? section.getAttribute("data-for-you") : "";
+    return ids ? ids.split(",") : [];
+  }
+
+  function chime() {
+    if (!audio) return;
+    var now = audio.currentTime;
+    [880, 660].forEach(function (freq, i) {
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.2, now + i * 0.25);
+      gain.gain.exponentialRampToValueAtTime(0.001, now + i * 0.25 + 0.22);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + i * 0.25);
+      osc.stop(now + i * 0.25 + 0.24);
+    });
+  }
+
+  function tell(count) {
+    document.body.setAttribute("data-for-you-alerts", String(
+      (parseInt(document.body.getAttribute("data-for-you-alerts"), 10) || 0) + 1));
+    chime();
+    if ("Notification" in window && Notification.permission === "granted") {
+      var heading = document.getElementById("for-you-h");
+      new Notification(heading ? heading.textContent.trim() : "Frontdesk", {
+        body: allow ? allow.getAttribute("data-message") : "", tag: "frontdesk-for-you",
+      });
+    }
+  }
+
+  document.addEventListener("click", function () {
+    if (!audio && (window.AudioContext || window.webkitAudioContext)) {
+      try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
+    }
+  }, { once: true });
+  if (allow && "Notification" in window && Notification.permission === "default") {
+    allow.hidden = false;
+    allow.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { allow.hidden = true; });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { seen = mine(); });
+  document.addEventListener("htmx:afterSettle", function () {
+    var now = mine();
+    var before = seen || [];
+    var added = now.filter(function (id) { return before.indexOf(id) === -1; });
+    seen = now;
+    if (added.length) tell(added.length);
+  });
+})();

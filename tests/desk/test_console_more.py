@@ -35,7 +35,7 @@ def test_a_broadcast_goes_through_the_outbox_to_those_who_agreed(client, office,
         reverse("desk:broadcast", args=[office.slug]),
         {"message": "We're running 20 minutes behind."}, follow=True,
     )  # fmt: skip
-    assert "Message queued for 2 waiting visitor(s)" in response.text
+    assert "queued for 2 waiting visitor(s) who agreed" in response.text
     rows = {r.visit_id: r.channel for r in Reminder.objects.filter(kind=Reminder.Kind.BROADCAST)}
     assert rows == {texting.pk: "sms", emailing.pk: "email"}
     empty = client.post(reverse("desk:broadcast", args=[office.slug]), {"message": ""}, follow=True)

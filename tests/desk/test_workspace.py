@@ -151,8 +151,11 @@ def test_the_greeting_offers_the_line_for_a_returning_visitor(client, office, co
     services.visit_call(visit=visit, staff=counsellor)
     client.force_login(counsellor)
     page = client.get(reverse("desk:visit", args=[office.slug, visit.pk])).text
-    assert "Welcome back, José — last time you came about unemployment insurance." in page
-    assert "Ask whether the appeal hearing was scheduled." in page
+    assert "“Welcome back, José — last time you came about Unemployment insurance.”" in page
+    assert (
+        "<strong>Note from last time:</strong> Ask whether the appeal hearing was scheduled."
+        in page
+    )
 
 
 def test_the_workspace_is_for_this_office_s_staff(client, office, outsider, called):

@@ -143,7 +143,7 @@ def _three_waiting(office):
     ]  # fmt: skip
 
 
-WAITING_ROWS = "#queue-board section:first-child tbody tr"
+WAITING_ROWS = "#queue-board section[aria-labelledby=waiting-h] tbody tr"
 
 
 def _waiting_names(console) -> list[str]:

@@ -9,10 +9,12 @@ Cells: ``ok`` the page or action works (2xx, or a redirect that is not to sign-i
 ``login`` sent to sign in; ``no`` refused (403 or 404 — neither says whether the thing exists).
 """
 
+import datetime as dt
 import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import (
     MembershipFactory,
@@ -22,7 +24,7 @@ from tests.factories import (
     VisitorFactory,
 )
 from visitors.integrations.models import ApiToken, WebhookSubscription
-from visitors.messaging.models import Reminder
+from visitors.messaging.models import OfficeMessage, Reminder
 from visitors.offices.models import KioskLink, StaffRole
 from visitors.people.models import Visitor, VisitorMerge
 from visitors.views.display import DISPLAY_COOKIE
@@ -41,12 +43,14 @@ desk:console           GET     login    login    login    ok    ok    ok    ok  
 desk:queue             GET     login    login    login    ok    ok    ok    ok    no    no
 desk:visitors          GET     login    login    login    ok    ok    ok    ok    no    no
 desk:visitor           GET     login    login    login    ok    ok    ok    ok    no    no
+desk:visitor_visit     GET     login    login    login    ok    ok    ok    ok    no    no
 desk:visit             GET     login    login    login    ok    ok    ok    ok    no    no
 desk:follow_ups        GET     login    login    login    ok    ok    ok    ok    no    no
 desk:reminders         GET     login    login    login    ok    ok    ok    ok    no    no
 desk:reminder_action   POST    login    login    login    ok    ok    ok    ok    no    no
 desk:check_in          GET     login    login    login    ok    ok    ok    ok    no    no
 desk:call_next         POST    login    login    login    ok    ok    ok    ok    no    no
+desk:message_take_down POST    login    login    login    ok    ok    ok    ok    no    no
 desk:visitor_export    GET     login    login    login    no    no    no    ok    no    no
 desk:visitor_erase     GET     login    login    login    no    no    no    ok    no    no
 desk:devices           GET     login    login    login    no    no    no    ok    no    no
@@ -98,7 +102,11 @@ def world(office, other_office):
     webhook = WebhookSubscription.objects.create(
         office=office, url="https://example.org/hook", events=["visit.called"]
     )
+    message = OfficeMessage.objects.create(
+        office=office, text_en="Running late", expires_at=timezone.now() + dt.timedelta(hours=1)
+    )
     return {"users": users, "visit": visit, "visitor": visitor, "reminder": reminder,
+            "message": message,
             "kiosk": kiosk_token, "display": display_token, "kiosk_link": kiosk_link,
             "api_token": api_token, "webhook": webhook}  # fmt: skip
 
@@ -112,6 +120,7 @@ def _url(name, office, world):
         "dashboard:export": [],
         "admin:index": [],
         "desk:visitor": [office.slug, visitor.pk],
+        "desk:visitor_visit": [office.slug, visitor.pk, visit.pk],
         "desk:visitor_export": [office.slug, visitor.pk],
         "desk:visitor_erase": [office.slug, visitor.pk],
         "desk:visit": [office.slug, visit.pk],
@@ -120,6 +129,7 @@ def _url(name, office, world):
         "desk:token_revoke": [office.slug, world["api_token"].pk],
         "desk:webhook_log": [office.slug, world["webhook"].pk],
         "desk:webhook_delete": [office.slug, world["webhook"].pk],
+        "desk:message_take_down": [office.slug, world["message"].pk],
         "status:page": [visit.status_token],
     }.get(name, [office.slug])
     url = reverse(name, args=args)
@@ -177,6 +187,7 @@ def test_the_table_covers_every_staff_and_device_url():
 
 HILLSIDE_WEB = [
     ("desk:visitor", "GET", "other-desk"),
+    ("desk:visitor_visit", "GET", "other-desk"),
     ("desk:check_in", "GET", "other-desk"),
     ("desk:check_in", "POST", "other-desk"),
     ("desk:merge", "GET", "other-desk"),
@@ -216,6 +227,7 @@ def _hillside_web_request(client, name, method, world, other_office, twin):
     check_in = {"visitor": visitor.pk, "reasons": [reason.pk], "token": "x"}
     args, data = {
         "desk:visitor": ([slug, visitor.pk], {}),
+        "desk:visitor_visit": ([slug, visitor.pk, visit.pk], {}),
         "desk:check_in": ([slug], check_in if method == "POST" else {"visitor": visitor.pk}),
         "desk:merge": ([slug], pair),
         "desk:visit": ([slug, visit.pk], {}),

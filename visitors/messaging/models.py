@@ -21,6 +21,7 @@ class ReminderKind(models.TextChoices):
     QUEUE_POSITION = "queue_position", _("People ahead of you")
     CALL_BACK_DUE = "call_back_due", _("Promised call-back due")
     BROADCAST = "broadcast", _("Message to everyone waiting")
+    CHECKED_IN = "checked_in", _("Your ticket and status link")
     DAILY_SUMMARY = "daily_summary", _("Daily summary")
 
 
@@ -118,3 +119,32 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} via {self.get_channel_display()} at {self.due_at}"
+
+
+class OfficeMessage(models.Model):
+    """A message to everyone waiting ("we're running 20 minutes late"): shown on the status
+    pages and the lobby display until it expires, and texted to those who agreed."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="messages")
+    text_en = models.CharField(_("message (English)"), max_length=300)
+    text_es = models.CharField(_("message (Spanish)"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["office", "expires_at"], name="office_message_live")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="office_message_expires"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text_en
+
+    def text_for(self, language: str) -> str:
+        return self.text_es if language == "es" and self.text_es else self.text_en

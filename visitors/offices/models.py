@@ -56,6 +56,18 @@ class Language(models.TextChoices):
     SPANISH = "es", "Español"
 
 
+def text_for(language: str, english: str, spanish: str) -> str:
+    """What a visitor reading ``language`` is shown of a text staff entered in English with an
+    optional Spanish version: the Spanish when there is one, else the English."""
+    return spanish if language == Language.SPANISH and spanish else english
+
+
+def is_english_only(language: str, english: str, spanish: str) -> bool:
+    """Whether a visitor reading ``language`` would be shown ``english`` for want of a version
+    in their language (staff see an "English only" mark)."""
+    return language != Language.ENGLISH and bool(english) and not spanish
+
+
 class Office(models.Model):
     class SecondFactor(models.TextChoices):
         PHONE_LAST4 = "phone_last4", _("Last 4 digits of phone")
@@ -236,6 +248,7 @@ class ReasonForVisit(models.Model):
         null=True, blank=True, help_text=_("Closed for this office day, e.g. a full programme.")
     )
     closed_note = models.CharField(max_length=200, blank=True)
+    closed_note_es = models.CharField(_("closed note (Spanish)"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["office", "position", "label_en"]
@@ -249,9 +262,16 @@ class ReasonForVisit(models.Model):
         return self.label_en
 
     def label_for(self, language: str) -> str:
-        if language == Language.SPANISH and self.label_es:
-            return self.label_es
-        return self.label_en
+        return text_for(language, self.label_en, self.label_es)
+
+    def label_is_english_only(self, language: str) -> bool:
+        return is_english_only(language, self.label_en, self.label_es)
+
+    def closed_note_for(self, language: str) -> str:
+        return text_for(language, self.closed_note, self.closed_note_es)
+
+    def closed_note_is_english_only(self, language: str) -> bool:
+        return is_english_only(language, self.closed_note, self.closed_note_es)
 
     def is_closed_on(self, day: dt.date) -> bool:
         return self.closed_on == day
@@ -279,6 +299,7 @@ class Service(models.Model):
 class ReferralPartner(models.Model):
     name = models.CharField(max_length=160, unique=True)
     helps_with = models.TextField(help_text=_("What they help with, in plain words."))
+    helps_with_es = models.TextField(blank=True, help_text=_("What they help with, in Spanish."))
     phone = models.CharField(max_length=32, blank=True)
     website = models.URLField(blank=True)
     email = models.EmailField(blank=True)
@@ -293,6 +314,12 @@ class ReferralPartner(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def helps_with_for(self, language: str) -> str:
+        return text_for(language, self.helps_with, self.helps_with_es)
+
+    def helps_with_is_english_only(self, language: str) -> bool:
+        return is_english_only(language, self.helps_with, self.helps_with_es)
 
 
 class KioskLink(models.Model):

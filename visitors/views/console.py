@@ -8,7 +8,7 @@ nothing on the page is swapped: scroll, focus and half-typed text stay as they a
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from frontdesk.middleware import mark_as_poll
 from visitors import polling, selectors, services
 from visitors.access import is_office_admin, office_for_staff, visit_for_office
 from visitors.forms import BroadcastForm, CloseReasonForm, DeskForm, TransferForm
+from visitors.messaging.models import OfficeMessage
 from visitors.offices.models import StaffMembership
 from visitors.visits.lifecycle import Action, TransitionNotAllowed
 
@@ -55,6 +56,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         undo = None
     context = {
+        "for_you": selectors.for_you(board, request.user),
         "undo": undo,
         "office": office,
         "board": board,
@@ -67,6 +69,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         "reasons": office.reasons.filter(is_active=True),
         "today": office.local_date(),
         "broadcast_form": BroadcastForm(),
+        "office_messages": selectors.office_messages_live(office_id=office.pk),
         "follow_ups": office.follow_ups.filter(state="open", assigned_to=request.user)
         .select_related("visitor")
         .order_by("due_on", "pk")[:10],
@@ -86,7 +89,8 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     if seen.isdigit() and int(seen) == version:
         return HttpResponse(status=204)
     board = selectors.console_board(office=office)
-    return render(request, "desk/console.html#queue-board", {"office": office, "board": board})
+    context = {"office": office, "board": board, "for_you": selectors.for_you(board, request.user)}
+    return render(request, "desk/console.html#queue-board", context)
 
 
 @login_required
@@ -112,6 +116,7 @@ ACTIONS = {
     "left": services.VISIT_ACTIONS[Action.MARK_LEFT],
     "no_show": services.VISIT_ACTIONS[Action.MARK_NO_SHOW],
     "place_back": services.VISIT_ACTIONS[Action.PLACE_BACK],
+    "release": lambda *, visit, by, desk="": services.visit_release(visit=visit, by=by),
 }
 # After these the console offers Undo for a while (the same "place back" stays on the row of
 # the Done list for the rest of the day).
@@ -130,7 +135,7 @@ def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpR
     visit = visit_for_office(office, pk)
     if action not in ACTIONS:
         return HttpResponse(status=404)
-    desk = "" if action == "place_back" else _remember_desk(request)
+    desk = "" if action in ("place_back", "release") else _remember_desk(request)
     if desk is None:
         return _back(request, reverse("desk:console", args=[office.slug]))
     try:
@@ -179,15 +184,29 @@ def broadcast(request: HttpRequest, slug: str) -> HttpResponse:
     form = BroadcastForm(request.POST)
     if form.is_valid():
         count = services.queue_broadcast(
-            office=office, message=form.cleaned_data["message"], by=request.user
+            office=office,
+            message=form.cleaned_data["message"],
+            message_es=form.cleaned_data["message_es"],
+            minutes=form.cleaned_data["minutes"],
+            by=request.user,
         )
         messages.success(
             request,
-            _("Message queued for %(count)d waiting visitor(s) who agreed to messages.")
-            % {"count": count},
-        )
+            _("Message shown on the status pages and the lobby display, and queued for "
+              "%(count)d waiting visitor(s) who agreed to messages.") % {"count": count},
+        )  # fmt: skip
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("desk:console", slug=office.slug)
+
+
+@login_required
+@require_POST
+def message_take_down(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    office = office_for_staff(request, slug)
+    message = get_object_or_404(OfficeMessage, pk=pk, office=office)
+    if services.office_message_take_down(message=message):
+        messages.success(request, _("The message is no longer shown."))
     return redirect("desk:console", slug=office.slug)
 
 
@@ -204,7 +223,9 @@ def reason_close(request: HttpRequest, slug: str) -> HttpResponse:
         services.reason_reopen(reason=reason)
         messages.success(request, _("%(reason)s is open again.") % {"reason": reason})
     else:
-        services.reason_close_for_today(reason=reason, note=form.cleaned_data["note"])
+        services.reason_close_for_today(
+            reason=reason, note=form.cleaned_data["note"], note_es=form.cleaned_data["note_es"]
+        )
         messages.success(request, _("%(reason)s is closed for today.") % {"reason": reason})
     return redirect("desk:console", slug=office.slug)
 

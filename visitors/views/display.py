@@ -44,11 +44,12 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "kiosk/locked.html", {"office": office}, status=403)
     timezone.activate(office.zone)
     seen = request.GET.get("v", "")
-    if (
-        request.htmx
-        and seen.isdigit()
-        and int(seen) == selectors.queue_version(office_id=office.pk)
-    ):
+    live = selectors.office_messages_live(office_id=office.pk)
+    # The version the page holds covers the queue and the messages (one that expires changes it).
+    version = str(selectors.queue_version(office_id=office.pk))
+    if live:
+        version += f".{live[0].pk}.{len(live)}"
+    if request.htmx and seen == version:
         return HttpResponse(status=204)
     day = office.local_date()
     called = (
@@ -59,7 +60,8 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     waiting = selectors.queue_waiting(office=office).select_related("visitor")[:NEXT_COUNT]
     context = {
         "office": office,
-        "version": selectors.queue_version(office_id=office.pk),
+        "version": version,
+        "office_messages": live,
         "serving": [{"label": _label(v, office), "desk": v.desk, "id": v.pk} for v in called],
         "next": [_label(v, office) for v in waiting],
     }

@@ -271,8 +271,13 @@ def _reasons_screen(request, office, flow, *, returning=None, form=None, status=
          "last_time": r.pk in usual}
         for r in form.fields["reasons"].queryset
     ]  # fmt: skip
+    # A note with no Spanish version is shown in English, marked as English for screen readers.
     closed = [
-        {"label": r.label_for(lang), "note": r.closed_note}
+        {
+            "label": r.label_for(lang),
+            "note": r.closed_note_for(lang),
+            "note_lang": "en" if r.closed_note_is_english_only(lang) else "",
+        }
         for r in ReasonForVisit.objects.filter(office=office, is_active=True, closed_on=day)
     ]
     context = {

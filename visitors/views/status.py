@@ -37,12 +37,23 @@ def _language(request: HttpRequest, visit: Visit) -> str:
 
 def _render(request, visit, *, message="", status=200):
     lang = _language(request, visit)
+    position = selectors.queue_position(visit) if visit.status == Status.WAITING else None
+    # The best place this page has shown: a higher number now gets a word of why (never who).
+    seen = request.GET.get("best", "")
+    best = min(int(seen), position) if seen.isdigit() and position else position
     with translation.override(lang):
         context = {
             "visit": visit,
             "office": visit.office,
             "lang": lang,
-            "position": selectors.queue_position(visit),
+            "position": position,
+            "best": best,
+            "moved_back": bool(position and best and position > best),
+            "office_messages": [
+                m.text_for(lang) for m in selectors.office_messages_live(office_id=visit.office_id)
+            ]
+            if visit.status in (Status.WAITING, Status.CALLED)
+            else [],
             "estimate": selectors.wait_estimate(visit),
             "message": message,
             "can_leave": visit.status in (Status.WAITING, Status.CALLED),
