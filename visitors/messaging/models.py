@@ -22,6 +22,7 @@ class ReminderKind(models.TextChoices):
     CALL_BACK_DUE = "call_back_due", _("Promised call-back due")
     BROADCAST = "broadcast", _("Message to everyone waiting")
     CHECKED_IN = "checked_in", _("Your ticket and status link")
+    HIRED = "hired", _("Congratulations on the new job")
     DAILY_SUMMARY = "daily_summary", _("Daily summary")
 
 

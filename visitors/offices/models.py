@@ -68,6 +68,10 @@ def is_english_only(language: str, english: str, spanish: str) -> bool:
     return language != Language.ENGLISH and bool(english) and not spanish
 
 
+def list_30_90() -> list[int]:
+    return [30, 90]
+
+
 class Office(models.Model):
     class SecondFactor(models.TextChoices):
         PHONE_LAST4 = "phone_last4", _("Last 4 digits of phone")
@@ -99,6 +103,27 @@ class Office(models.Model):
     )
     kiosk_reset_seconds = models.PositiveSmallIntegerField(
         default=15, help_text=_("Seconds the kiosk shows the ticket before starting over.")
+    )
+    kiosk_ticket_print = models.BooleanField(
+        default=False,
+        help_text=_("The kiosk's ticket screen offers 'Print my ticket' (a ticket-sized page "
+                    "for the tablet's printer) and 'Keep this on screen'."),
+    )  # fmt: skip
+    hire_check_in_days = models.JSONField(
+        default=list_30_90, blank=True,
+        help_text=_("Days after 'Got hired!' to check in on how the job is going, e.g. [30, 90]; "
+                    "[] for none."),
+    )  # fmt: skip
+    hire_offer_en = models.TextField(
+        blank=True,
+        default="Congratulations on the new job! We are here for your first weeks too: call us "
+        "if anything comes up with the new job, childcare or transport.",
+        help_text=_("What the office offers next, said on the status page and in the text."),
+    )
+    hire_offer_es = models.TextField(
+        blank=True,
+        default="¡Felicidades por el nuevo trabajo! También le acompañamos en las primeras "
+        "semanas: llámenos si surge algo con el trabajo, el cuidado de los niños o el transporte.",
     )
     priority_notice_en = models.TextField(
         blank=True,
