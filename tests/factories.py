@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from visitors.offices.models import Office, ReasonForVisit, StaffMembership, StaffRole
+from visitors.offices.models import WEEKDAYS, Office, ReasonForVisit, StaffMembership, StaffRole
 from visitors.people.models import Visitor
 from visitors.visits.lifecycle import Status
 from visitors.visits.models import Visit
@@ -20,6 +20,9 @@ class OfficeFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Office {n}")
     slug = factory.Sequence(lambda n: f"office-{n}")
     time_zone = "America/Chicago"
+    # Open round the clock, so that tests about something else run at any hour of any day;
+    # tests of opening hours set their own.
+    opening_hours = factory.LazyFunction(lambda: {d: [["00:00", "24:00"]] for d in WEEKDAYS})
 
 
 class UserFactory(factory.django.DjangoModelFactory):

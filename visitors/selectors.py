@@ -124,6 +124,10 @@ class WaitEstimate:
     ahead: int
     low: int
     high: int
+    # When the office closes today, and whether the wait may run past it: then no range is
+    # quoted, only "we may not reach you today".
+    closes_at: dt.datetime | None = None
+    past_closing: bool = False
 
 
 def wait_estimate(visit: Visit, *, now: dt.datetime | None = None) -> WaitEstimate | None:
@@ -150,7 +154,12 @@ def wait_estimate(visit: Visit, *, now: dt.datetime | None = None) -> WaitEstima
     per_desk = total / staff_on_duty(office=visit.office, now=now)
     low = 5 * math.floor(per_desk * 0.7 / 5)
     high = max(low + 5, 5 * math.ceil(per_desk * 1.3 / 5))
-    return WaitEstimate(ahead=len(ahead), low=low, high=high)
+    now = now or timezone.now()
+    closes = visit.office.closes_at(now)
+    past_closing = closes is not None and now + dt.timedelta(minutes=high) > closes
+    return WaitEstimate(
+        ahead=len(ahead), low=low, high=high, closes_at=closes, past_closing=past_closing
+    )
 
 
 def visitor_usual_reason_ids(*, visitor: Visitor, office: Office) -> list[int]:

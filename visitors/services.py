@@ -193,7 +193,8 @@ def visit_quote_wait(*, visit: Visit) -> None:
     """Store the wait range quoted at check-in, so quotes can be compared with real waits."""
     estimate = wait_estimate(visit)
     visit.wait_estimate = estimate  # the ticket screen shows the same figures: no second pass
-    if estimate is not None:
+    # A wait that may run past closing is not quoted: the visitor hears "we may not reach you".
+    if estimate is not None and not estimate.past_closing:
         Visit.objects.filter(pk=visit.pk).update(
             quoted_wait_min=estimate.low, quoted_wait_max=estimate.high
         )

@@ -38,6 +38,18 @@
       if (current && !current.getAttribute("data-reset-after")) arm();
     }, { passive: true });
   });
+  // The ticket screen, where the office offers it: print a ticket-sized page, or keep the
+  // screen up (it then goes back to the welcome screen only after the usual idle time).
+  document.addEventListener("click", function (event) {
+    var current = screen();
+    if (!current || !event.target.closest) return;
+    if (event.target.closest("#print-ticket")) { arm(); window.print(); }
+    if (event.target.closest("#keep-ticket")) {
+      current.removeAttribute("data-reset-after");
+      event.target.closest("#keep-ticket").setAttribute("aria-pressed", "true");
+      arm();
+    }
+  });
   document.body.addEventListener("htmx:afterSwap", function () { arm(); focusScreen(); });
   // A page restored from the back-forward cache may hold a visitor's answers: start over.
   window.addEventListener("pageshow", function (event) { if (event.persisted) reset(); });

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.e2e.conftest import _shot
+from tests.e2e.conftest import _shot, assert_accessible
 from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
 from visitors.offices.models import KioskLink
 from visitors.visits.lifecycle import Outcome, Status
@@ -117,3 +117,43 @@ def test_a_mistake_is_shown_on_the_screen_in_place(tablet_page, kiosk):
     page.get_by_role("button", name="Next").tap()
     page.get_by_text("Please type your name here.").wait_for(timeout=5_000)
     assert page.get_by_label("Last name").input_value() == "Brooks"  # nothing typed is lost
+
+
+def test_the_ticket_can_be_kept_on_screen_where_the_office_offers_it(tablet_page, kiosk):
+    office, reasons, url = kiosk
+    office.kiosk_ticket_print = True
+    office.save()
+    page = tablet_page
+    page.goto(url)
+    page.get_by_role("button", name="Check in English").tap()
+    page.get_by_label("First name").fill("Aaliyah")
+    page.get_by_label("Last name").fill("Brooks")
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_role("button", name="This is my first visit").tap()
+    page.get_by_text("Looking for work").tap()
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_role("radio", name="No").check()
+    page.get_by_role("button", name="Check in").tap()
+    page.get_by_role("heading", name="You are checked in!").wait_for()
+    assert_accessible(page, "kiosk-ticket-print")
+    page.get_by_role("button", name="Keep this on screen").tap()
+    page.wait_for_timeout(4_500)  # longer than the office's 3 s ticket time
+    assert page.locator(".ticket").inner_text() == "A-001"
+    # Printed, the ticket page hides the buttons and the footer.
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name="Print my ticket").is_visible()
+    assert page.locator(".ticket").is_visible()
+
+
+def test_outside_hours_the_kiosk_says_closed(tablet_page, kiosk):
+    office, _reasons, url = kiosk
+    office.opening_hours = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    office.closed_dates = [office.local_date().isoformat(),
+                           (office.local_date() + dt.timedelta(days=1)).isoformat()]  # fmt: skip
+    office.save()
+    page = tablet_page
+    page.goto(url)
+    page.get_by_role("heading", name="We are closed now · Estamos cerrados").wait_for()
+    assert page.get_by_role("button", name="Check in English").count() == 0
+    assert_accessible(page, "kiosk-closed")
+    _shot(page, "kiosk-closed")

@@ -23,7 +23,8 @@ def validate_time_zone(value: str) -> None:
 
 
 def validate_opening_hours(value: object) -> None:
-    """Opening hours look like {"mon": [["08:00", "17:00"]], …}; missing days are closed."""
+    """Opening hours look like {"mon": [["08:00", "17:00"]], …}; missing days are closed;
+    "24:00" closes at midnight."""
     if not isinstance(value, dict):
         raise ValidationError(_("Opening hours must be an object keyed by weekday."))
     for day, spans in value.items():
@@ -35,7 +36,9 @@ def validate_opening_hours(value: object) -> None:
             )
         for span in spans:
             try:
-                opens, closes = (dt.time.fromisoformat(t) for t in span)
+                opens, closes = (
+                    dt.time.max if t == "24:00" else dt.time.fromisoformat(t) for t in span
+                )
             except (TypeError, ValueError):
                 raise ValidationError(
                     _('%(day)s: %(span)s is not ["HH:MM", "HH:MM"].'),
@@ -45,6 +48,26 @@ def validate_opening_hours(value: object) -> None:
                 raise ValidationError(
                     _("%(day)s: opening must be before closing."), params={"day": day}
                 )
+
+
+def _at(day: dt.date, hhmm: str, zone) -> dt.datetime:
+    """``day`` at "HH:MM" in ``zone``; "24:00" is the end of the day (midnight after it)."""
+    if hhmm == "24:00":
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=zone)
+
+
+def validate_closed_dates(value: object) -> None:
+    """Closed dates look like ["2026-12-24", …]."""
+    if not isinstance(value, list):
+        raise ValidationError(_("Closed dates must be a list of dates."))
+    for day in value:
+        try:
+            dt.date.fromisoformat(day)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                _("%(day)s is not a date like 2026-12-24."), params={"day": day}
+            ) from None
 
 
 def default_opening_hours() -> dict:
@@ -104,6 +127,11 @@ class Office(models.Model):
     kiosk_reset_seconds = models.PositiveSmallIntegerField(
         default=15, help_text=_("Seconds the kiosk shows the ticket before starting over.")
     )
+    closed_dates = models.JSONField(
+        default=list, blank=True, validators=[validate_closed_dates],
+        help_text=_('Days the office is closed although its hours say open, e.g. '
+                    '["2026-12-24", "2026-12-25"].'),
+    )  # fmt: skip
     kiosk_ticket_print = models.BooleanField(
         default=False,
         help_text=_("The kiosk's ticket screen offers 'Print my ticket' (a ticket-sized page "
@@ -221,14 +249,48 @@ class Office(models.Model):
             return self.priority_notice_es
         return self.priority_notice_en
 
+    def spans_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The office's open spans on its local ``day``, as aware datetimes; none if closed."""
+        if day.isoformat() in self.closed_dates:
+            return []
+        return [
+            (_at(day, opens, self.zone), _at(day, closes, self.zone))
+            for opens, closes in self.opening_hours.get(WEEKDAYS[day.weekday()], [])
+        ]
+
     def is_open_at(self, at: dt.datetime) -> bool:
+        return self.closes_at(at) is not None
+
+    def closes_at(self, at: dt.datetime) -> dt.datetime | None:
+        """When the office, open at ``at``, closes; None when it is closed then. Spans that meet
+        ("…–24:00" then "00:00–…" the next day) are one opening: an office open round the clock
+        closes a week on, as far as anyone waiting is concerned."""
         local = at.astimezone(self.zone)
-        spans = self.opening_hours.get(WEEKDAYS[local.weekday()], [])
-        now = local.time()
-        return any(
-            dt.time.fromisoformat(opens) <= now < dt.time.fromisoformat(closes)
-            for opens, closes in spans
-        )
+        end = next((c for o, c in self.spans_on(local.date()) if o <= local < c), None)
+        if end is None:
+            return None
+        for _day in range(8):
+            following = next((c for o, c in self.spans_on(end.date()) if o == end), None)
+            if following is None:
+                break
+            end = following
+        return end
+
+    def next_opening(self, at: dt.datetime) -> dt.datetime | None:
+        """The next time the office opens after ``at`` (within four weeks), or None."""
+        local = at.astimezone(self.zone)
+        for offset in range(29):
+            for opens, _closes in self.spans_on(local.date() + dt.timedelta(days=offset)):
+                if opens > local:
+                    return opens
+        return None
+
+    def weekly_hours(self) -> list[tuple[int, list[tuple[str, str]]]]:
+        """(weekday number 0–6, [(opens, closes), …]) for each day, Monday first."""
+        return [
+            (number, [tuple(span) for span in self.opening_hours.get(day, [])])
+            for number, day in enumerate(WEEKDAYS)
+        ]
 
 
 class StaffRole(models.TextChoices):

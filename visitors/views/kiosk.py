@@ -8,6 +8,7 @@ of the last visitor remains on it. Second-factor attempts are counted on the flo
 database: an old form sent again does not reset them, and a stopped Redis does not lose them.
 """
 
+import datetime as dt
 from functools import wraps
 
 import segno
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -103,7 +105,33 @@ def _device(group, request) -> str:
 @require_GET
 @kiosk_view
 def kiosk_home(request: HttpRequest, office: Office, link: KioskLink) -> HttpResponse:
-    return _screen(request, office, "welcome", {})
+    if not office.is_open_at(timezone.now()):
+        return _closed_screen(request, office)
+    return _screen(request, office, "welcome", {"closing_soon": _closing_soon(office)})
+
+
+def _closing_soon(office: Office):
+    """The closing time when it is less than an hour away (the welcome screen says so)."""
+    now = timezone.now()
+    closes = office.closes_at(now)
+    return closes if closes is not None and closes - now <= dt.timedelta(hours=1) else None
+
+
+def _closed_screen(request, office: Office) -> HttpResponse:
+    """Outside the office's hours the kiosk says so, in both languages, with the hours, when it
+    opens next and the office's phone: no check-in and no quoted wait."""
+    with translation.override("en"):
+        days_en = [str(WEEKDAY_NAMES[n]) for n in range(7)]
+    with translation.override("es"):
+        days_es = [str(WEEKDAY_NAMES[n]) for n in range(7)]
+    context = {
+        "next_opening": office.next_opening(timezone.now()),
+        "hours": [
+            {"en": days_en[n], "es": days_es[n], "spans": spans}
+            for n, spans in office.weekly_hours()
+        ],
+    }
+    return _screen(request, office, "closed", context)
 
 
 @require_POST
@@ -133,6 +161,8 @@ def kiosk_step(request: HttpRequest, office: Office, link: KioskLink) -> HttpRes
 
 
 def _step_language(request, office, link):
+    if not office.is_open_at(timezone.now()):
+        return _closed_screen(request, office)
     form = LanguageForm(request.POST)
     if not form.is_valid():
         return _screen(request, office, "welcome", {})
