@@ -35,10 +35,11 @@ bench: .venv/.synced ## Run the benchmarks and print BENCH lines
 	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	for b in benchmarks/bench_*.py; do $(RUN) python $$b || exit 1; done
 
-screenshots: .venv/.synced ## Run the browser journey and copy its screenshots to docs/screenshots/
-	$(RUN) pytest -q tests/e2e/test_journey.py
+screenshots: .venv/.synced ## Run the browser tests that photograph pages and copy the shots to docs/screenshots/
+	$(RUN) pytest -q tests/e2e/test_journey.py tests/e2e/test_staff_day.py tests/e2e/test_for_you_browser.py tests/e2e/test_office_messages_browser.py tests/e2e/test_kiosk_browser.py tests/e2e/test_console_browser.py
 	mkdir -p docs/screenshots
 	for f in test-artifacts/journey-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/journey-}"; done
+	for f in test-artifacts/docs-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/docs-}"; done
 
 lint: .venv/.synced ## ruff, formatting, migrations up to date, import layers (import-linter), mypy
 	$(RUN) ruff check .

@@ -24,7 +24,7 @@ from tests.factories import (
     VisitorFactory,
 )
 from visitors.integrations.models import ApiToken, WebhookSubscription
-from visitors.messaging.models import OfficeMessage, Reminder
+from visitors.messaging.models import Conversation, ConversationMessage, OfficeMessage, Reminder
 from visitors.offices.models import KioskLink, StaffRole
 from visitors.people.models import Visitor, VisitorMerge
 from visitors.views.display import DISPLAY_COOKIE
@@ -48,6 +48,11 @@ desk:visit             GET     login    login    login    ok    ok    ok    ok  
 desk:follow_ups        GET     login    login    login    ok    ok    ok    ok    no    no
 desk:reminders         GET     login    login    login    ok    ok    ok    ok    no    no
 desk:reminder_action   POST    login    login    login    ok    ok    ok    ok    no    no
+desk:inbox             GET     login    login    login    ok    ok    ok    ok    no    no
+desk:inbox_thread      GET     login    login    login    ok    ok    ok    ok    no    no
+desk:inbox_reply       POST    login    login    login    ok    ok    ok    ok    no    no
+desk:inbox_answered    POST    login    login    login    ok    ok    ok    ok    no    no
+desk:inbox_attach      POST    login    login    login    no    no    no    ok    no    no
 desk:check_in          GET     login    login    login    ok    ok    ok    ok    no    no
 desk:call_next         POST    login    login    login    ok    ok    ok    ok    no    no
 desk:message_take_down POST    login    login    login    ok    ok    ok    ok    no    no
@@ -105,8 +110,21 @@ def world(office, other_office):
     message = OfficeMessage.objects.create(
         office=office, text_en="Running late", expires_at=timezone.now() + dt.timedelta(hours=1)
     )
+    # A visitor's thread of texts, and a stray one from a number nobody has on file.
+    texter = VisitorFactory(first_name="Lupe", phone="(555) 301-7777", consent_sms=True)
+    VisitFactory(office=office, visitor=texter)
+    thread = Conversation.objects.create(
+        office=office, visitor=texter, phone="+15553017777", number="5553017777",
+        key=f"{office.pk}:v{texter.pk}", awaiting_reply_since=timezone.now(),
+        last_inbound_at=timezone.now(),
+    )  # fmt: skip
+    stray = Conversation.objects.create(
+        office=office, phone="+15559998888", number="5559998888", key=f"{office.pk}:n5559998888"
+    )
+    for conversation in (thread, stray):
+        ConversationMessage.objects.create(conversation=conversation, direction="in", body="Hi?")
     return {"users": users, "visit": visit, "visitor": visitor, "reminder": reminder,
-            "message": message,
+            "message": message, "thread": thread, "stray": stray,
             "kiosk": kiosk_token, "display": display_token, "kiosk_link": kiosk_link,
             "api_token": api_token, "webhook": webhook}  # fmt: skip
 
@@ -130,6 +148,10 @@ def _url(name, office, world):
         "desk:webhook_log": [office.slug, world["webhook"].pk],
         "desk:webhook_delete": [office.slug, world["webhook"].pk],
         "desk:message_take_down": [office.slug, world["message"].pk],
+        "desk:inbox_thread": [office.slug, world["thread"].pk],
+        "desk:inbox_reply": [office.slug, world["thread"].pk],
+        "desk:inbox_answered": [office.slug, world["thread"].pk],
+        "desk:inbox_attach": [office.slug, world["stray"].pk],
         "status:page": [visit.status_token],
     }.get(name, [office.slug])
     url = reverse(name, args=args)
@@ -147,7 +169,11 @@ def test_who_may_reach_what(client, office, world, name, method, role, expected)
     elif role != "anon":
         client.force_login(world["users"][role])
     url = _url(name, office, world)
-    response = client.post(url) if method == "POST" else client.get(url)
+    data = {  # what the form needs, so that a role that may act gets through
+        "desk:inbox_reply": {"body": "We'll call you at 3.", "token": "f" * 32},
+        "desk:inbox_attach": {"visitor": world["visitor"].pk},
+    }.get(name, {})
+    response = client.post(url, data) if method == "POST" else client.get(url)
     code = response.status_code
     to_login = code == 302 and response["Location"].startswith(
         (reverse("login"), reverse("admin:login"))
@@ -195,6 +221,11 @@ HILLSIDE_WEB = [
     ("desk:visit", "GET", "other-desk"),
     ("desk:visitor_export", "GET", "other-admin"),
     ("desk:visitor_erase", "POST", "other-admin"),
+    ("desk:inbox_thread", "GET", "other-desk"),
+    ("desk:inbox_thread", "GET", "other-admin"),
+    ("desk:inbox_reply", "POST", "other-desk"),
+    ("desk:inbox_answered", "POST", "other-desk"),
+    ("desk:inbox_attach", "POST", "other-admin"),
 ]
 
 
@@ -216,6 +247,8 @@ def _snapshot():
         sorted(Visitor.objects.values_list("pk", "merged_into", "phone", "email", "anonymised_at")),
         sorted(Visit.objects.values_list("pk", "visitor", "office", "status")),
         VisitorMerge.objects.count(),
+        sorted(Conversation.objects.values_list("pk", "office", "visitor", "awaiting_reply_since")),
+        ConversationMessage.objects.count(),
     )
 
 
@@ -233,6 +266,10 @@ def _hillside_web_request(client, name, method, world, other_office, twin):
         "desk:visit": ([slug, visit.pk], {}),
         "desk:visitor_export": ([slug, visitor.pk], {}),
         "desk:visitor_erase": ([slug, visitor.pk], {"confirm": "erase"}),
+        "desk:inbox_thread": ([slug, world["thread"].pk], {}),
+        "desk:inbox_reply": ([slug, world["thread"].pk], {"body": "Hi", "token": "f" * 32}),
+        "desk:inbox_answered": ([slug, world["thread"].pk], {}),
+        "desk:inbox_attach": ([slug, world["stray"].pk], {"visitor": visitor.pk}),
     }[name]
     url = reverse(name, args=args)
     return client.post(url, data) if method == "POST" else client.get(url, data)

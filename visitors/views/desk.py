@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import access, privacy, services
+from visitors import access, conversations, privacy, services
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
 from visitors.forms import (
     BARRIERS,
@@ -174,6 +174,7 @@ def visitor_profile(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "appointments": visitor.appointments.select_related("office").order_by("-starts_at")[:20],
         "reminders": visitor.reminders.filter(office=office).order_by("-due_at")[:20],
         "follow_ups": visitor.follow_ups.filter(office=office).order_by("-due_on")[:20],
+        "threads": conversations.inbox_threads(office, request.user).filter(visitor=visitor),
         "is_office_admin": access.is_office_admin(request.user, office),
         "resolve_form": ResolveForm(),
     }

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import access, services
+from visitors import access, conversations, services
 from visitors.followups.models import FollowUp
 from visitors.forms import FollowUpCloseForm, FollowUpContactForm
 from visitors.messaging.models import Reminder, ReminderKind, ReminderState
@@ -53,6 +53,7 @@ def _render_follow_up(request, office, follow_up, contact_form=None, close_form=
             "office": office, "follow_up": follow_up,
             "contacts": follow_up.contacts.select_related("by"),
             "reminders": follow_up.promised_on.reminders.all(),
+            "texts": conversations.follow_up_messages(follow_up),
             "contact_form": contact_form or FollowUpContactForm(),
             "close_form": close_form or FollowUpCloseForm(),
         },

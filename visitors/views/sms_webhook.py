@@ -17,7 +17,10 @@ The first word of the text, in any case and with accents stripped, is the keywor
   to a number we do not know.
 
 Replies are in Spanish for a Spanish keyword, otherwise in the visitor's preferred language.
-Any other text gets no reply and is logged without its body.
+
+Any other text is a message to the office: it gets no automatic reply and lands in the sender's
+thread in the office's inbox (``visitors.conversations``), where a person answers it. Its words
+are kept there like a staff note; the log names only the number's last four digits.
 """
 
 import logging
@@ -36,10 +39,10 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from frontdesk.ratelimits import rate
+from visitors import conversations
 from visitors.messaging.models import Reminder, ReminderChannel, ReminderState
 from visitors.offices.models import Language
 from visitors.people.models import Visitor
-from visitors.people.recognition import phone_digits
 from visitors.visits.models import Visit
 
 logger = logging.getLogger(__name__)
@@ -50,7 +53,6 @@ HELP_WORDS = {"HELP", "INFO", "AYUDA"}
 SPANISH_WORDS = {"PARAR", "ALTO", "BAJA", "ALTA", "COMENZAR", "AYUDA"}
 
 _FIRST_WORD = re.compile(r"[A-Z0-9]+")
-MAX_PHONE_LENGTH = 32  # as long as Visitor.phone; anything longer matches nobody
 
 
 def keyword(body: str) -> str:
@@ -61,24 +63,6 @@ def keyword(body: str) -> str:
     words = plain.split(maxsplit=1)
     match = _FIRST_WORD.search(words[0]) if words else None
     return match.group() if match else ""
-
-
-def _national(phone: str) -> str:
-    """The digits of ``phone`` without a leading US country code: "+1 (555) 301-0001" and
-    "555.301.0001" both give "5553010001"."""
-    digits = phone_digits(phone)
-    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
-
-
-def visitors_with_phone(phone: str) -> list[Visitor]:
-    """Visitors whose phone on file is ``phone`` (as Twilio sends it, e.g. "+15553010001")."""
-    if not phone or len(phone) > MAX_PHONE_LENGTH:
-        return []
-    number = _national(phone)
-    if len(number) < 7:  # short codes and empty senders match nobody (nor every blank phone)
-        return []
-    candidates = Visitor.objects.filter(phone_last4=number[-4:]).order_by("-last_seen_at", "pk")
-    return [visitor for visitor in candidates if _national(visitor.phone) == number]
 
 
 def _twiml(text: str = "") -> HttpResponse:
@@ -161,7 +145,7 @@ def inbound(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden()
     sender = request.POST.get("From", "")
     word = keyword(request.POST.get("Body", ""))
-    visitors = visitors_with_phone(sender)
+    visitors = conversations.visitors_with_phone(sender)
     if word in STOP_WORDS:
         if visitors:
             _stop(visitors)
@@ -174,9 +158,14 @@ def inbound(request: HttpRequest) -> HttpResponse:
         return _twiml(_start(visitors, _reply_language(word, visitors)))
     if word in HELP_WORDS:
         return _twiml(_help(visitors, _reply_language(word, visitors)))
+    message = conversations.inbound_receive(
+        sender=sender, to=request.POST.get("To", ""), body=request.POST.get("Body", ""),
+        message_sid=request.POST.get("MessageSid", ""),
+    )  # fmt: skip
     logger.info(
-        "SMS without a keyword from …%s (%d visitor(s)); body not logged",
+        "SMS without a keyword from …%s (%d visitor(s)): %s; body not logged",
         sender[-4:],
         len(visitors),
+        f"kept in thread {message.conversation_id}" if message else "no thread",
     )
     return _twiml()
