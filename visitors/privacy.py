@@ -36,7 +36,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact
-from visitors.messaging.models import Reminder, ReminderState
+from visitors.messaging.models import Conversation, ConversationMessage, Reminder, ReminderState
 from visitors.offices.models import Office
 from visitors.people.models import (
     AuditAction,
@@ -106,6 +106,12 @@ def visitor_export(visitor: Visitor) -> dict:
              "sent_at": when(r.sent_at)}
             for r in visitor.reminders.all()
         ],
+        "texts": [
+            {"office": m.conversation.office.name if m.conversation.office else None,
+             "direction": m.direction, "at": when(m.created_at), "body": m.body}
+            for m in ConversationMessage.objects.filter(conversation__visitor=visitor)
+            .select_related("conversation__office").order_by("created_at", "pk")
+        ],
     }  # fmt: skip
 
 
@@ -157,6 +163,8 @@ def visitor_anonymise(visitor: Visitor, *, now: dt.datetime | None = None) -> li
         )
         FollowUpContact.objects.filter(follow_up__visitor__in=ids).update(outcome="")
         # A provider's error can quote the number it refused.
+        ConversationMessage.objects.filter(conversation__visitor__in=ids).update(body="(removed)")
+        Conversation.objects.filter(visitor__in=ids).update(phone="", number="")
         Reminder.objects.filter(visitor__in=ids).update(context={}, last_error="")
         Reminder.objects.filter(visitor__in=ids, state=ReminderState.SCHEDULED).update(
             state=ReminderState.CANCELLED, last_error="visitor anonymised"

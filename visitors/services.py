@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from visitors import effects, reminders
 from visitors.effects import Event
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
-from visitors.messaging.models import OfficeMessage, Reminder
+from visitors.messaging.models import Conversation, OfficeMessage, Reminder
 from visitors.offices.models import DevicePairing, Office, ReasonForVisit, ReferralPartner
 from visitors.people.models import (
     AuditAction,
@@ -297,6 +297,29 @@ def _kiosk_visitor(data: KioskCheckIn, now: dt.datetime) -> Visitor:
     return visitor
 
 
+def _move_conversations(*, merge: Visitor, keep: Visitor) -> int:
+    """The merged record's text threads become the kept one's; where the kept person already
+    has a thread at that office, the messages join it (one thread per person and office)."""
+    moved = 0
+    for stray in Conversation.objects.select_for_update().filter(visitor=merge):
+        key = Conversation.key_for(office_id=stray.office_id, visitor_id=keep.pk, number="")
+        thread = Conversation.objects.select_for_update().filter(key=key).first()
+        if thread is None:
+            stray.visitor, stray.key = keep, key
+            stray.save(update_fields=["visitor", "key"])
+        else:
+            stray.messages.update(conversation=thread)
+            waiting = [t for t in (thread.awaiting_reply_since, stray.awaiting_reply_since) if t]
+            inbound = [t for t in (thread.last_inbound_at, stray.last_inbound_at) if t]
+            thread.awaiting_reply_since = min(waiting) if waiting else None
+            thread.last_inbound_at = max(inbound) if inbound else None
+            thread.last_message_at = max(thread.last_message_at, stray.last_message_at)
+            thread.save()
+            stray.delete()  # its read marks go with it (the merged thread shows as unread)
+        moved += 1
+    return moved
+
+
 def visitor_create(*, first_name: str, last_name: str, **fields) -> Visitor:
     """A new visitor record (staff or an integration; the kiosk makes its own as it checks in)."""
     now = timezone.now()
@@ -352,6 +375,7 @@ def visitor_merge(
             .update(visitor=keep),
         }
         WorkshopSignup.objects.filter(visitor=merge).delete()  # duplicates of keep's sign-ups
+        moved["conversations"] = _move_conversations(merge=merge, keep=keep)
         if not EqualOpportunityRecord.objects.filter(visitor=keep).exists():
             EqualOpportunityRecord.objects.filter(visitor=merge).update(visitor=keep)
         EqualOpportunityRecord.objects.filter(visitor=merge).delete()

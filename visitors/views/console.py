@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from frontdesk.middleware import mark_as_poll
-from visitors import polling, selectors, services
+from visitors import conversations, polling, selectors, services
 from visitors.access import is_office_admin, office_for_staff, visit_for_office
 from visitors.forms import BroadcastForm, CloseReasonForm, DeskForm, TransferForm
 from visitors.messaging.models import OfficeMessage
@@ -56,6 +56,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         undo = None
     context = {
+        "inbox": conversations.unread_for(office, request.user),
         "for_you": selectors.for_you(board, request.user),
         "undo": undo,
         "office": office,
