@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.cache import add_never_cache_headers
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
