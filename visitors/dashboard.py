@@ -21,7 +21,6 @@ from django.db import connection, connections
 from django.db.models import (
     Aggregate,
     Avg,
-    BooleanField,
     Count,
     DurationField,
     Exists,
@@ -39,11 +38,12 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Extract, ExtractHour, ExtractIsoWeekDay
+from django.utils import timezone
 
 from visitors.followups.models import Appointment, AppointmentState
 from visitors.messaging.models import Reminder, ReminderState
-from visitors.offices.models import Office
-from visitors.people.models import EqualOpportunityRecord
+from visitors.offices.models import WEEKDAYS, Office
+from visitors.people.models import EqualOpportunityRecord, Visitor
 from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Visit
 
@@ -140,6 +140,24 @@ def _stat(row: dict) -> dict:
     return {"n": row["n"], **{k: minutes(row[k]) for k in ("median", "p90", "max", "mean")}}
 
 
+def _duration_aggregates(name: str, *, start: str, end: str) -> dict:
+    """PostgreSQL: what duration_stats gives, as aggregates ``<name>_n``, ``<name>_median``…
+    to compute in the same pass as other figures (rows with no duration count for nothing)."""
+    seconds = seconds_between(start, end)
+    return {
+        f"{name}_n": Count(seconds),
+        f"{name}_median": PercentileCont(seconds, 0.5),
+        f"{name}_p90": PercentileCont(seconds, 0.9),
+        f"{name}_max": Max(seconds),
+        f"{name}_mean": Avg(seconds),
+    }
+
+
+def _pop_stat(row: dict, name: str) -> dict:
+    """The {n, median, p90, max, mean} that _duration_aggregates(name) put in ``row``."""
+    return _stat({key: row.pop(f"{name}_{key}") for key in ("n", "median", "p90", "max", "mean")})
+
+
 def _by_zone(offices: list[Office]) -> dict:
     zones: dict = defaultdict(list)
     for office in offices:
@@ -170,6 +188,9 @@ class Day:
     is_today: bool
     headline: dict = field(default_factory=dict)
     hours: list[dict] = field(default_factory=list)
+    # Of the WEEKS_COMPARED same weekdays before, how many had any arrival: with none, there is
+    # no usual to compare with (a day the office is closed, or before it used Frontdesk).
+    usual_days: int = 0
     waits: dict = field(default_factory=dict)
     service: dict = field(default_factory=dict)
     by_reason: list[dict] = field(default_factory=list)
@@ -186,29 +207,22 @@ def day_visits(offices: list[Office], day: dt.date) -> QuerySet:
     return Visit.objects.filter(office__in=offices, service_date=day)
 
 
-def day_figures(offices: list[Office], day: dt.date, *, now: dt.datetime) -> Day:
+def day_figures(
+    offices: list[Office], day: dt.date, *, now: dt.datetime, requests_listed: int | None = 25
+) -> Day:
+    """The day's figures; ``requests_listed`` caps the open requests listed (None: all)."""
     visits = day_visits(offices, day)
     is_today = any(o.local_date(now) == day for o in offices)
     figures = Day(offices=offices, day=day, is_today=is_today)
-    figures.headline = _headline(visits, now=now)
-    figures.hours = _arrivals_by_hour(offices, day)
+    figures.headline = _headline(visits, now=now) | _new_and_returning(visits, first=day)
+    figures.outcomes = figures.headline.pop("outcomes")
     figures.waits = duration_stats(visits, start="checked_in_at", end="called_at")[None]
     figures.service = duration_stats(visits, start="service_started_at", end="ended_at")[None]
+    figures.hours, figures.usual_days = _arrivals_by_hour(offices, day)
     figures.by_reason = _by_reason(visits)
-    figures.outcomes = _outcomes(visits)
-    figures.open_requests = _open_requests(offices)
-    figures.referrals = list(
-        Referral.objects.filter(visit__in=visits)
-        .values("partner__name")
-        .annotate(n=Count("pk"), people=Count("visit__visitor", distinct=True))
-        .order_by("-n", "partner__name")
-    )
-    figures.services = list(
-        ServiceGiven.objects.filter(visit__in=visits)
-        .values("service__reporting_code", "service__name", "service__staff_assisted")
-        .annotate(n=Count("pk"))
-        .order_by("service__reporting_code")
-    )
+    figures.open_requests = _open_requests(offices, day, day, now=now, listed=requests_listed)
+    figures.referrals = _referrals(visits)
+    figures.services = _services(visits)
     figures.reminders = _reminders(offices, day, day)
     figures.appointments = _appointments(offices, day, day)
     figures.staff = list(
@@ -220,127 +234,233 @@ def day_figures(offices: list[Office], day: dt.date, *, now: dt.datetime) -> Day
     return figures
 
 
-def _headline(visits: QuerySet, *, now: dt.datetime) -> dict:
-    wait = seconds_between("checked_in_at", "called_at")
-    # Returning: came on an earlier day (a second visit the same day is not "returning").
-    earlier = Visit.objects.filter(
-        visitor=OuterRef("visitor"), service_date__lt=OuterRef("service_date")
-    )
-    quoted = Q(quoted_wait_max__isnull=False, called_at__isnull=False)
-    row = visits.annotate(
-        wait=wait,
-        returning=Exists(earlier),
+def is_open_on_weekday(offices: list[Office], day: dt.date) -> bool:
+    """Whether any of ``offices`` has opening hours on ``day``'s weekday."""
+    return any(o.opening_hours.get(WEEKDAYS[day.weekday()]) for o in offices)
+
+
+def _annotated(visits: QuerySet) -> QuerySet:
+    """``visits`` with what _counts() compares: the wait, the office's target, the quote."""
+    return visits.annotate(
+        wait=seconds_between("checked_in_at", "called_at"),
         target=F("office__wait_target_minutes") * Value(60.0),
         quote_low=F("quoted_wait_min") * Value(60.0),
         quote_high=F("quoted_wait_max") * Value(60.0),
-    ).aggregate(
-        visits=Count("pk"),
-        visitors=Count("visitor", distinct=True),
-        new_visitors=Count("visitor", distinct=True, filter=Q(returning=False)),
-        returning_visitors=Count("visitor", distinct=True, filter=Q(returning=True)),
-        waiting=Count("pk", filter=Q(status=Status.WAITING)),
-        oldest_waiting=Min("checked_in_at", filter=Q(status=Status.WAITING)),
-        served=Count("pk", filter=Q(status=Status.DONE)),
-        walked_away=Count("pk", filter=Q(status=Status.LEFT)),
-        no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
-        called=Count("pk", filter=Q(called_at__isnull=False)),
-        over_target=Count("pk", filter=Q(called_at__isnull=False, wait__gt=F("target"))),
-        quoted=Count("pk", filter=quoted),
-        within_quote=Count(
+    )
+
+
+def _counts() -> dict:
+    """The tiles' counts as aggregates over _annotated() visits. Each adds up: a range's are
+    the sums of its days' (which is how the range counts them, in its day-by-day pass)."""
+    quoted = Q(quoted_wait_max__isnull=False, called_at__isnull=False)
+    return {
+        "visits": Count("pk"),
+        "served": Count("pk", filter=Q(status=Status.DONE)),
+        "walked_away": Count("pk", filter=Q(status=Status.LEFT)),
+        "no_shows": Count("pk", filter=Q(status=Status.NO_SHOW)),
+        "called": Count("pk", filter=Q(called_at__isnull=False)),
+        "over_target": Count("pk", filter=Q(called_at__isnull=False, wait__gt=F("target"))),
+        "quoted": Count("pk", filter=quoted),
+        "within_quote": Count(
             "pk", filter=quoted & Q(wait__gte=F("quote_low"), wait__lte=F("quote_high"))
         ),
-        longer_than_quoted=Count("pk", filter=quoted & Q(wait__gt=F("quote_high"))),
-        shorter_than_quoted=Count("pk", filter=quoted & Q(wait__lt=F("quote_low"))),
-        covered=Count("pk", filter=Q(priority__gt=0)),
-        covered_served_ahead=Count("pk", filter=Q(served_ahead=True)),
-        rated=Count("rating"),
-        rating=Avg("rating"),
-    )
-    oldest = row.pop("oldest_waiting")
-    row["longest_wait_now"] = (
-        round((now - oldest).total_seconds() / 60) if oldest is not None else None
-    )
+        "longer_than_quoted": Count("pk", filter=quoted & Q(wait__gt=F("quote_high"))),
+        "shorter_than_quoted": Count("pk", filter=quoted & Q(wait__lt=F("quote_low"))),
+        "covered": Count("pk", filter=Q(priority__gt=0)),
+        "covered_served_ahead": Count("pk", filter=Q(served_ahead=True)),
+        "rated": Count("rating"),
+        "rating_total": Sum("rating"),
+        **{f"outcome_{value}": Count("pk", filter=Q(outcome=value)) for value in Outcome.values},
+    }
+
+
+def _with_shares(row: dict) -> dict:
+    """A row of _counts() (a day's, or a range's sums) with its shares, mean rating and
+    outcomes."""
     row["over_target_share"] = _share(row["over_target"], row["called"])
     row["within_quote_share"] = _share(row["within_quote"], row["quoted"])
     # A visitor called sooner than quoted was not let down: the promise kept is "no longer".
     row["no_longer_than_quoted_share"] = _share(
         row["quoted"] - row["longer_than_quoted"], row["quoted"]
     )
-    row["rating"] = None if row["rating"] is None else round(float(row["rating"]), 1)
+    total = row.pop("rating_total") or 0
+    row["rating"] = round(total / row["rated"], 1) if row["rated"] else None
+    row["outcomes"] = [
+        (value, label, row.pop(f"outcome_{value}")) for value, label in Outcome.choices
+    ]
     return row
+
+
+def _headline(visits: QuerySet, *, now: dt.datetime) -> dict:
+    """A day's tiles: its counts, who is waiting now, and its outcomes, in one aggregate."""
+    row = _annotated(visits).aggregate(
+        visitors=Count("visitor", distinct=True),
+        waiting=Count("pk", filter=Q(status=Status.WAITING)),
+        oldest_waiting=Min("checked_in_at", filter=Q(status=Status.WAITING)),
+        **_counts(),
+    )
+    oldest = row.pop("oldest_waiting")
+    row["longest_wait_now"] = (
+        round((now - oldest).total_seconds() / 60) if oldest is not None else None
+    )
+    return _with_shares(row)
+
+
+def _new_and_returning(visits: QuerySet, *, first: dt.date) -> dict:
+    """Of the people behind ``visits``, how many came for the first time and how many had
+    come on a day before ``first`` (a second visit the same day is not "returning"):
+    new + returning = visitors. One probe per person, not per visit."""
+    people = Visitor.objects.filter(pk__in=visits.values("visitor"))
+    came_before = Exists(Visit.objects.filter(visitor=OuterRef("pk"), service_date__lt=first))
+    row = people.aggregate(everyone=Count("pk"), returning_visitors=Count("pk", filter=came_before))
+    return {
+        "new_visitors": row["everyone"] - row["returning_visitors"],
+        "returning_visitors": row["returning_visitors"],
+    }
 
 
 def _share(part: int, whole: int) -> float | None:
     return None if not whole else round(100 * part / whole, 1)
 
 
-def _arrivals_by_hour(offices: list[Office], day: dt.date) -> list[dict]:
-    """Arrivals per local hour, against the average of the same weekday in the weeks before."""
+def _arrivals_by_hour(offices: list[Office], day: dt.date) -> tuple[list[dict], int]:
+    """Arrivals per local hour, against the average of the same weekday in the weeks before;
+    and on how many of those weekdays anyone arrived at all."""
     today: dict = defaultdict(int)
     before: dict = defaultdict(int)
+    days_with_arrivals: set = set()
     earlier_days = [day - dt.timedelta(weeks=w) for w in range(1, WEEKS_COMPARED + 1)]
     for group in _by_zone(offices).values():
         tz = group[0].zone
         rows = (
             Visit.objects.filter(office__in=group, service_date__in=[day, *earlier_days])
-            .annotate(
-                hour=ExtractHour("checked_in_at", tzinfo=tz),
-                today=ExpressionWrapper(Q(service_date=day), output_field=BooleanField()),
-            )
-            .values("hour", "today")
+            .annotate(hour=ExtractHour("checked_in_at", tzinfo=tz))
+            .values("hour", "service_date")
             .annotate(n=Count("pk"))
             .order_by()
         )
         for r in rows:
-            (today if r["today"] else before)[r["hour"]] += r["n"]
+            if r["service_date"] == day:
+                today[r["hour"]] += r["n"]
+            else:
+                before[r["hour"]] += r["n"]
+                days_with_arrivals.add(r["service_date"])
     hours = sorted(set(today) | set(before))
     if not hours:
-        return []
+        return [], 0
     return [
         {"hour": h, "arrivals": today.get(h, 0),
          "usual": round(before.get(h, 0) / WEEKS_COMPARED, 1)}
         for h in range(min(hours), max(hours) + 1)
-    ]  # fmt: skip
+    ], len(days_with_arrivals)  # fmt: skip
 
 
 def _by_reason(visits: QuerySet) -> list[dict]:
+    """Visits, waits and service times by reason (a visit with two reasons counts for both)."""
     group = "reasons__label_en"
-    waits = duration_stats(visits, start="checked_in_at", end="called_at", group=group)
-    service = duration_stats(visits, start="service_started_at", end="ended_at", group=group)
-    counts = dict(visits.values(group).annotate(n=Count("pk")).values_list(group, "n").order_by())
-    rows = []
-    for label in sorted(counts, key=lambda x: (x is None, x or "")):
-        rows.append({"reason": label, "visits": counts[label], "wait": waits.get(label),
-                     "service": service.get(label)})  # fmt: skip
-    return rows
+    if connection.vendor == "postgresql":
+        rows = (
+            visits.values(group)
+            .annotate(
+                n=Count("pk"),
+                **_duration_aggregates("wait", start="checked_in_at", end="called_at"),
+                **_duration_aggregates("service", start="service_started_at", end="ended_at"),
+            )
+            .order_by()
+        )
+        counts, waits, service = {}, {}, {}
+        for r in rows:
+            counts[r[group]] = r["n"]
+            waits[r[group]], service[r[group]] = _pop_stat(r, "wait"), _pop_stat(r, "service")
+    else:
+        waits = duration_stats(visits, start="checked_in_at", end="called_at", group=group)
+        service = duration_stats(visits, start="service_started_at", end="ended_at", group=group)
+        counts = dict(
+            visits.values(group).annotate(n=Count("pk")).values_list(group, "n").order_by()
+        )
+    return [
+        {
+            "reason": label,
+            "visits": counts[label],
+            "wait": _if_any(waits.get(label)),
+            "service": _if_any(service.get(label)),
+        }
+        for label in sorted(counts, key=lambda x: (x is None, x or ""))
+    ]
 
 
-def _outcomes(visits: QuerySet) -> list[tuple]:
-    counts = dict(
-        visits.exclude(outcome="").values("outcome").annotate(n=Count("pk"))
-        .values_list("outcome", "n").order_by()
-    )  # fmt: skip
-    return [(value, label, counts.get(value, 0)) for value, label in Outcome.choices]
+def _if_any(stat: dict | None) -> dict | None:
+    return stat if stat and stat["n"] else None
 
 
-def _open_requests(offices: list[Office]) -> dict:
-    open_ = OpenRequest.objects.filter(office__in=offices, state=OpenRequest.State.OPEN)
-    summary = open_.aggregate(count=Count("pk"), oldest=Min("created_at"))
-    summary["items"] = list(open_.select_related("visitor", "office").order_by("created_at")[:25])
+def _referrals(visits: QuerySet) -> list[dict]:
+    return list(
+        Referral.objects.filter(visit__in=visits)
+        .values("partner__name")
+        .annotate(n=Count("pk"), people=Count("visit__visitor", distinct=True))
+        .order_by("-n", "partner__name")
+    )
+
+
+def _services(visits: QuerySet) -> list[dict]:
+    return list(
+        ServiceGiven.objects.filter(visit__in=visits)
+        .values("service__reporting_code", "service__name", "service__staff_assisted")
+        .annotate(n=Count("pk"))
+        .order_by("service__reporting_code")
+    )
+
+
+def _open_requests(
+    offices: list[Office],
+    first: dt.date,
+    last: dt.date,
+    *,
+    now: dt.datetime,
+    listed: int | None = 0,
+) -> dict:
+    """Open requests as they stood at the end of ``last`` (now, while that day lasts), each
+    office's day ending at its own midnight; those raised and resolved in first..last; and the
+    first ``listed`` of the open ones (None: all of them), oldest first."""
+    open_then = Q(pk__in=[])
+    for group in _by_zone(offices).values():
+        _, end = group[0].day_bounds(last)
+        open_then |= Q(office__in=[o.pk for o in group], created_at__lt=end) & (
+            Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
+        )
+    # "Oldest open for …" is counted to this moment (the first office's midnight, as its zone
+    # is the page's).
+    as_of = min(now, offices[0].day_bounds(last)[1])
+    rows = OpenRequest.objects.filter(office__in=offices)
+    summary = rows.aggregate(
+        count=Count("pk", filter=open_then),
+        oldest=Min("created_at", filter=open_then),
+        raised=Count("pk", filter=_local_window(offices, first, last, "created_at")),
+        resolved=Count("pk", filter=_local_window(offices, first, last, "resolved_at")),
+    )
+    summary["as_of"] = as_of
+    summary["items"] = []
+    if listed != 0:
+        items = rows.filter(open_then).select_related("visitor", "office").order_by("created_at")
+        summary["items"] = list(items if listed is None else items[:listed])
+    summary["more"] = summary["count"] - len(summary["items"])
     return summary
 
 
 def _reminders(offices: list[Office], first: dt.date, last: dt.date) -> dict:
-    rows = Reminder.objects.filter(office__in=offices)
-    sent = rows.filter(_local_window(offices, first, last, "sent_at"), state=ReminderState.SENT)
-    due = rows.filter(_local_window(offices, first, last, "due_at"))
-    counts = due.aggregate(
-        failed=Count("pk", filter=Q(state=ReminderState.FAILED)),
-        pending=Count("pk", filter=Q(state__in=[ReminderState.SCHEDULED, ReminderState.SENDING])),
-        cancelled=Count("pk", filter=Q(state=ReminderState.CANCELLED)),
+    """Sent in first..last, and of those due then: failed, still pending, cancelled."""
+    due = _local_window(offices, first, last, "due_at")
+    return Reminder.objects.filter(office__in=offices).aggregate(
+        sent=Count(
+            "pk",
+            filter=_local_window(offices, first, last, "sent_at") & Q(state=ReminderState.SENT),
+        ),
+        failed=Count("pk", filter=due & Q(state=ReminderState.FAILED)),
+        pending=Count(
+            "pk", filter=due & Q(state__in=[ReminderState.SCHEDULED, ReminderState.SENDING])
+        ),
+        cancelled=Count("pk", filter=due & Q(state=ReminderState.CANCELLED)),
     )
-    counts["sent"] = sent.count()
-    return counts
 
 
 def _appointments(offices: list[Office], first: dt.date, last: dt.date) -> dict:
@@ -354,9 +474,21 @@ def _appointments(offices: list[Office], first: dt.date, last: dt.date) -> dict:
 
 @dataclass
 class Range:
+    """A range of days: the day's main figures over all of it, then day by day and by office.
+
+    Not the day's new and returning visitors, waits by reason or service times: over a month of
+    fifty offices each costs about as much as the rest of the range together.
+    """
+
     offices: list[Office]
     first: dt.date
     last: dt.date
+    headline: dict = field(default_factory=dict)
+    waits: dict = field(default_factory=dict)
+    outcomes: list[tuple] = field(default_factory=list)
+    open_requests: dict = field(default_factory=dict)
+    referrals: list[dict] = field(default_factory=list)
+    services: list[dict] = field(default_factory=list)
     daily: list[dict] = field(default_factory=list)
     heatmap: dict = field(default_factory=dict)
     side_by_side: list[dict] = field(default_factory=list)
@@ -396,8 +528,14 @@ def gather(**tasks):
 
 
 def range_figures(
-    offices: list[Office], first: dt.date, last: dt.date, *, equal_opportunity: bool = False
+    offices: list[Office],
+    first: dt.date,
+    last: dt.date,
+    *,
+    equal_opportunity: bool = False,
+    now: dt.datetime | None = None,
 ) -> Range:
+    now = now or timezone.now()
     visits = range_visits(offices, first, last)
     figures = Range(offices=offices, first=first, last=last)
     wait = seconds_between("checked_in_at", "called_at")
@@ -406,24 +544,29 @@ def range_figures(
     ranked = {"median": PercentileCont("wait", 0.5), "p90": PercentileCont("wait", 0.9)}
 
     def per_day():
+        # Every tile's count, day by day in the same pass: the range's are their sums.
         return list(
-            visits.annotate(wait=wait)
+            _annotated(visits)
             .values("service_date")
             .annotate(
-                visits=Count("pk"),
                 visitors=Count("visitor", distinct=True),
-                walked_away=Count("pk", filter=Q(status=Status.LEFT)),
-                no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
-                served=Count("pk", filter=Q(status=Status.DONE)),
-                referred=Count("pk", filter=Q(outcome=Outcome.REFERRED)),
-                follow_up=Count("pk", filter=Q(outcome=Outcome.FOLLOW_UP)),
-                hired=Count("pk", filter=Q(outcome=Outcome.HIRED)),
-                rating=Avg("rating"),
                 mean_wait=Avg("wait"),
+                **_counts(),
                 **(ranked if in_db else {}),
             )
             .order_by("service_date")
         )
+
+    def whole():
+        # What does not add up: the people (unduplicated) and the waits' ranks.
+        waits = _duration_aggregates("wait", start="checked_in_at", end="called_at")
+        row = visits.aggregate(visitors=Count("visitor", distinct=True), **(waits if in_db else {}))
+        row["waits"] = (
+            _pop_stat(row, "wait")
+            if in_db
+            else duration_stats(visits, start="checked_in_at", end="called_at")[None]
+        )
+        return row
 
     def per_office():
         return list(
@@ -445,9 +588,10 @@ def range_figures(
         per_day=per_day,
         per_office=per_office,
         heatmap=lambda: _heatmap(offices, visits),
-        totals=lambda: visits.aggregate(
-            visits=Count("pk"), visitors=Count("visitor", distinct=True)
-        ),
+        whole=whole,
+        open_requests=lambda: _open_requests(offices, first, last, now=now),
+        referrals=lambda: _referrals(visits),
+        services=lambda: _services(visits),
         reminders=lambda: _reminders(offices, first, last),
         appointments=lambda: _appointments(offices, first, last),
     )
@@ -462,13 +606,15 @@ def range_figures(
     while day <= last:
         row = days.get(day, {})
         stat = medians.get(day) or {}
-        rating = row.get("rating")
         figures.daily.append({
             "day": day,
             **{k: row.get(k, 0) for k in ("visits", "visitors", "walked_away", "no_shows",
-                                          "served", "referred", "follow_up", "hired")},
+                                          "served")},
+            **{k: row.get(f"outcome_{v}", 0) for k, v in (
+                ("referred", Outcome.REFERRED), ("follow_up", Outcome.FOLLOW_UP),
+                ("hired", Outcome.HIRED))},
             "median_wait": stat.get("median"), "p90_wait": stat.get("p90"),
-            "rating": None if rating is None else round(float(rating), 1),
+            "rating": round(row["rating_total"] / row["rated"], 1) if row.get("rated") else None,
         })  # fmt: skip
         day += dt.timedelta(days=1)
     figures.heatmap = results["heatmap"]
@@ -489,7 +635,13 @@ def range_figures(
             "p90_wait": stat.get("p90"), "walk_away_share": _share(r["walked_away"], r["visits"]),
         })  # fmt: skip
     figures.side_by_side.sort(key=lambda r: r["name"])
-    figures.totals = results["totals"]
+    sums = {key: sum(r[key] or 0 for r in days.values()) for key in _counts()}
+    figures.headline = _with_shares(sums) | results["whole"]
+    for name in ("outcomes", "waits"):
+        setattr(figures, name, figures.headline.pop(name))
+    figures.totals = {k: figures.headline[k] for k in ("visits", "visitors")}
+    for name in ("open_requests", "referrals", "services"):
+        setattr(figures, name, results[name])
     figures.reminders = results["reminders"]
     figures.appointments = results["appointments"]
     if equal_opportunity:

@@ -1,8 +1,13 @@
-"""Demo data: an office that looks like a real Monday morning, for `make run` and screenshots.
+"""Demo data: an office that looks like a real working day, for `make run` and screenshots.
 
 Everything is idempotent: configuration rows are matched by natural keys and updated, the visit
 history is generated once per office (deterministically, from a seed), and the live queue is only
 topped up to its target size. Running it twice leaves the same rows.
+
+The demo keeps the office's opening hours (``Office.spans_on``: its weekly hours, Monday to
+Friday 8:00 to 17:00 by default, and its closed dates): past visits fall on open days within the
+hours, workshops on open days, and a live queue is seeded only while the office is open — on a
+Sunday evening the queue stays empty, as it would at a real office.
 """
 
 import datetime as dt
@@ -148,6 +153,7 @@ class SeedReport:
     visitors: int
     visits: int
     waiting: int
+    open_now: bool = True
 
 
 def demo_seed(*, visitors: int = 200, seed: int = 2026, now: dt.datetime | None = None):
@@ -165,15 +171,23 @@ def demo_seed(*, visitors: int = 200, seed: int = 2026, now: dt.datetime | None 
         history_visits = 0
         if not Visitor.objects.filter(visits__office=office).exists():
             history_visits = _history(
-                office, staff, reasons, service_rows, partners, rng, visitors, now
-            )
+                office, staff, reasons, service_rows, partners, rng, visitors, now,
+                extras=random.Random(seed + 1),
+            )  # fmt: skip
     waiting = _live_queue(office, staff, reasons, rng, now)
     return SeedReport(
         created_office=created,
         visitors=Visitor.objects.filter(visits__office=office).distinct().count(),
         visits=history_visits,
         waiting=waiting,
+        open_now=open_span(office, now) is not None,
     )
+
+
+def open_span(office: Office, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """The opening hours ``at`` falls in, or None while the office is closed."""
+    local = at.astimezone(office.zone)
+    return next(((o, c) for o, c in office.spans_on(local.date()) if o <= local < c), None)
 
 
 def demo_kiosk_token(office: Office, capability: str = "check_in") -> str:
@@ -269,20 +283,27 @@ def _workshops(office: Office, now: dt.datetime) -> None:
         if Workshop.objects.filter(office=office, title=title).exists():
             continue
         day = today + dt.timedelta(days=days_ahead)
+        for _ in range(6):  # on a day the office is open, if it opens at all that week
+            if office.spans_on(day):
+                break
+            day += dt.timedelta(days=1)
+        starts = dt.datetime.combine(day, dt.time(hour), tzinfo=office.zone)
+        spans = office.spans_on(day)
+        if spans and not any(opens <= starts < closes for opens, closes in spans):
+            starts = spans[0][0]  # the usual hour is outside this office's: at opening time
         Workshop.objects.create(
-            office=office,
-            title=title,
-            starts_at=dt.datetime.combine(day, dt.time(hour), tzinfo=office.zone),
-            capacity=capacity,
-            location="Room B",
+            office=office, title=title, starts_at=starts, capacity=capacity, location="Room B"
         )
 
 
-def _working_days(office: Office, now: dt.datetime, count: int) -> list[dt.date]:
+def _open_days(office: Office, now: dt.datetime, count: int) -> list[dt.date]:
+    """The last ``count`` days before today the office was open (none if it never opens)."""
     days, day = [], office.local_date(now)
-    while len(days) < count:
+    for _ in range(count * 7):
+        if len(days) == count:
+            break
         day -= dt.timedelta(days=1)
-        if day.weekday() < 5:
+        if office.spans_on(day):
             days.append(day)
     return days
 
@@ -329,9 +350,15 @@ DEMO_RETURNING = {
 }  # fmt: skip
 
 
-def _history(office, staff, reasons, service_rows, partners, rng, count, now) -> int:
-    """Generate about eight weeks of finished visits for ``count`` visitors."""
-    days = _working_days(office, now, 40)
+def _history(office, staff, reasons, service_rows, partners, rng, count, now, *, extras) -> int:
+    """Generate about eight weeks of finished visits for ``count`` visitors.
+
+    ``extras`` draws what came later (the wait quoted at check-in, the visitor's rating), so
+    that ``rng`` still gives a seed's visits, people and outcomes as before.
+    """
+    days = _open_days(office, now, 40)
+    if not days:
+        return 0
     generated = [_new_visitor(rng, now) for _ in range(count)]
     if generated:
         for field, value in DEMO_RETURNING.items():
@@ -347,21 +374,27 @@ def _history(office, staff, reasons, service_rows, partners, rng, count, now) ->
         for day in sorted(rng.sample(days, k=rng.choice((1, 1, 1, 2, 2, 3, 4)))):
             numbers[day] = numbers.get(day, 0) + 1
             visit, plan = _past_visit(office, person, day, numbers[day], staff_users, rng)
+            _quote_and_rating(visit, extras)
             visits.append(visit)
             plans.append((person, plan))
     visits = Visit.objects.bulk_create(visits)
     TicketCounter.objects.bulk_create(
         [TicketCounter(office=office, service_date=d, last_number=n) for d, n in numbers.items()]
     )
-    _history_details(office, visits, plans, reasons, service_rows, partners, staff_users, rng)
+    _history_details(office, visits, plans, reasons, service_rows, partners, staff_users, rng, now)
     _history_seen(people, visits)
     _equal_opportunity(people, staff[StaffRole.FRONT_DESK], rng)
     return len(visits)
 
 
 def _past_visit(office, person, day, number, staff_users, rng):
-    opens = dt.datetime.combine(day, dt.time(8, 0), tzinfo=office.zone)
-    checked_in = opens + dt.timedelta(minutes=rng.randint(0, 8 * 60 - 30))
+    spans = office.spans_on(day)
+    lengths = [(closes - opens).total_seconds() // 60 for opens, closes in spans]
+    # One draw for the common single span, so a seed gives the same history it always gave.
+    which = 0 if len(spans) == 1 else rng.choices(range(len(spans)), weights=lengths)[0]
+    opens = spans[which][0]
+    # Nobody checks in during the last half hour (or at all in a span shorter than that).
+    checked_in = opens + dt.timedelta(minutes=rng.randint(0, max(0, int(lengths[which]) - 30)))
     wait = dt.timedelta(minutes=max(1, int(rng.gauss(14, 9))))
     by = rng.choice(staff_users)
     roll = rng.random()
@@ -399,7 +432,17 @@ def _past_visit(office, person, day, number, staff_users, rng):
     return visit, visit.outcome
 
 
-def _history_details(office, visits, plans, reasons, service_rows, partners, staff_users, rng):
+def _quote_and_rating(visit: Visit, extras: random.Random) -> None:
+    """The range the kiosk quoted (about right, as estimates go) and, for some finished
+    visits, the visitor's rating."""
+    waited = ((visit.called_at or visit.ended_at) - visit.checked_in_at).total_seconds() / 60
+    low = max(0, 5 * round((waited + extras.gauss(0, 7)) / 5) - 5)
+    visit.quoted_wait_min, visit.quoted_wait_max = low, low + 10
+    if visit.status == Status.DONE and extras.random() < 0.3:
+        visit.rating = extras.choices([5, 4, 3, 2], [55, 30, 10, 5])[0]
+
+
+def _history_details(office, visits, plans, reasons, service_rows, partners, staff_users, rng, now):
     reason_links, given, referrals, requests, appointments = [], [], [], [], []
     through = Visit.reasons.through
     for visit, (person, outcome) in zip(visits, plans, strict=True):
@@ -458,7 +501,6 @@ def _history_details(office, visits, plans, reasons, service_rows, partners, sta
     ServiceGiven.objects.bulk_create(given)
     Referral.objects.bulk_create(referrals)
     OpenRequest.objects.bulk_create(requests)
-    now = timezone.now()
     for appointment in appointments:
         if appointment.starts_at > now:
             appointment.state = Appointment.State.SCHEDULED
@@ -507,9 +549,13 @@ LIVE_QUEUE_TARGET = 6
 
 
 def _live_queue(office, staff, reasons, rng, now) -> int:
-    """Top today's queue up to a handful waiting, one called and one in service."""
+    """Top today's queue up to a handful waiting, one called and one in service — only while
+    the office is open, with nobody checked in before it opened."""
     today = office.local_date(now)
     active = Visit.objects.filter(office=office, service_date=today, status__in=ACTIVE_STATUSES)
+    span = open_span(office, now)
+    if span is None:
+        return active.filter(status=Status.WAITING).count()
     missing = LIVE_QUEUE_TARGET - active.count()
     candidates = list(
         Visitor.objects.filter(visits__office=office)
@@ -519,13 +565,16 @@ def _live_queue(office, staff, reasons, rng, now) -> int:
         .order_by("pk")[:50]
     )
     rng.shuffle(candidates)
-    for minutes_ago, person in zip(range(missing * 4, 0, -4), candidates, strict=False):
+    # Arrivals every few minutes, the earliest no sooner than opening time.
+    earliest = max(span[0], now - dt.timedelta(minutes=max(missing, 0) * 4 + 3))
+    step = (now - earliest) / max(missing, 1)
+    for i, person in zip(range(missing), candidates, strict=False):
         with transaction.atomic():
             services.visit_check_in(
                 office=office,
                 visitor=person,
                 reasons=[rng.choice(reasons[:7])],
-                at=now - dt.timedelta(minutes=minutes_ago + rng.randint(0, 3)),
+                at=earliest + step * i,
             )
     waiting = list(active.filter(status=Status.WAITING).order_by("checked_in_at")[:2])
     if missing > 0 and len(waiting) == 2:

@@ -1,8 +1,10 @@
 """`manage.py seed_demo`: a believable office, idempotent, and never on a production site."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -16,6 +18,10 @@ from visitors.visits.lifecycle import ACTIVE_STATUSES, Status
 from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
+
+# A Tuesday, 10:00 in Chicago: the demo office is open (tests/commands/test_demo_hours.py has
+# the closed hours).
+OPEN = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +40,7 @@ def _counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in apps.get_app_config("visitors").get_models()}
 
 
+@time_machine.travel(OPEN, tick=False)
 def test_it_creates_an_office_with_staff_history_and_a_live_queue():
     output = _seed()
     office = Office.objects.get(slug="riverside")

@@ -8,14 +8,16 @@ counts. Charts are SVG drawn here on the server, each with its numbers in a tabl
 import calendar
 import csv
 import datetime as dt
+import math
 from collections import defaultdict
+from dataclasses import dataclass
 from itertools import batched
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -24,7 +26,14 @@ from visitors.access import MAX_RANGE_DAYS
 from visitors.offices.models import Office
 from visitors.visits.models import Referral, ServiceGiven, Visit
 
-CHART_WIDTH, CHART_HEIGHT = 640, 180
+# The chart's drawing area inside its viewBox: room on the left for the value axis, above the
+# bars for their values, below for the category labels and the axis' name.
+CHART_WIDTH, CHART_HEIGHT = 640, 230
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 48, 632, 30, 190
+# Past this many bars, values and every category label would overlap: the table has them.
+MOST_LABELLED_BARS = 31
+# Open requests the day's screen lists (the count says how many more); the printout lists all.
+REQUESTS_LISTED = 25
 
 
 def _scope(request: HttpRequest) -> tuple[list[Office], list[Office], str]:
@@ -64,43 +73,183 @@ def _today(offices: list[Office]) -> dt.date:
     return offices[0].local_date()
 
 
-def bar_chart(rows: list[dict], key: str, label_key: str, *, line_key: str | None = None):
-    """Geometry for an SVG bar chart (and an optional line for comparison)."""
+def axis_top(value: float) -> int:
+    """The top of a value axis: at least ``value``, round, and even, so that the midpoint
+    gridline is a whole number too (2, 4, 6, 8, 10, 12, 16, 20, 24, 30, 40, 50, 60, 80, …)."""
+    half = max(float(value), 1.0) / 2
+    magnitude = 10 ** math.floor(math.log10(half))
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        middle = round(step * magnitude, 6)
+        if middle >= half and middle == int(middle):
+            return int(2 * middle)
+    return int(2 * math.ceil(half))  # unreachable: step 10 always qualifies
+
+
+def _number(value) -> str:
+    return formats.number_format(value, decimal_pos=None if float(value).is_integer() else 1)
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    middle: float  # where its value and its label are centred
+    value: str
+    label: str  # under the bar
+    title: str  # the category's full name
+    show_label: bool
+
+    @property
+    def value_y(self) -> float:
+        return round(self.y - 4, 1)
+
+
+@dataclass
+class Mark:
+    """A point on the comparison line, or a tick on the value axis."""
+
+    y: float
+    value: str
+    x: float = 0.0
+    title: str = ""
+
+
+@dataclass
+class BarChart:
+    """An SVG bar chart's geometry: both axes named, a value on each bar, an optional line."""
+
+    value_name: str
+    category_name: str
+    bars: list[Bar]
+    ticks: list[Mark]
+    points: list[Mark]
+    highest: Bar | None  # None when every bar is 0
+    total: str
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    left: int = PLOT_LEFT
+    right: int = PLOT_RIGHT
+    bottom: int = PLOT_BOTTOM
+    tick_x: int = PLOT_LEFT - 6
+    legend_x: int = PLOT_LEFT + 140
+    category_y: int = PLOT_BOTTOM + 16
+    name_y: int = CHART_HEIGHT - 6
+    middle_x: float = (PLOT_LEFT + PLOT_RIGHT) / 2
+
+    @property
+    def labelled(self) -> bool:
+        """Whether each bar carries its value (past MOST_LABELLED_BARS, only the table)."""
+        return len(self.bars) <= MOST_LABELLED_BARS
+
+    @property
+    def line(self) -> str:
+        return " ".join(f"{p.x},{p.y}" for p in self.points)
+
+
+def bar_chart(
+    rows: list[dict],
+    key: str,
+    label_key: str,
+    *,
+    value_name: str,
+    category_name: str,
+    label=str,
+    title=str,
+    line_key: str | None = None,
+) -> BarChart | None:
+    """The chart of ``rows[key]`` by ``rows[label_key]``, with ``rows[line_key]`` as a line for
+    comparison. ``label`` turns a category into the short text under its bar, ``title`` into
+    its full name."""
     if not rows:
         return None
-    top = max([r[key] for r in rows] + [r[line_key] for r in rows if line_key] + [1])
-    width = CHART_WIDTH / len(rows)
+    values = [r[key] for r in rows] + ([r[line_key] for r in rows] if line_key else [])
+    top = axis_top(max(values))
+    slot = (PLOT_RIGHT - PLOT_LEFT) / len(rows)
+    gap = min(2, slot / 8)
+    every = math.ceil(len(rows) / MOST_LABELLED_BARS)
+
+    def y(value) -> float:
+        return round(PLOT_BOTTOM - (value / top) * (PLOT_BOTTOM - PLOT_TOP), 1)
+
     bars, points = [], []
     for i, r in enumerate(rows):
-        height = (r[key] / top) * (CHART_HEIGHT - 20)
-        bars.append({"x": round(i * width + 2, 1), "y": round(CHART_HEIGHT - height, 1),
-                     "width": round(max(width - 4, 1), 1), "height": round(height, 1),
-                     "label": r[label_key], "value": r[key],
-                     "short": r[label_key].day if isinstance(r[label_key], dt.date)
-                     else r[label_key],
-                     "label_x": round(i * width + width / 2, 1)})  # fmt: skip
+        middle = round(PLOT_LEFT + (i + 0.5) * slot, 1)
+        bars.append(
+            Bar(
+                x=round(PLOT_LEFT + i * slot + gap, 1),
+                y=y(r[key]),
+                width=round(max(slot - 2 * gap, 0.5), 1),
+                height=round(PLOT_BOTTOM - y(r[key]), 1),
+                middle=middle,
+                value=_number(r[key]),
+                label=label(r[label_key]),
+                title=title(r[label_key]),
+                show_label=i % every == 0,
+            )
+        )
         if line_key:
-            y = CHART_HEIGHT - (r[line_key] / top) * (CHART_HEIGHT - 20)
-            points.append(f"{i * width + width / 2:.1f},{y:.1f}")
-    return {"bars": bars, "line": " ".join(points), "width": CHART_WIDTH,
-            "height": CHART_HEIGHT + 16, "top": top}  # fmt: skip
+            points.append(
+                Mark(x=middle, y=y(r[line_key]), value=_number(r[line_key]), title=bars[-1].title)
+            )
+    highest = max(zip(rows, bars, strict=True), key=lambda pair: pair[0][key])
+    return BarChart(
+        value_name=value_name,
+        category_name=category_name,
+        bars=bars,
+        ticks=[Mark(y=y(v), value=_number(v)) for v in (0, top // 2, top)],
+        points=points,
+        highest=highest[1] if highest[0][key] else None,
+        total=_number(sum(r[key] for r in rows)),
+    )
+
+
+def hours_chart(figures: dashboard.Day) -> BarChart | None:
+    return bar_chart(
+        figures.hours,
+        "arrivals",
+        "hour",
+        value_name=_("Arrivals"),
+        category_name=_("Hour of the day (local time)"),
+        label=lambda h: f"{h:02d}",
+        title=lambda h: f"{h:02d}:00",
+        line_key="usual" if figures.usual_days else None,  # no usual: no line at 0
+    )
+
+
+def daily_chart(figures: dashboard.Range) -> BarChart | None:
+    week = len(figures.daily) <= 7
+    return bar_chart(
+        figures.daily,
+        "visits",
+        "day",
+        value_name=_("Visits"),
+        category_name=_("Day"),
+        label=(lambda d: formats.date_format(d, "D j")) if week else (lambda d: str(d.day)),
+        title=lambda d: formats.date_format(d, "D j M Y"),
+    )
 
 
 @login_required
 @require_GET
 def day(request: HttpRequest) -> HttpResponse:
+    """The day's figures; as the printable report (``dashboard:report``), every open request."""
     offices, choices, choice = _scope(request)
     errors: list[str] = []
     today = _today(offices)
     day = _date(request.GET.get("date", ""), today, errors, _("Date"))
-    figures = dashboard.day_figures(offices, day, now=timezone.now())
+    printing = request.resolver_match.url_name == "report"
+    figures = dashboard.day_figures(
+        offices, day, now=timezone.now(), requests_listed=None if printing else REQUESTS_LISTED
+    )
     timezone.activate(offices[0].zone)
     context = {
         "figures": figures, "offices": offices, "choices": choices, "choice": choice,
         "day": day, "today": today, "errors": errors,
         "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1),
-        "hours_chart": bar_chart(figures.hours, "arrivals", "hour", line_key="usual"),
-        "printing": request.resolver_match.url_name == "report",
+        "hours_chart": hours_chart(figures), "printing": printing,
+        "open_weekday": dashboard.is_open_on_weekday(offices, day),
     }  # fmt: skip
     if request.htmx and request.GET.get("live"):
         return render(request, "dashboard/day.html#figures", context)
@@ -150,8 +299,7 @@ def range_view(request: HttpRequest) -> HttpResponse:
     context = {
         "figures": figures, "offices": offices, "choices": choices, "choice": choice,
         "period": period, "first": first, "last": last, "errors": errors,
-        "hours": hours, "heat": heat,
-        "daily_chart": bar_chart(figures.daily, "visits", "day"),
+        "hours": hours, "heat": heat, "daily_chart": daily_chart(figures),
     }  # fmt: skip
     return render(request, "dashboard/range.html", context)
 

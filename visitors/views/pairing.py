@@ -8,6 +8,7 @@ The same page lists the office's devices with their last-seen time, and revokes 
 """
 
 import datetime as dt
+import math
 import secrets
 
 from django import forms
@@ -92,7 +93,14 @@ def pair(request: HttpRequest) -> HttpResponse:
                             secure=request.is_secure())  # fmt: skip
         return response
     template = "pairing/pair.html#code" if request.htmx else "pairing/pair.html"
-    return render(request, template, {"pairing": pairing if waiting else None})
+    # The device belongs to no office yet, so no clock time would be in the right zone: the
+    # code's life is given in minutes (the page checks every few seconds, so it counts down).
+    minutes_left = (
+        math.ceil((pairing.expires_at - timezone.now()).total_seconds() / 60) if waiting else 0
+    )
+    return render(
+        request, template, {"pairing": pairing if waiting else None, "minutes_left": minutes_left}
+    )
 
 
 class ApproveForm(forms.Form):

@@ -43,6 +43,11 @@ class Command(BaseCommand):
                 f"{report.visits} past visits added, {report.waiting} waiting now."
             )
         )
+        if not report.open_now:
+            self.stdout.write(
+                "The office is closed now (its opening hours, Django admin → Offices), so no "
+                "live queue was seeded; run seed_demo again during opening hours for one."
+            )
         self.stdout.write("Demo logins (username / password):")
         for demo in DEMO_USERS:
             self.stdout.write(f"  {demo.username:<11} / {demo.password:<16} {demo.role.label}")
