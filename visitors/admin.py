@@ -168,7 +168,15 @@ class StaffMembershipInline(ScopedInline):
 class ReasonInline(ScopedInline):
     model = ReasonForVisit
     extra = 0
-    fields = ["position", "label_en", "label_es", "is_active", "closed_on", "closed_note"]
+    fields = [
+        "position",
+        "label_en",
+        "label_es",
+        "is_active",
+        "closed_on",
+        "closed_note",
+        "closed_note_es",
+    ]
 
 
 @admin.register(Office)

@@ -140,7 +140,10 @@ def _follow_up_answered(*, office: Office, visitor: Visitor, now: dt.datetime) -
     )  # fmt: skip
     if last is None:
         return None
-    related = FollowUp.objects.select_related("assigned_to", "visitor")
+    # The referral's own follow-up; a new-job check-in on the same visit has its own results.
+    related = FollowUp.objects.select_related("assigned_to", "visitor").filter(
+        kind=FollowUp.Kind.GENERAL
+    )
     if last.kind == ReminderKind.REFERRAL_FOLLOW_UP and last.visit_id:
         return related.filter(promised_on_id=last.visit_id, visitor=visitor).first()
     if last.kind == ReminderKind.REPLY:

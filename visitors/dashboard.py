@@ -40,7 +40,15 @@ from django.db.models import (
 from django.db.models.functions import Extract, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
-from visitors.followups.models import Appointment, AppointmentState
+from visitors.followups.models import (
+    Appointment,
+    AppointmentState,
+    ContactResult,
+    FollowUp,
+    FollowUpContact,
+    FollowUpKind,
+    FollowUpState,
+)
 from visitors.messaging.models import Reminder, ReminderState
 from visitors.offices.models import WEEKDAYS, Office
 from visitors.people.models import EqualOpportunityRecord, Visitor
@@ -200,6 +208,7 @@ class Day:
     services: list[dict] = field(default_factory=list)
     reminders: dict = field(default_factory=dict)
     appointments: dict = field(default_factory=dict)
+    hires: dict = field(default_factory=dict)
     staff: list[dict] = field(default_factory=list)
 
 
@@ -225,6 +234,9 @@ def day_figures(
     figures.services = _services(visits)
     figures.reminders = _reminders(offices, day, day)
     figures.appointments = _appointments(offices, day, day)
+    figures.hires = _hires(
+        _hire_check_ins(visits, today=offices[0].local_date(now)), figures.outcomes
+    )
     figures.staff = list(
         visits.filter(called_by__isnull=False)
         .values("called_by__username", "called_by__first_name", "called_by__last_name")
@@ -463,6 +475,51 @@ def _reminders(offices: list[Office], first: dt.date, last: dt.date) -> dict:
     )
 
 
+def _hire_check_ins(visits: QuerySet, *, today: dt.date) -> list[dict]:
+    """The visitors of the period who got hired, and how their new-job check-ins stand now,
+    per check-in day (30, 90, …): still employed, no longer employed, no answer (tried with
+    no two-way contact, or closed without one), due but not tried yet, not yet due.
+
+    Counted by the hire's day, as a workforce board reports by exit: one query.
+    """
+    contacts = FollowUpContact.objects.filter(follow_up=OuterRef("pk"))
+    still, gone = Q(still=True), Q(gone=True, still=False)
+    answered = still | Q(gone=True)
+    waiting = Q(state=FollowUpState.OPEN, tried=False)
+    rows = (
+        FollowUp.objects.filter(
+            kind=FollowUpKind.HIRE_CHECK_IN,
+            promised_on__in=visits.filter(outcome=Outcome.HIRED).values("pk"),
+        )
+        .annotate(
+            still=Exists(contacts.filter(result=ContactResult.STILL_EMPLOYED)),
+            gone=Exists(contacts.filter(result=ContactResult.NOT_EMPLOYED)),
+            tried=Exists(contacts),
+        )
+        .values("check_in_days")
+        .annotate(
+            total=Count("pk"),
+            still_employed=Count("pk", filter=still),
+            not_employed=Count("pk", filter=gone),
+            no_answer=Count(
+                "pk",
+                filter=~answered
+                & (Q(state=FollowUpState.OPEN, tried=True) | Q(state=FollowUpState.CLOSED)),
+            ),
+            due=Count("pk", filter=waiting & Q(due_on__lte=today)),
+            not_yet_due=Count("pk", filter=waiting & Q(due_on__gt=today)),
+        )
+        .order_by("check_in_days")
+    )
+    return list(rows)
+
+
+def _hires(check_ins: list[dict], outcomes: list[tuple]) -> dict:
+    """{hired: how many got hired (of the outcomes), check_ins: per check-in day}."""
+    hired = next((n for value, _label, n in outcomes if value == Outcome.HIRED), 0)
+    return {"hired": hired, "check_ins": check_ins}
+
+
 def _appointments(offices: list[Office], first: dt.date, last: dt.date) -> dict:
     rows = Appointment.objects.filter(_local_window(offices, first, last, "starts_at"))
     counts = dict(rows.values("state").annotate(n=Count("pk")).values_list("state", "n").order_by())
@@ -495,6 +552,7 @@ class Range:
     totals: dict = field(default_factory=dict)
     reminders: dict = field(default_factory=dict)
     appointments: dict = field(default_factory=dict)
+    hires: dict = field(default_factory=dict)
     equal_opportunity: dict | None = None
 
 
@@ -594,6 +652,7 @@ def range_figures(
         services=lambda: _services(visits),
         reminders=lambda: _reminders(offices, first, last),
         appointments=lambda: _appointments(offices, first, last),
+        check_ins=lambda: _hire_check_ins(visits, today=offices[0].local_date(now)),
     )
     days = {r["service_date"]: r for r in results["per_day"]}
     medians = (
@@ -644,6 +703,7 @@ def range_figures(
         setattr(figures, name, results[name])
     figures.reminders = results["reminders"]
     figures.appointments = results["appointments"]
+    figures.hires = _hires(results["check_ins"], figures.outcomes)
     if equal_opportunity:
         figures.equal_opportunity = _equal_opportunity(visits)
     return figures

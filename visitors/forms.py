@@ -6,8 +6,15 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from visitors.followups.models import ContactMethod, ContactResult, Workshop
+from visitors import reminders
+from visitors.followups.models import (
+    GENERAL_RESULTS,
+    HIRE_CHECK_IN_RESULTS,
+    ContactMethod,
+    Workshop,
+)
 from visitors.identify import Answer
+from visitors.messaging.models import ReminderChannel
 from visitors.offices.models import Language, ReasonForVisit, ReferralPartner, Service
 from visitors.people.models import PriorityCategory
 from visitors.people.recognition import phone_digits
@@ -260,6 +267,27 @@ class ConcludingForm(forms.Form):
         label=_("Anything still open? It follows them to their next visit"),
         required=False, max_length=300,
     )  # fmt: skip
+    text_congratulations = forms.BooleanField(
+        label=_("Text them congratulations"), required=False,
+        help_text=_("If they got hired: a text with what the office offers next."),
+    )  # fmt: skip
+
+    def __init__(self, *args, visitor=None, **kwargs):
+        """With ``visitor`` (the workspace), the congratulation is offered, ticked, only to
+        someone who agreed to be written to, by the channel they agreed to; without (the API),
+        it is sent only when asked for."""
+        super().__init__(*args, **kwargs)
+        if visitor is None:
+            return
+        channel = reminders.channel_for(visitor)
+        if channel is None:
+            del self.fields["text_congratulations"]
+            return
+        field = self.fields["text_congratulations"]
+        field.initial = True
+        if channel == ReminderChannel.EMAIL:
+            field.label = _("Email them congratulations")
+            field.help_text = _("If they got hired: an email with what the office offers next.")
 
 
 class FutureReferenceForm(forms.Form):
@@ -378,11 +406,21 @@ class ResolveForm(forms.Form):
 
 class FollowUpContactForm(forms.Form):
     method = forms.ChoiceField(label=_("How"), choices=ContactMethod.choices)
-    result = forms.ChoiceField(label=_("Result"), choices=ContactResult.choices)
+    result = forms.ChoiceField(
+        label=_("Result"), choices=[(r.value, r.label) for r in GENERAL_RESULTS]
+    )
     outcome = forms.CharField(
         label=_("What came of it"), required=False, max_length=2000,
         widget=forms.Textarea({"rows": 2}),
     )  # fmt: skip
+
+    def __init__(self, *args, follow_up=None, **kwargs):
+        """A new-job check-in asks how the job is going: still employed or not are its
+        two-way results; "no answer" and the like keep it open."""
+        super().__init__(*args, **kwargs)
+        if follow_up is not None and follow_up.is_hire_check_in:
+            self.fields["result"].choices = [(r.value, r.label) for r in HIRE_CHECK_IN_RESULTS]
+            self.fields["result"].label = _("How is the new job going?")
 
 
 class FollowUpCloseForm(forms.Form):

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from visitors import effects, reminders
+from visitors import effects, hires, reminders
 from visitors.effects import Event
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
 from visitors.messaging.models import Conversation, OfficeMessage, Reminder
@@ -633,6 +633,8 @@ def visit_stage_record(*, visit: Visit, stage: str, by, data: dict) -> None:
                     raised_on=visit,
                     description=data["still_open"],
                 )
+            if data["outcome"] == lifecycle.Outcome.HIRED:
+                hires.follow_through(visit, by=by, now=now, text=data.get("text_congratulations"))
         elif stage == Stage.FUTURE_REFERENCE:
             visit.record_stage(
                 Stage.FUTURE_REFERENCE, by=by, note_for_next_time=data["note_for_next_time"]
@@ -687,6 +689,7 @@ def _record_future_reference(visit: Visit, *, by, data: dict, now: dt.datetime) 
     if data.get("follow_up_on"):
         FollowUp.objects.get_or_create(
             promised_on=visit,
+            kind=FollowUp.Kind.GENERAL,
             defaults={
                 "office_id": visit.office_id, "visitor_id": visit.visitor_id,
                 "assigned_to": by, "due_on": data["follow_up_on"],
@@ -862,7 +865,7 @@ def follow_up_log_contact(*, follow_up, by, method: str, result: str, outcome: s
         contact = FollowUpContact.objects.create(
             follow_up=follow_up, by=by, method=method, result=result, outcome=outcome, at=now
         )
-        if result == FollowUpContact.Result.REACHED:
+        if result in FollowUpContact.TWO_WAY:
             FollowUp.objects.filter(pk=follow_up.pk, state=FollowUp.State.OPEN).update(
                 state=FollowUp.State.DONE, closed_at=now, closed_by=by
             )

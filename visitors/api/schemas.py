@@ -213,6 +213,9 @@ class ConcludingIn(Schema):
     outcome: OutcomeName
     notes: Text(8000) = ""
     still_open: Text(600) = Field("", description="A need still open: follows the visitor.")
+    text_congratulations: bool = Field(
+        False, description="With outcome hired: text (or email) them the office's congratulations."
+    )
 
 
 class FutureReferenceIn(Schema):

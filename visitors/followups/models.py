@@ -97,14 +97,24 @@ class FollowUpState(models.TextChoices):
     CLOSED = "closed", _("Closed without contact")
 
 
+class FollowUpKind(models.TextChoices):
+    GENERAL = "general", _("Follow-up")
+    HIRE_CHECK_IN = "hire_check_in", _("New-job check-in")
+
+
 class FollowUp(models.Model):
     """A follow-up promised at the future-reference stage: a task for one staff member.
 
     It stays open until a two-way contact happened (a contact logged as *reached*) or someone
     closes it with a reason. Texts and emails support it; they never close it.
+
+    A *new-job check-in* is one of the follow-ups a "Got hired!" visit schedules (one per day
+    in the office's ``hire_check_in_days``): its two-way contact records whether they are
+    still employed, the figure a workforce board reports after exit.
     """
 
     State = FollowUpState
+    Kind = FollowUpKind
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="follow_ups")
     visitor = models.ForeignKey(Visitor, on_delete=models.PROTECT, related_name="follow_ups")
@@ -117,6 +127,10 @@ class FollowUp(models.Model):
     due_on = models.DateField()
     note = models.CharField(max_length=300, blank=True, help_text=_("What was promised."))
     state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERAL)
+    check_in_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("For a new-job check-in: days after the hire.")
+    )
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
@@ -137,7 +151,24 @@ class FollowUp(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=FollowUpState.values), name="follow_up_state_valid"
             ),
-            models.UniqueConstraint(fields=["promised_on"], name="follow_up_once_per_visit"),
+            models.CheckConstraint(
+                condition=Q(kind__in=FollowUpKind.values), name="follow_up_kind_valid"
+            ),
+            # One promised follow-up per visit, and one check-in per day after a hire.
+            models.UniqueConstraint(
+                fields=["promised_on"],
+                condition=Q(kind="general"),
+                name="follow_up_once_per_visit",
+            ),
+            models.UniqueConstraint(
+                fields=["promised_on", "check_in_days"],
+                condition=Q(kind="hire_check_in"),
+                name="hire_check_in_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="general") | Q(check_in_days__isnull=False),
+                name="hire_check_in_has_days",
+            ),
             models.CheckConstraint(
                 condition=Q(state="open") | Q(closed_at__isnull=False),
                 name="follow_up_closed_has_time",
@@ -151,12 +182,37 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         return f"Follow up with {self.visitor} by {self.due_on}"
 
+    @property
+    def is_hire_check_in(self) -> bool:
+        return self.kind == FollowUpKind.HIRE_CHECK_IN
+
 
 class ContactResult(models.TextChoices):
     REACHED = "reached", _("Reached them")
     VOICEMAIL = "voicemail", _("Left a voicemail")
     NO_ANSWER = "no_answer", _("No answer")
     WRONG_NUMBER = "wrong_number", _("Wrong number")
+    # A new-job check-in's two-way contact says how the job is going.
+    STILL_EMPLOYED = "still_employed", _("Reached them: still employed")
+    NOT_EMPLOYED = "not_employed", _("Reached them: no longer employed")
+
+
+# The results that are a two-way contact: each closes its follow-up as done.
+TWO_WAY_RESULTS = (ContactResult.REACHED, ContactResult.STILL_EMPLOYED, ContactResult.NOT_EMPLOYED)
+# What a contact for a new-job check-in can be: how the job is going, or no contact yet.
+HIRE_CHECK_IN_RESULTS = (
+    ContactResult.STILL_EMPLOYED,
+    ContactResult.NOT_EMPLOYED,
+    ContactResult.NO_ANSWER,
+    ContactResult.VOICEMAIL,
+    ContactResult.WRONG_NUMBER,
+)
+GENERAL_RESULTS = (
+    ContactResult.REACHED,
+    ContactResult.VOICEMAIL,
+    ContactResult.NO_ANSWER,
+    ContactResult.WRONG_NUMBER,
+)
 
 
 class ContactMethod(models.TextChoices):
@@ -171,6 +227,7 @@ class FollowUpContact(models.Model):
 
     Result = ContactResult
     Method = ContactMethod
+    TWO_WAY = TWO_WAY_RESULTS
 
     follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="contacts")
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.PHONE)

@@ -144,13 +144,13 @@ class Office(models.Model):
     )  # fmt: skip
     hire_offer_en = models.TextField(
         blank=True,
-        default="Congratulations on the new job! We are here for your first weeks too: call us "
+        default="We are here for your first weeks too: call us "
         "if anything comes up with the new job, childcare or transport.",
         help_text=_("What the office offers next, said on the status page and in the text."),
     )
     hire_offer_es = models.TextField(
         blank=True,
-        default="¡Felicidades por el nuevo trabajo! También le acompañamos en las primeras "
+        default="También le acompañamos en las primeras "
         "semanas: llámenos si surge algo con el trabajo, el cuidado de los niños o el transporte.",
     )
     priority_notice_en = models.TextField(

@@ -254,7 +254,7 @@ def visitor_visit(request: HttpRequest, slug: str, pk: int, visit: int) -> HttpR
             for stage in STAGE_ORDER
         ],
         "barriers": [barriers.get(b, b) for b in record.barriers],
-        "follow_up": next(iter(record.follow_ups_promised.all()), None),
+        "follow_ups": sorted(record.follow_ups_promised.all(), key=lambda f: (f.due_on, f.pk)),
         "workshops": WorkshopSignup.objects.filter(signed_up_on=record)
         .select_related("workshop")
         .order_by("workshop__starts_at"),

@@ -54,7 +54,7 @@ def _render_follow_up(request, office, follow_up, contact_form=None, close_form=
             "contacts": follow_up.contacts.select_related("by"),
             "reminders": follow_up.promised_on.reminders.all(),
             "texts": conversations.follow_up_messages(follow_up),
-            "contact_form": contact_form or FollowUpContactForm(),
+            "contact_form": contact_form or FollowUpContactForm(follow_up=follow_up),
             "close_form": close_form or FollowUpCloseForm(),
         },
         status=status,
@@ -72,7 +72,7 @@ def follow_up(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def follow_up_contact(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     office, follow_up = _follow_up(request, slug, pk)
-    form = FollowUpContactForm(request.POST)
+    form = FollowUpContactForm(request.POST, follow_up=follow_up)
     if not form.is_valid():
         return _render_follow_up(request, office, follow_up, contact_form=form, status=422)
     services.follow_up_log_contact(follow_up=follow_up, by=request.user, **form.cleaned_data)

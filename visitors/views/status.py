@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
-from visitors import selectors, services
+from visitors import hires, selectors, services
 from visitors.offices.models import Language
-from visitors.visits.lifecycle import Status, TransitionNotAllowed
+from visitors.visits.lifecycle import Outcome, Status, TransitionNotAllowed
 from visitors.visits.models import Visit
 
 
@@ -59,6 +59,10 @@ def _render(request, visit, *, message="", status=200):
             "can_leave": visit.status in (Status.WAITING, Status.CALLED),
             "rating_choices": [(n, _("%(n)s of 5") % {"n": n}) for n in range(1, 6)],
             "other_lang": "es" if lang == "en" else "en",
+            # A finished "Got hired!" visit: congratulations, and what the office offers next.
+            "hired": visit.status == Status.DONE and visit.outcome == Outcome.HIRED,
+            "hire_offer": hires.offer_for(visit.office, lang),
+            "hire_offer_lang": "en" if hires.offer_is_english_only(visit.office, lang) else lang,
         }
         template = "status/status.html#status-panel" if request.htmx else "status/status.html"
         response = render(request, template, context, status=status)

@@ -12,7 +12,7 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visitors import privacy, services
+from visitors import hires, privacy, services
 from visitors.access import visit_for_staff
 from visitors.forms import (
     ConcludingForm,
@@ -21,7 +21,7 @@ from visitors.forms import (
     RespondingForm,
     TransferForm,
 )
-from visitors.visits.lifecycle import STAGE_ORDER, Stage, TransitionNotAllowed
+from visitors.visits.lifecycle import STAGE_ORDER, Outcome, Stage, TransitionNotAllowed
 from visitors.visits.models import OpenRequest, Visit
 
 
@@ -43,7 +43,7 @@ FORMS = {
         initial={"reasons": list(visit.reasons.all()), "visitor_words": _their_words(visit)},
     ),
     Stage.RESPONDING: lambda visit, data: RespondingForm(data),
-    Stage.CONCLUDING: lambda visit, data: ConcludingForm(data),
+    Stage.CONCLUDING: lambda visit, data: ConcludingForm(data, visitor=visit.visitor),
     Stage.FUTURE_REFERENCE: lambda visit, data: FutureReferenceForm(data, visit=visit),
 }
 
@@ -111,6 +111,36 @@ def _greeting(visit: Visit) -> Greeting:
     )
 
 
+@dataclass(frozen=True)
+class Hired:
+    """The moment to congratulate: the line to say, what the office offers next (in the
+    visitor's language where it has that version) and the check-ins and text it set going."""
+
+    line: Line
+    offer: str
+    offer_english_only: bool
+    follow_through: hires.FollowThrough
+
+
+def _hired(visit: Visit) -> Hired | None:
+    if visit.outcome != Outcome.HIRED:
+        return None
+    visitor = visit.visitor
+    language = visitor.preferred_language
+
+    def say(_language: str) -> str:
+        return _("Congratulations on the new job, %(name)s! That is wonderful news.") % {
+            "name": visitor.display_name
+        }
+
+    return Hired(
+        line=_line(say, language=language),
+        offer=hires.offer_for(visit.office, language),
+        offer_english_only=hires.offer_is_english_only(visit.office, language),
+        follow_through=hires.follow_through_of(visit),
+    )
+
+
 def _referral_rows(visit: Visit) -> list[dict]:
     """The visit's referrals with each partner's description in the visitor's language."""
     language = visit.visitor.preferred_language
@@ -140,6 +170,7 @@ def _context(visit: Visit, forms: dict | None = None) -> dict:
             language=language,
         ),
         "referral_rows": _referral_rows(visit) if Stage.RESPONDING in recorded else [],
+        "hired": _hired(visit) if Stage.CONCLUDING in recorded else None,
         "recorded": {s.value for s in recorded},
         "current": current.value if current else "",
         "stages": STAGE_ORDER,

@@ -19,12 +19,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='office',
             name='hire_offer_en',
-            field=models.TextField(blank=True, default='Congratulations on the new job! We are here for your first weeks too: call us if anything comes up with the new job, childcare or transport.', help_text='What the office offers next, said on the status page and in the text.'),
+            field=models.TextField(blank=True, default='We are here for your first weeks too: call us if anything comes up with the new job, childcare or transport.', help_text='What the office offers next, said on the status page and in the text.'),
         ),
         migrations.AddField(
             model_name='office',
             name='hire_offer_es',
-            field=models.TextField(blank=True, default='¡Felicidades por el nuevo trabajo! También le acompañamos en las primeras semanas: llámenos si surge algo con el trabajo, el cuidado de los niños o el transporte.'),
+            field=models.TextField(blank=True, default='También le acompañamos en las primeras semanas: llámenos si surge algo con el trabajo, el cuidado de los niños o el transporte.'),
         ),
         migrations.AddField(
             model_name='office',
