@@ -5,11 +5,13 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from tests.dashboard.test_day import local, visit
-from tests.factories import VisitorFactory
-from visitors import dashboard
+from tests.factories import VisitFactory, VisitorFactory
+from visitors import conversations, dashboard
+from visitors.messaging.models import Conversation
 from visitors.offices.models import (
     ReasonForVisit,
     ReferralPartner,
@@ -258,3 +260,19 @@ def test_the_range_page_shows_the_day_s_tiles_and_tables(client, office, manager
     svg = _svg(text, "daily")
     assert _texts(svg, "category-axis")[:2] == ["Mon 2", "Tue 3"]
     assert _texts(svg, "values") == ["2", "0", "1", "1", "1", "0", "0"]  # Riverside only
+
+
+def test_texts_waiting_over_a_business_day_show_on_the_day_view(client, office, manager):
+    rosa = VisitorFactory(first_name="Rosa", last_name="Díaz", phone="(555) 301-0001")
+    VisitFactory(office=office, visitor=rosa, status="left")
+    fresh = VisitorFactory(first_name="Nuevo", last_name="Reciente", phone="(555) 301-0002")
+    VisitFactory(office=office, visitor=fresh, status="left")
+    with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=4)):
+        conversations.inbound_receive(sender="+15553010001", body="Any news on my claim?")
+    conversations.inbound_receive(sender="+15553010002", body="Just now")
+    client.force_login(manager)
+    page = client.get(reverse("dashboard:day"), {"office": office.slug}).text
+    assert "Texts waiting for a reply for over a business day" in page
+    assert "Rosa Díaz" in page and "Nuevo Reciente" not in page
+    thread = Conversation.objects.get(visitor=rosa)
+    assert reverse("desk:inbox_thread", args=[office.slug, thread.pk]) in page

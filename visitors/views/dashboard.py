@@ -21,7 +21,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from visitors import access, dashboard
+from visitors import access, conversations, dashboard
 from visitors.access import MAX_RANGE_DAYS
 from visitors.offices.models import Office
 from visitors.visits.models import Referral, ServiceGiven, Visit
@@ -231,6 +231,19 @@ def daily_chart(figures: dashboard.Range) -> BarChart | None:
     )
 
 
+UNANSWERED_LISTED = 25
+
+
+def _unanswered(offices) -> dict:
+    """Texts from visitors that have waited more than a business day for a reply: a question
+    nobody answered is the manager's to chase."""
+    threads = conversations.unanswered_threads(
+        [o.pk for o in offices], conversations.one_business_day_before(offices[0], timezone.now())
+    )
+    listed = list(threads[: UNANSWERED_LISTED + 1])
+    return {"items": listed[:UNANSWERED_LISTED], "more": len(listed) > UNANSWERED_LISTED}
+
+
 @login_required
 @require_GET
 def day(request: HttpRequest) -> HttpResponse:
@@ -250,6 +263,7 @@ def day(request: HttpRequest) -> HttpResponse:
         "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1),
         "hours_chart": hours_chart(figures), "printing": printing,
         "open_weekday": dashboard.is_open_on_weekday(offices, day),
+        "unanswered": _unanswered(offices) if day == today else None,
     }  # fmt: skip
     if request.htmx and request.GET.get("live"):
         return render(request, "dashboard/day.html#figures", context)
