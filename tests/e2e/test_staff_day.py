@@ -6,6 +6,7 @@ copies the set to docs/screenshots/)."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,24 +52,27 @@ def morning(live_server):
     MembershipFactory(user=clerk, office=office, role="counsellor")
     now = timezone.now()
     # Her last visit, two weeks ago: served through the five stages with a note for next time.
-    maria = VisitorFactory(first_name="María José", last_name="Hernández",
-                           preferred_language="es", phone="5552014477")  # fmt: skip
-    past = VisitFactory(office=office, visitor=maria, checked_in_at=now - dt.timedelta(days=14),
-                        status=Status.IN_SERVICE, called_at=now - dt.timedelta(days=14),
-                        called_by=clerk, reason_other="UI appeal letter")  # fmt: skip
-    past.reasons.add(claim)
-    for stage, data in [
-        (Stage.GREETING, {}),
-        (Stage.DETERMINING, {"visitor_words": "My claim was denied; I need help to appeal",
-                             "reasons": [claim]}),
-        (Stage.RESPONDING, {"services": [service], "partners": [partner], "barriers": [],
-                            "job_leads": "Warehouse, 2nd shift — apply online"}),
-        (Stage.CONCLUDING, {"outcome": Outcome.REFERRED, "notes": "Appeal filed together",
-                            "still_open": ""}),
-        (Stage.FUTURE_REFERENCE, {"note_for_next_time": "Ask how the UI appeal went"}),
-    ]:  # fmt: skip
-        services.visit_stage_record(visit=past, stage=stage, by=clerk, data=data)
-    services.visit_finish(visit=past, by=clerk)
+    then = now - dt.timedelta(days=14, hours=2)
+    with time_machine.travel(then, tick=True):
+        maria = VisitorFactory(first_name="María José", last_name="Hernández",
+                               preferred_language="es", phone="5552014477")  # fmt: skip
+        past = VisitFactory(office=office, visitor=maria,
+                            checked_in_at=then - dt.timedelta(minutes=25),
+                            status=Status.IN_SERVICE, called_at=then - dt.timedelta(minutes=2),
+                            called_by=clerk, reason_other="UI appeal letter")  # fmt: skip
+        past.reasons.add(claim)
+        for stage, data in [
+            (Stage.GREETING, {}),
+            (Stage.DETERMINING, {"visitor_words": "My claim was denied; I need help to appeal",
+                                 "reasons": [claim]}),
+            (Stage.RESPONDING, {"services": [service], "partners": [partner], "barriers": [],
+                                "job_leads": "Warehouse, 2nd shift — apply online"}),
+            (Stage.CONCLUDING, {"outcome": Outcome.REFERRED, "notes": "Appeal filed together",
+                                "still_open": ""}),
+            (Stage.FUTURE_REFERENCE, {"note_for_next_time": "Ask how the UI appeal went"}),
+        ]:  # fmt: skip
+            services.visit_stage_record(visit=past, stage=stage, by=clerk, data=data)
+        services.visit_finish(visit=past, by=clerk)
     assert ServiceGiven.objects.filter(visit=past).exists()
     # This morning's line.
     for i, (first, last, language) in enumerate(NAMES):
