@@ -198,6 +198,49 @@ def inbound_receive(
     return message
 
 
+CALLBACK_REPEAT = dt.timedelta(minutes=30)
+
+
+def kiosk_callback_request(
+    *, office: Office, name: str, phone: str, words: str = "", now: dt.datetime | None = None
+) -> ConversationMessage:
+    """A call-back asked for at the kiosk outside opening hours: it lands in the office's inbox
+    as a message in the thread of that number (the visitor's, when the number is theirs), waiting
+    for a reply. The same request sent again within half an hour is kept once."""
+    now = now or timezone.now()
+    number = national(phone)
+    matches = [v for v in visitors_with_phone(phone) if v.merged_into_id is None]
+    visitor = matches[0] if len(matches) == 1 else None
+    body = clean_text(
+        _("Call-back requested at the kiosk after hours — %(name)s, %(phone)s: %(words)s")
+        % {"name": name, "phone": phone, "words": words or "—"},
+        limit=MAX_INBOUND_LENGTH,
+    )
+    key = Conversation.key_for(
+        office_id=office.pk, visitor_id=visitor.pk if visitor else None, number=number
+    )
+    with transaction.atomic():
+        conversation, _created = Conversation.objects.get_or_create(
+            key=key,
+            defaults={"office": office, "visitor": visitor, "phone": phone, "number": number,
+                      "created_at": now, "last_message_at": now},
+        )  # fmt: skip
+        repeat = conversation.messages.filter(
+            direction=MessageDirection.INBOUND, body=body, created_at__gte=now - CALLBACK_REPEAT
+        ).first()
+        if repeat is not None:
+            return repeat
+        message = ConversationMessage.objects.create(
+            conversation=conversation, direction=MessageDirection.INBOUND, body=body,
+            created_at=now,
+        )  # fmt: skip
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_message_at=now, last_inbound_at=now,
+            awaiting_reply_since=Coalesce(F("awaiting_reply_since"), Value(now)),
+        )  # fmt: skip
+    return message
+
+
 def _follow_up_replied(*, follow_up: FollowUp, message: ConversationMessage, now) -> None:
     """A reply to the follow-up text is two-way contact (once per follow-up), and the staff
     member who promised the follow-up hears of it."""

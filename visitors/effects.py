@@ -81,6 +81,7 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
     if event == Event.CHECKED_IN:
         reminders.visitor_came_back(visit)
         texts_now += reminders.checked_in(visit)
+        texts_now += reminders.appointment_arrived(visit)
     if event in LINE_MOVES:
         texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
     if event in WEBHOOK_EVENTS:

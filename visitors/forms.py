@@ -340,6 +340,40 @@ class DeskForm(forms.Form):
         return self.cleaned_data["desk"][:40]
 
 
+class CallbackForm(forms.Form):
+    """Outside opening hours the kiosk takes a call-back request (no check-in): bilingual
+    labels, because the visitor has not chosen a language yet."""
+
+    name = forms.CharField(
+        label="Your name · Su nombre", max_length=80,
+        error_messages={"required": "Please type your name. · Escriba su nombre."},
+    )  # fmt: skip
+    phone = forms.CharField(
+        label="Your phone number · Su teléfono", max_length=32,
+        error_messages={"required": "Please type a phone number with its area code. · "
+                                    "Escriba un número de teléfono con su código de área."},
+    )  # fmt: skip
+    words = forms.CharField(
+        label="What do you need? (optional) · ¿Qué necesita? (opcional)", max_length=300,
+        required=False,
+    )  # fmt: skip
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Please type your name. · Escriba su nombre.")
+        return name
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if set(phone) - set("0123456789+-() .") or not 10 <= len(phone_digits(phone)) <= 15:
+            raise forms.ValidationError(
+                "Please type a phone number with its area code. · "
+                "Escriba un número de teléfono con su código de área."
+            )
+        return phone
+
+
 class BroadcastForm(forms.Form):
     message = forms.CharField(
         label=_("Message to everyone waiting"), min_length=3, max_length=300,

@@ -27,6 +27,7 @@ IMMEDIATE = {
     ReminderKind.QUEUE_POSITION,
     ReminderKind.BROADCAST,
     ReminderKind.CHECKED_IN,
+    ReminderKind.APPOINTMENT_ARRIVED,
 }
 
 

@@ -178,6 +178,30 @@ def checked_in(visit: Visit) -> bool:
     return created
 
 
+def appointment_arrived(visit: Visit) -> bool:
+    """An email to the counsellor whose appointment's visitor just checked in, where the office
+    asked for it; no personal data beyond a first name and initial, and a link to the visit."""
+    appointment = visit.appointment
+    if appointment is None or appointment.staff is None or not appointment.staff.email:
+        return False
+    if not Office.objects.filter(pk=visit.office_id, email_staff_on_arrival=True).exists():
+        return False
+    path = reverse("desk:visit", args=[visit.office.slug, visit.pk])
+    visitor = visit.visitor
+    _, created = Reminder.objects.get_or_create(
+        idempotency_key=f"arrived:{visit.pk}",
+        defaults={
+            "office_id": visit.office_id, "recipient_user": appointment.staff, "visit": visit,
+            "kind": ReminderKind.APPOINTMENT_ARRIVED, "channel": ReminderChannel.EMAIL,
+            "due_at": timezone.now(),
+            "context": {"name": f"{visitor.display_name} {visitor.last_name[:1]}.".strip(),
+                        "ticket": visit.ticket_code, "purpose": appointment.purpose,
+                        "url": settings.PUBLIC_URL + path},
+        },
+    )  # fmt: skip
+    return created
+
+
 def called_now(visit: Visit) -> bool:
     """ "You're being called" to a visitor who asked for it, once per call."""
     visitor = visit.visitor

@@ -157,3 +157,8 @@ def test_outside_hours_the_kiosk_says_closed(tablet_page, kiosk):
     assert page.get_by_role("button", name="Check in English").count() == 0
     assert_accessible(page, "kiosk-closed")
     _shot(page, "kiosk-closed")
+    page.get_by_label("Your name · Su nombre").fill("Rosa")
+    page.get_by_label("Your phone number · Su teléfono").fill("555-301-0001")
+    page.get_by_role("button", name="Call me back · Llámenme").tap()
+    page.get_by_text("Thank you. We will call you back when we open.").wait_for()
+    assert_accessible(page, "kiosk-closed-called-back")

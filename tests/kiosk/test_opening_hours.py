@@ -120,3 +120,50 @@ def test_the_office_chooses_a_printable_ticket(tablet, office, reasons):
         office.save()
         ticket = tablet.check_in_new("Bea", "Soto", reasons[0]).text
         assert 'id="print-ticket"' in ticket and 'id="keep-ticket"' in ticket
+
+
+def test_after_hours_a_call_back_request_lands_in_the_inbox(tablet, office, client, clerk):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import VisitorFactory
+    from visitors.messaging.models import Conversation, ConversationMessage
+
+    known = VisitorFactory(first_name="Rosa", last_name="Díaz", phone="(555) 301-0001")
+    with time_machine.travel(chicago(2026, 11, 29, 19, 30), tick=False):  # a Sunday evening
+        page = tablet.home().text
+        assert "Leave your number and we will call you back" in page
+        refused = tablet.post("callback", name="", phone="12")
+        assert refused.status_code == 422
+        assert "Please type your name." in refused.text and "area code" in refused.text
+        assert not ConversationMessage.objects.exists()
+        for _twice in range(2):  # a double tap keeps one request
+            done = tablet.post("callback", name="Rosa", phone="555-301-0001",
+                               words="<b>Help</b> with my claim")  # fmt: skip
+            assert "We will call you back when we open." in done.text
+        message = ConversationMessage.objects.get()
+        assert "Rosa, 555-301-0001: <b>Help</b> with my claim" in message.body
+        thread = Conversation.objects.get()
+        assert (thread.office, thread.visitor) == (office, known)
+        assert thread.awaiting_reply_since is not None
+        assert not Visit.objects.exists()
+    staff = Client()
+    staff.force_login(clerk)
+    inbox = staff.get(reverse("desk:inbox", args=[office.slug])).text
+    assert "Call-back requested at the kiosk after hours" in inbox
+    assert "<b>Help</b>" not in inbox  # shown as text, never as markup
+
+
+def test_no_call_back_when_the_office_does_not_offer_it_or_is_open(tablet, office):
+    from visitors.messaging.models import ConversationMessage
+
+    office.kiosk_after_hours_callback = False
+    office.save()
+    with time_machine.travel(chicago(2026, 11, 29, 19, 30), tick=False):
+        assert "call you back" not in tablet.home().text
+        tablet.post("callback", name="Rosa", phone="555-301-0001")
+    with time_machine.travel(chicago(2026, 11, 30, 10, 0), tick=False):
+        office.kiosk_after_hours_callback = True
+        office.save()
+        assert "Welcome" in tablet.post("callback", name="Rosa", phone="555-301-0001").text
+    assert not ConversationMessage.objects.exists()

@@ -26,6 +26,7 @@ class ReminderKind(models.TextChoices):
     DAILY_SUMMARY = "daily_summary", _("Daily summary")
     REPLY = "reply", _("Reply from staff")
     REPLY_RECEIVED = "reply_received", _("A visitor replied to your text")
+    APPOINTMENT_ARRIVED = "appointment_arrived", _("Your appointment has arrived")
 
 
 class ReminderChannel(models.TextChoices):

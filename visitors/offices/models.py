@@ -127,6 +127,16 @@ class Office(models.Model):
     kiosk_reset_seconds = models.PositiveSmallIntegerField(
         default=15, help_text=_("Seconds the kiosk shows the ticket before starting over.")
     )
+    kiosk_after_hours_callback = models.BooleanField(
+        default=True,
+        help_text=_("Outside opening hours the kiosk takes a call-back request (name, phone, what "
+                    "they need), which lands in the office's inbox."),
+    )  # fmt: skip
+    email_staff_on_arrival = models.BooleanField(
+        default=False,
+        help_text=_("Email a counsellor when the visitor of their appointment checks in (besides "
+                    "the 'For you' list and the chime on their console)."),
+    )  # fmt: skip
     closed_dates = models.JSONField(
         default=list, blank=True, validators=[validate_closed_dates],
         help_text=_('Days the office is closed although its hours say open, e.g. '

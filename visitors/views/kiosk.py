@@ -26,8 +26,15 @@ from django_ratelimit.decorators import ratelimit
 
 from frontdesk import ratelimits
 from frontdesk.ratelimits import rate
-from visitors import selectors, services
-from visitors.forms import ContactForm, LanguageForm, NameForm, ReasonsForm, SecondFactorForm
+from visitors import conversations, selectors, services
+from visitors.forms import (
+    CallbackForm,
+    ContactForm,
+    LanguageForm,
+    NameForm,
+    ReasonsForm,
+    SecondFactorForm,
+)
 from visitors.identify import Answer, identify
 from visitors.offices.models import KioskLink, Language, Office, ReasonForVisit
 from visitors.people.models import PriorityCategory, Visitor
@@ -117,7 +124,18 @@ def _closing_soon(office: Office):
     return closes if closes is not None and closes - now <= dt.timedelta(hours=1) else None
 
 
-def _closed_screen(request, office: Office) -> HttpResponse:
+def _step_callback(request, office: Office) -> HttpResponse:
+    """Outside opening hours: a call-back request for the office's inbox (never a check-in)."""
+    if office.is_open_at(timezone.now()) or not office.kiosk_after_hours_callback:
+        return _screen(request, office, "welcome", {})
+    form = CallbackForm(request.POST)
+    if not form.is_valid():
+        return _closed_screen(request, office, form=form, status=422)
+    conversations.kiosk_callback_request(office=office, **form.cleaned_data)
+    return _closed_screen(request, office, asked=True)
+
+
+def _closed_screen(request, office: Office, *, form=None, asked=False, status=200):
     """Outside the office's hours the kiosk says so, in both languages, with the hours, when it
     opens next and the office's phone: no check-in and no quoted wait."""
     with translation.override("en"):
@@ -125,13 +143,15 @@ def _closed_screen(request, office: Office) -> HttpResponse:
     with translation.override("es"):
         days_es = [str(WEEKDAY_NAMES[n]) for n in range(7)]
     context = {
+        "callback_form": (form or CallbackForm()) if office.kiosk_after_hours_callback else None,
+        "asked": asked,
         "next_opening": office.next_opening(timezone.now()),
         "hours": [
             {"en": days_en[n], "es": days_es[n], "spans": spans}
             for n, spans in office.weekly_hours()
         ],
     }
-    return _screen(request, office, "closed", context)
+    return _screen(request, office, "closed", context, status=status)
 
 
 @require_POST
@@ -142,6 +162,8 @@ def kiosk_step(request: HttpRequest, office: Office, link: KioskLink) -> HttpRes
     step = request.POST.get("step", "")
     if step == "language":
         return _step_language(request, office, link)
+    if step == "callback":
+        return _step_callback(request, office)
     # Each step, and what the flow must already hold for it.
     handler, needs = {
         "name": (_step_name, "lang"),
