@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,14 +67,19 @@ class DuplicateSubmission(Exception):
 def ticket_allocate(*, office: Office, service_date: dt.date) -> int:
     """Return the next ticket number for the office's day, safe under concurrent check-ins.
 
-    The counter row is incremented in the database (``UPDATE … SET n = n + 1``), which locks it
-    until the surrounding transaction ends, so two check-ins can never read the same number.
+    One statement (``INSERT … ON CONFLICT DO UPDATE SET n = n + 1 RETURNING n``, on PostgreSQL
+    and SQLite alike) makes the day's counter or moves it on and reads the number; the row stays
+    locked until the surrounding transaction ends, so two check-ins never get the same number.
     """
-    counter, _created = TicketCounter.objects.get_or_create(
-        office=office, service_date=service_date
-    )
-    TicketCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
-    return TicketCounter.objects.values_list("last_number", flat=True).get(pk=counter.pk)
+    table = connection.ops.quote_name(TicketCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (office_id, service_date, last_number) VALUES (%s, %s, 1) "
+            "ON CONFLICT (office_id, service_date) "
+            f"DO UPDATE SET last_number = {table}.last_number + 1 RETURNING last_number",
+            [office.pk, service_date],
+        )
+        return cursor.fetchone()[0]
 
 
 def ticket_code(*, office: Office, number: int) -> str:
