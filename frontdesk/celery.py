@@ -33,6 +33,11 @@ app.conf.beat_schedule = {
         "task": "visitors.tasks.close_stale_visits",
         "schedule": crontab(minute="*/15"),
     },
+    # Joined from a phone, called, and not here within the office's grace time: released.
+    "release-overdue-places": {
+        "task": "visitors.tasks.release_overdue_places",
+        "schedule": 60.0,
+    },
     # The reminder outbox: claim what is due and hand each row to a send task.
     "dispatch-reminders": {
         "task": "visitors.tasks.dispatch_reminders",

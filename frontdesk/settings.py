@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "visitors.followups",
     "visitors.messaging",
     "visitors.integrations",
+    "visitors.booking",
     "visitors",
 ]
 
@@ -245,6 +246,18 @@ RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
 RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
 RATELIMIT_SMS_WEBHOOK = env_str("RATELIMIT_SMS_WEBHOOK", "300/m")
 RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "30/m")
+# The public office pages (/o/<office>/): reading per address; codes by text per number and
+# per address (each text costs money and can annoy a stranger); places and bookings per office.
+RATELIMIT_PUBLIC = env_str("RATELIMIT_PUBLIC", "300/m")
+RATELIMIT_PUBLIC_POST = env_str("RATELIMIT_PUBLIC_POST", "60/m")
+RATELIMIT_VERIFY_NUMBER = env_str("RATELIMIT_VERIFY_NUMBER", "4/h")
+RATELIMIT_VERIFY_IP = env_str("RATELIMIT_VERIFY_IP", "20/h")
+RATELIMIT_REMOTE_OFFICE = env_str("RATELIMIT_REMOTE_OFFICE", "600/h")
+RATELIMIT_LOBBY_CODE = env_str("RATELIMIT_LOBBY_CODE", "10/h")
+# A code by text lasts this long; once proved, it is good for one place or booking this long.
+VERIFY_CODE_MINUTES = env_int("VERIFY_CODE_MINUTES", 10)
+VERIFY_VALID_MINUTES = env_int("VERIFY_VALID_MINUTES", 30)
+VERIFY_MAX_ATTEMPTS = 5
 # Per API token (/api/v1/): an integration syncing a busy office stays well under it.
 RATELIMIT_API = env_str("RATELIMIT_API", "600/m")
 

@@ -176,6 +176,7 @@ class ReasonInline(ScopedInline):
         "closed_on",
         "closed_note",
         "closed_note_es",
+        "remote_join",
     ]
 
 

@@ -53,7 +53,7 @@ from visitors.messaging.models import Reminder, ReminderState
 from visitors.offices.models import WEEKDAYS, Office
 from visitors.people.models import EqualOpportunityRecord, Visitor
 from visitors.visits.lifecycle import Outcome, Status
-from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Visit
+from visitors.visits.models import OpenRequest, Referral, ServiceGiven, Source, Visit
 
 WEEKS_COMPARED = 4
 # The days any report may ask about (the web dashboard, its export, the API): outside them a
@@ -278,6 +278,10 @@ def _counts() -> dict:
         ),
         "longer_than_quoted": Count("pk", filter=quoted & Q(wait__gt=F("quote_high"))),
         "shorter_than_quoted": Count("pk", filter=quoted & Q(wait__lt=F("quote_low"))),
+        # Joined from a phone: how many, how many came, how many places were released.
+        "remote_joins": Count("pk", filter=Q(source=Source.REMOTE)),
+        "remote_arrived": Count("pk", filter=Q(source=Source.REMOTE, arrived_at__isnull=False)),
+        "remote_released": Count("pk", filter=Q(released_at__isnull=False)),
         "covered": Count("pk", filter=Q(priority__gt=0)),
         "covered_served_ahead": Count("pk", filter=Q(served_ahead=True)),
         "rated": Count("rating"),

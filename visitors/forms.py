@@ -468,3 +468,104 @@ class FollowUpCloseForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Say why the follow-up is closed."))
         return reason
+
+
+# --- Joining the line from a phone (the office's public page) -------------------------------------
+
+
+class RemoteJoinForm(forms.Form):
+    """Name, what they need, how far away they are, and the mobile number a code will prove."""
+
+    first_name = NameField(label=_("First name"))
+    last_name = NameField(label=_("Last name"))
+    reasons = forms.ModelMultipleChoiceField(
+        label=_("What do you need today?"),
+        queryset=ReasonForVisit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    other = forms.CharField(
+        label=_("Something else, in your own words (optional)"),
+        required=False,
+        max_length=200,
+        error_messages={
+            "max_length": _("Please keep it short: at most %(limit_value)d characters.")
+        },
+    )
+    travel_minutes = forms.TypedChoiceField(
+        label=_("How long will it take you to get here?"),
+        coerce=int,
+        choices=[
+            (10, _("About 10 minutes")),
+            (20, _("About 20 minutes")),
+            (30, _("About 30 minutes")),
+            (45, _("About 45 minutes")),
+            (60, _("An hour or more")),
+        ],
+        initial=20,
+        help_text=_("We text you when it is time to head in."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=32,
+        error_messages={"required": _("We need a mobile number to text you a code.")},
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    consent = forms.BooleanField(
+        label=_("Text me a code now, and texts about my place in line today."),
+        error_messages={"required": _("We can only keep your place if we may text you.")},
+    )
+
+    def __init__(self, *args, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reasons"].queryset = reasons
+
+    def clean_phone(self):
+        from visitors.verification import normalise
+
+        phone = self.cleaned_data["phone"].strip()
+        number = normalise(phone) if not set(phone) - set("0123456789+-() .") else None
+        if number is None:
+            raise forms.ValidationError(
+                _("Please type the whole mobile number, with the area code.")
+            )
+        return number
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("reasons") and not data.get("other") and "reasons" not in self.errors:
+            self.add_error("reasons", _("Please choose at least one reason, or tell us below."))
+        return data
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("The 6-digit code we texted you"),
+        max_length=12,
+        error_messages={"required": _("Type the code from the text.")},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": r"[0-9 ]*"}
+        ),
+    )
+
+
+class KioskArrivedForm(forms.Form):
+    """The kiosk's "I joined from my phone": bilingual, as the visitor chose no language."""
+
+    ticket = forms.CharField(
+        label="Your ticket number (in our text) · Su número de turno (en el mensaje)",
+        max_length=8,
+        error_messages={"required": "Please type your ticket number. · Escriba su número."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    phone_last4 = forms.CharField(
+        label="Last 4 digits of your phone · Últimos 4 dígitos de su teléfono",
+        max_length=4,
+        validators=[
+            RegexValidator(r"^\d{4}$", "Please type exactly 4 digits. · Escriba 4 dígitos.")
+        ],
+        error_messages={"required": "Please type exactly 4 digits. · Escriba 4 dígitos."},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": r"\d{4}"}
+        ),
+    )

@@ -140,22 +140,35 @@ def wait_estimate(visit: Visit, *, now: dt.datetime | None = None) -> WaitEstima
     ids = list(waiting.values_list("pk", flat=True))
     if visit.pk not in ids:
         return None
-    ahead = ids[: ids.index(visit.pk)]
+    return _estimate(visit.office, waiting, ids[: ids.index(visit.pk)], now=now)
+
+
+def newcomer_estimate(*, office: Office, now: dt.datetime | None = None) -> WaitEstimate | None:
+    """The same range for someone who would join the line now, behind everyone waiting (the
+    office's public page); None while the office is closed."""
+    now = now or timezone.now()
+    if not office.is_open_at(now):
+        return None
+    waiting = queue_waiting(office=office, day=office.local_date(now))
+    return _estimate(office, waiting, list(waiting.values_list("pk", flat=True)), now=now)
+
+
+def _estimate(office: Office, waiting, ahead: list[int], *, now) -> WaitEstimate:
     reasons_of: dict[int, list[int]] = {}
     for visit_id, reason_id in Visit.reasons.through.objects.filter(
         visit__in=waiting.order_by()
     ).values_list("visit_id", "reasonforvisit_id"):
         reasons_of.setdefault(visit_id, []).append(reason_id)
-    medians = service_minutes_by_reason(office=visit.office, now=now)
+    medians = service_minutes_by_reason(office=office, now=now)
     total = 0.0
     for other in ahead:
         known = [medians[r] for r in reasons_of.get(other, []) if r in medians]
         total += max(known) if known else medians[None]
-    per_desk = total / staff_on_duty(office=visit.office, now=now)
+    per_desk = total / staff_on_duty(office=office, now=now)
     low = 5 * math.floor(per_desk * 0.7 / 5)
     high = max(low + 5, 5 * math.ceil(per_desk * 1.3 / 5))
     now = now or timezone.now()
-    closes = visit.office.closes_at(now)
+    closes = office.closes_at(now)
     past_closing = closes is not None and now + dt.timedelta(minutes=high) > closes
     return WaitEstimate(
         ahead=len(ahead), low=low, high=high, closes_at=closes, past_closing=past_closing
@@ -192,6 +205,16 @@ class Board:
     waiting: list
     serving: list
     done: list
+
+    @property
+    def here(self) -> list:
+        """Waiting in the building (everyone but those who joined from a phone and are on their
+        way)."""
+        return [visit for visit in self.waiting if not visit.on_the_way]
+
+    @property
+    def on_the_way(self) -> list:
+        return [visit for visit in self.waiting if visit.on_the_way]
 
 
 def console_board(*, office: Office) -> Board:

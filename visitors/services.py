@@ -227,7 +227,13 @@ class KioskCheckIn:
 
 
 def kiosk_check_in(
-    *, office: Office, data: KioskCheckIn, token: str, source: str = Source.KIOSK, by=None
+    *,
+    office: Office,
+    data: KioskCheckIn,
+    token: str,
+    source: str = Source.KIOSK,
+    by=None,
+    extra: dict | None = None,
 ) -> Visit:
     """Create or update the visitor and check them in, once per form (``token``): the kiosk's,
     the front desk's when staff check someone in by hand (``by``), or an integration's
@@ -259,6 +265,7 @@ def kiosk_check_in(
                 notify_when_ahead=data.notify_when_ahead if visitor.phone else None,
                 identity_flag=data.identity_flag,
                 by=by,
+                **(extra or {}),
             )
     except DuplicateSubmission as repeat:
         repeat.visit.replayed = True
@@ -438,6 +445,9 @@ def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
     """
     while True:
         waiting = queue_waiting(office=office).select_related("visitor")
+        if not office.remote_call_on_the_way:
+            # Joined from a phone and not here yet: they keep their place, are not called.
+            waiting = waiting.filter(on_the_way=False)
         # Theirs first: handed over to them, or their appointment; then the shared line. A visit
         # handed to someone else is theirs until it is released.
         candidates = []

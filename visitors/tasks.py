@@ -5,7 +5,7 @@ Services never import this module (it is a surface); they queue a task by name, 
 
 from celery import shared_task
 
-from visitors import outbox, privacy, reminders, services, webhooks
+from visitors import outbox, privacy, reminders, remote, services, verification, webhooks
 
 
 @shared_task
@@ -13,6 +13,7 @@ def close_stale_visits() -> int:
     # The same housekeeping round: lapsed kiosk check-ins and unused pairing codes.
     services.kiosk_flows_forget_expired()
     services.pairings_forget_expired()
+    verification.forget_expired()
     return services.visits_close_stale()
 
 
@@ -23,6 +24,12 @@ def dispatch_reminders() -> int:
     for reminder_id, claim in claimed:
         send_reminder.delay(reminder_id, claim)
     return len(claimed)
+
+
+@shared_task
+def release_overdue_places() -> int:
+    """Places of people called while on their way who did not come within the grace time."""
+    return remote.release_overdue()
 
 
 @shared_task

@@ -10,6 +10,7 @@ from visitors.views import (
     integrations,
     kiosk,
     pairing,
+    public,
     sms_webhook,
     status,
     workspace,
@@ -28,6 +29,7 @@ status_patterns = (
         path("<str:token>/", status.status_page, name="page"),
         path("<str:token>/leave/", status.status_leave, name="leave"),
         path("<str:token>/rate/", status.status_rate, name="rate"),
+        path("<str:token>/here/", status.status_here, name="here"),
     ],
     "status",
 )
@@ -135,6 +137,15 @@ display_patterns = (
     "display",
 )
 
+public_patterns = (
+    [
+        path("<slug:slug>/", public.office_page, name="office"),
+        path("<slug:slug>/poster/", public.poster, name="poster"),
+        path("<slug:slug>/join/", public.join, name="join"),
+    ],
+    "public",
+)
+
 dashboard_patterns = (
     [
         path("", dashboard.day, name="day"),
@@ -150,6 +161,8 @@ urlpatterns = [
     path("display/", include(display_patterns)),
     path("kiosk/", include(kiosk_patterns)),
     path("status/", include(status_patterns)),
+    path("o/", include(public_patterns)),
+    path("", include("visitors.booking.urls")),
     path("desk/", include(desk_patterns)),
     path("sms/inbound/", sms_webhook.inbound, name="sms_inbound"),
     path("pair/", pairing.pair, name="pair"),

@@ -27,6 +27,10 @@ class ReminderKind(models.TextChoices):
     REPLY = "reply", _("Reply from staff")
     REPLY_RECEIVED = "reply_received", _("A visitor replied to your text")
     APPOINTMENT_ARRIVED = "appointment_arrived", _("Your appointment has arrived")
+    HEAD_IN = "head_in", _("Time to head in")
+    PLACE_RELEASED = "place_released", _("Place given up (not here when called)")
+    BOOKING_CONFIRMED = "booking_confirmed", _("Booking confirmed")
+    BOOKING_CHANGED = "booking_changed", _("Booking moved or cancelled")
 
 
 class ReminderChannel(models.TextChoices):

@@ -147,6 +147,38 @@ class Office(models.Model):
         help_text=_("The kiosk's ticket screen offers 'Print my ticket' (a ticket-sized page "
                     "for the tablet's printer) and 'Keep this on screen'."),
     )  # fmt: skip
+    remote_join = models.BooleanField(
+        _("offer 'Join the line now'"),
+        default=False,
+        help_text=_("The office's public page lets people join the line from their phone, with a "
+                    "number proved by a code by text."),
+    )  # fmt: skip
+    remote_booking = models.BooleanField(
+        _("offer 'Book a time'"),
+        default=False,
+        help_text=_("The office's public page lets people book an appointment online."),
+    )  # fmt: skip
+    remote_call_on_the_way = models.BooleanField(
+        _("call next takes people still on the way"),
+        default=False,
+        help_text=_("Off: 'Call next' takes only people who have arrived; those still on the way "
+                    "keep their place until they say 'I'm here'."),
+    )  # fmt: skip
+    remote_grace_minutes = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("Someone called while still on the way who has not arrived after this many "
+                    "minutes gives up their place (and is told how to join again)."),
+    )  # fmt: skip
+    remote_daily_cap = models.PositiveSmallIntegerField(
+        default=60,
+        help_text=_("At most this many places a day taken from phones (0: no remote places)."),
+    )
+    remote_no_show_limit = models.PositiveSmallIntegerField(
+        default=0,
+        help_text=_("A number with this many missed calls or bookings in the last 90 days must "
+                    "check in at the office (0: never asked)."),
+    )  # fmt: skip
     hire_check_in_days = models.JSONField(
         default=list_30_90, blank=True,
         help_text=_("Days after 'Got hired!' to check in on how the job is going, e.g. [30, 90]; "
@@ -346,6 +378,11 @@ class ReasonForVisit(models.Model):
     )
     closed_note = models.CharField(max_length=200, blank=True)
     closed_note_es = models.CharField(_("closed note (Spanish)"), max_length=200, blank=True)
+    remote_join = models.BooleanField(
+        _("can be chosen from a phone"),
+        default=True,
+        help_text=_("Offered to people joining the line from the office's public page."),
+    )
 
     class Meta:
         ordering = ["office", "position", "label_en"]

@@ -314,3 +314,42 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} visitor #{self.visitor_id} ({self.what})"
+
+
+class VerificationPurpose(models.TextChoices):
+    JOIN = "join", _("Join the line from a phone")
+    BOOK = "book", _("Book a time online")
+
+
+class PhoneVerification(models.Model):
+    """A one-time code sent by text to prove a number before a place or a booking is taken.
+
+    Holds the number (E.164) and a keyed hash of the code, never the code itself. The
+    ``token`` travels in the visitor's form between steps; a verified token is good for one
+    place or one booking (``used_at``) within ``VERIFY_VALID_MINUTES`` of being proved.
+    """
+
+    Purpose = VerificationPurpose
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    phone = models.CharField(max_length=20, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    token = models.CharField(max_length=64, unique=True)
+    language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=VerificationPurpose.values),
+                name="phone_verification_purpose_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} …{self.phone[-4:]}"

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from frontdesk.middleware import mark_as_poll
-from visitors import conversations, polling, selectors, services
+from visitors import conversations, polling, remote, selectors, services
 from visitors.access import is_office_admin, office_for_staff, visit_for_office
 from visitors.forms import BroadcastForm, CloseReasonForm, DeskForm, TransferForm
 from visitors.messaging.models import OfficeMessage
@@ -118,6 +118,10 @@ ACTIONS = {
     "no_show": services.VISIT_ACTIONS[Action.MARK_NO_SHOW],
     "place_back": services.VISIT_ACTIONS[Action.PLACE_BACK],
     "release": lambda *, visit, by, desk="": services.visit_release(visit=visit, by=by),
+    # Someone who joined from a phone is here (they told the desk, not the lobby screen).
+    "arrived": lambda *, visit, by, desk="": remote.visit_arrive(
+        visit=visit, how=remote.ArrivedBy.STAFF, by=by
+    ),
 }
 # After these the console offers Undo for a while (the same "place back" stays on the row of
 # the Done list for the rest of the day).
@@ -136,7 +140,7 @@ def visit_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpR
     visit = visit_for_office(office, pk)
     if action not in ACTIONS:
         return HttpResponse(status=404)
-    desk = "" if action in ("place_back", "release") else _remember_desk(request)
+    desk = "" if action in ("place_back", "release", "arrived") else _remember_desk(request)
     if desk is None:
         return _back(request, reverse("desk:console", args=[office.slug]))
     try:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 
-from visitors import selectors
+from visitors import remote, selectors
 from visitors.offices.models import KioskLink, Office
 from visitors.views.kiosk import device_open
 from visitors.visits.lifecycle import Status
@@ -49,6 +49,9 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     version = str(selectors.queue_version(office_id=office.pk))
     if live:
         version += f".{live[0].pk}.{len(live)}"
+    if office.remote_join:
+        # The lobby code for "I'm here" changes every few minutes: so does the page.
+        version += f".c{remote.lobby_code_window()}"
     if request.htmx and seen == version:
         return HttpResponse(status=204)
     day = office.local_date()
@@ -62,6 +65,7 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
         "office": office,
         "version": version,
         "office_messages": live,
+        "lobby_code": remote.lobby_code(office) if office.remote_join else "",
         "serving": [{"label": _label(v, office), "desk": v.desk, "id": v.pk} for v in called],
         "next": [_label(v, office) for v in waiting],
     }

@@ -26,10 +26,11 @@ from django_ratelimit.decorators import ratelimit
 
 from frontdesk import ratelimits
 from frontdesk.ratelimits import rate
-from visitors import conversations, selectors, services
+from visitors import conversations, remote, selectors, services
 from visitors.forms import (
     CallbackForm,
     ContactForm,
+    KioskArrivedForm,
     LanguageForm,
     NameForm,
     ReasonsForm,
@@ -135,6 +136,30 @@ def _step_callback(request, office: Office) -> HttpResponse:
     return _closed_screen(request, office, asked=True)
 
 
+def _step_arrived(request, office: Office) -> HttpResponse:
+    """ "I joined from my phone": the ticket from their text and the phone's last 4 digits."""
+    if not office.remote_join:
+        return _screen(request, office, "welcome", {})
+    if request.POST.get("show"):
+        return _screen(request, office, "arrived", {"arrived_form": KioskArrivedForm()})
+    form = KioskArrivedForm(request.POST)
+    if not form.is_valid():
+        return _screen(request, office, "arrived", {"arrived_form": form}, status=422)
+    visit = remote.kiosk_find(
+        office, ticket=form.cleaned_data["ticket"], phone_last4=form.cleaned_data["phone_last4"]
+    )
+    if visit is None or not remote.visit_arrive(visit=visit, how=remote.ArrivedBy.KIOSK):
+        # The same words whichever part did not fit: nothing is revealed of other tickets.
+        form.add_error(
+            None,
+            "We could not find that ticket on its way here. Check the text we sent you, or go "
+            "to the desk. · No encontramos ese turno. Revise el mensaje que le enviamos, o vaya "
+            "al mostrador.",
+        )
+        return _screen(request, office, "arrived", {"arrived_form": form}, status=422)
+    return _screen(request, office, "arrived", {"arrived_visit": visit})
+
+
 def _closed_screen(request, office: Office, *, form=None, asked=False, status=200):
     """Outside the office's hours the kiosk says so, in both languages, with the hours, when it
     opens next and the office's phone: no check-in and no quoted wait."""
@@ -164,6 +189,8 @@ def kiosk_step(request: HttpRequest, office: Office, link: KioskLink) -> HttpRes
         return _step_language(request, office, link)
     if step == "callback":
         return _step_callback(request, office)
+    if step == "arrived":
+        return _step_arrived(request, office)
     # Each step, and what the flow must already hold for it.
     handler, needs = {
         "name": (_step_name, "lang"),

@@ -4,6 +4,8 @@ The link's token is 256 random bits and works only on the office day of the visi
 token gets the same plain 404, which says nothing about whether it ever existed.
 """
 
+import datetime as dt
+
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
-from visitors import hires, selectors, services
+from visitors import hires, remote, selectors, services
 from visitors.offices.models import Language
 from visitors.visits.lifecycle import Outcome, Status, TransitionNotAllowed
 from visitors.visits.models import Visit
@@ -59,6 +61,15 @@ def _render(request, visit, *, message="", status=200):
             "can_leave": visit.status in (Status.WAITING, Status.CALLED),
             "rating_choices": [(n, _("%(n)s of 5") % {"n": n}) for n in range(1, 6)],
             "other_lang": "es" if lang == "en" else "en",
+            # Joined from a phone: on the way until they say "I'm here" with the lobby code.
+            "on_the_way": visit.on_the_way and visit.status in (Status.WAITING, Status.CALLED),
+            "grace_until": (
+                visit.called_at + dt.timedelta(minutes=visit.office.remote_grace_minutes)
+                if visit.on_the_way and visit.called_at
+                else None
+            ),
+            "released": visit.released_at is not None,
+            "join_url": reverse("public:office", args=[visit.office.slug]) + f"?lang={lang}",
             # A finished "Got hired!" visit: congratulations, and what the office offers next.
             "hired": visit.status == Status.DONE and visit.outcome == Outcome.HIRED,
             "hire_offer": hires.offer_for(visit.office, lang),
@@ -110,6 +121,38 @@ def status_rate(request: HttpRequest, token: str) -> HttpResponse:
         )
         visit.refresh_from_db()
         message = _("Thank you!") if rated else ""
+    if not request.htmx:
+        url = reverse("status:page", args=[token])
+        return HttpResponseRedirect(f"{url}?lang={_language(request, visit)}")
+    return _render(request, visit, message=message)
+
+
+def _per_ticket(group, request) -> str:
+    """A status page's own bucket: guesses at the lobby code count per ticket, whatever the
+    address they come from."""
+    return request.path
+
+
+@require_POST
+@ratelimit(key="ip", rate=rate("RATELIMIT_STATUS_POST"), block=True)
+@ratelimit(key=_per_ticket, rate=rate("RATELIMIT_LOBBY_CODE"), block=True)
+def status_here(request: HttpRequest, token: str) -> HttpResponse:
+    """ "I'm here": someone who joined from their phone types the lobby display's code."""
+    visit = _visit_for_token(token)
+    with translation.override(_language(request, visit)):
+        if not visit.on_the_way:
+            message = _("You are already marked as here.")
+        elif not remote.lobby_code_ok(visit.office, request.POST.get("code", "")):
+            return _render(
+                request, visit, status=422,
+                message=_("That is not the code on the lobby screen. Look at the screen by the "
+                          "front desk and try again, or ask at the desk."),
+            )  # fmt: skip
+        elif remote.visit_arrive(visit=visit, how=remote.ArrivedBy.LOBBY_CODE):
+            message = _("Thank you, you are marked as here. Your place is kept.")
+        else:
+            visit.refresh_from_db()
+            message = _("Your visit has already moved on, so nothing was changed.")
     if not request.htmx:
         url = reverse("status:page", args=[token])
         return HttpResponseRedirect(f"{url}?lang={_language(request, visit)}")

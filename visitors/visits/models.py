@@ -48,6 +48,7 @@ class Source(models.TextChoices):
     DESK = "desk", _("Front desk")
     APPOINTMENT = "appointment", _("Appointment")
     API = "api", _("Integration (API)")
+    REMOTE = "remote", _("Joined from a phone")
 
 
 class Visit(models.Model):
@@ -82,6 +83,27 @@ class Visit(models.Model):
     identity_flag = models.CharField(
         max_length=200, blank=True,
         help_text=_("Why staff should check who this is, e.g. failed second-factor answers."),
+    )  # fmt: skip
+    on_the_way = models.BooleanField(
+        default=False,
+        help_text=_("Joined from a phone and not arrived yet: keeps the place, is not called "
+                    "next unless the office says so."),
+    )  # fmt: skip
+    arrived_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When someone who joined from a phone arrived.")
+    )
+    arrived_by = models.CharField(
+        max_length=12, blank=True, help_text=_("How they said so: lobby code, kiosk or staff.")
+    )
+    travel_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("How long they said it takes them to get here.")
+    )
+    head_in_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When they were texted that it is time to head in.")
+    )
+    released_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text=_("Called while on the way and not here within the grace time: place given up."),
     )  # fmt: skip
     notify_when_called = models.BooleanField(default=False)
     notify_when_ahead = models.PositiveSmallIntegerField(

@@ -1,0 +1,1 @@
+"""Online booking: appointment types, staff availability and the seats of each slot."""
