@@ -70,9 +70,12 @@ def office_today(office: Office, *, now: dt.datetime | None = None) -> Today:
         for reason in ReasonForVisit.objects.filter(office=office, is_active=True)
     ]
     is_open = office.is_open_at(now)
+    closes = office.closes_at(now) if is_open else None
+    if closes is not None and closes - now > dt.timedelta(hours=24):
+        closes = None  # open round the clock: no closing time to speak of
     return Today(
         is_open=is_open,
-        closes_at=office.closes_at(now) if is_open else None,
+        closes_at=closes,
         next_opening=None if is_open else office.next_opening(now),
         waiting=estimate.ahead if estimate else 0,
         estimate=estimate,

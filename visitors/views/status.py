@@ -69,6 +69,11 @@ def _render(request, visit, *, message="", status=200):
                 else None
             ),
             "released": visit.released_at is not None,
+            # Just joined from a phone, the number proved: greeted by name (a returning visitor
+            # "welcome back"); the page is theirs alone, opened with its 256-bit token.
+            "joined": request.GET.get("joined") == "1" and not request.htmx,
+            "welcome_back": request.GET.get("joined") == "1"
+            and visit.visitor.first_seen_at < visit.checked_in_at,
             "join_url": reverse("public:office", args=[visit.office.slug]) + f"?lang={lang}",
             # A finished "Got hired!" visit: congratulations, and what the office offers next.
             "hired": visit.status == Status.DONE and visit.outcome == Outcome.HIRED,

@@ -84,8 +84,10 @@ class Visit(models.Model):
         max_length=200, blank=True,
         help_text=_("Why staff should check who this is, e.g. failed second-factor answers."),
     )  # fmt: skip
+    # Database defaults too: bulk loaders (generate_history's COPY) name only the columns they fill.
     on_the_way = models.BooleanField(
         default=False,
+        db_default=False,
         help_text=_("Joined from a phone and not arrived yet: keeps the place, is not called "
                     "next unless the office says so."),
     )  # fmt: skip
@@ -93,7 +95,11 @@ class Visit(models.Model):
         null=True, blank=True, help_text=_("When someone who joined from a phone arrived.")
     )
     arrived_by = models.CharField(
-        max_length=12, blank=True, help_text=_("How they said so: lobby code, kiosk or staff.")
+        max_length=12,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("How they said so: lobby code, kiosk or staff."),
     )
     travel_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text=_("How long they said it takes them to get here.")

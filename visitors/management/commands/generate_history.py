@@ -255,6 +255,7 @@ class Command(BaseCommand):
                         "visitor_words": "", "checkin_token": None,
                         "status_token": secrets.token_urlsafe(32), "identity_flag": "",
                         "notify_when_called": False, "notify_when_ahead": None,
+                        "on_the_way": False, "arrived_by": "",
                         "served_ahead": False, "barriers": [], "job_leads": "",
                         "checked_in_at": arrived, "desk": "", "outcome": "", "notes": "",
                         "note_for_next_time": "",
