@@ -161,8 +161,17 @@ def forget_expired(*, now: dt.datetime | None = None) -> int:
 
 
 def number_key(group, request) -> str:
-    """django-ratelimit key: the number in the form, normalised (so spaces don't buy tries)."""
-    return normalise(request.POST.get("phone", "")) or "invalid"
+    """django-ratelimit key: the number in the form (a field named ``phone``, or ``<prefix>-phone``
+    in a prefixed form), normalised, so that typing it another way buys no more texts."""
+    typed = next(
+        (
+            value
+            for name, value in request.POST.items()
+            if name == "phone" or name.endswith("-phone")
+        ),
+        "",
+    )
+    return normalise(typed) or "invalid"
 
 
 def no_shows(*, office: Office, phone: str, days: int = 90) -> int:
