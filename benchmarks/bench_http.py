@@ -14,6 +14,7 @@ Prints one line per figure, each with its ratio to the ceiling's throughput:
   BENCH queue_poll_changed db=… load=saturate …                       (the queue region, 20 waiting)
   BENCH call_next db=… load=saturate …                                (over 4,000 waiting)
   BENCH kiosk_checkin db=… load=rate target_per_s=50 … checkins_per_s=…  (every kiosk request)
+  BENCH remote_join db=… load=rate target_per_s=50 … joins_per_s=…  (public page + join's requests)
 
 ``ceiling`` is GET /livez: a minimal Django view on the same server, settings and middleware.
 The server is started like the Dockerfile's (``gunicorn frontdesk.wsgi --workers
@@ -37,6 +38,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 USERS = int(os.environ.get("BENCH_USERS", "32"))
 CONSOLES = int(os.environ.get("BENCH_CONSOLES", "500"))
 KIOSK_RATE = int(os.environ.get("BENCH_KIOSK_RATE", "50"))
+JOIN_RATE = int(os.environ.get("BENCH_JOIN_RATE", "50"))
 WORKERS = os.environ.get("BENCH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "3"
 THREADS = os.environ.get("BENCH_WEB_THREADS", "1")  # > 1: gunicorn's gthread workers
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
@@ -61,6 +63,11 @@ def _prepare():
     from visitors.visits.lifecycle import ACTIVE_STATUSES
 
     office, _ = Office.objects.get_or_create(slug="bench", defaults={"name": "Bench Office"})
+    # Open round the clock and taking places from phones, whenever the benchmark runs.
+    office.opening_hours = {day: [["00:00", "24:00"]] for day in
+                            ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}  # fmt: skip
+    office.remote_join, office.remote_daily_cap = True, 30_000
+    office.save()
     if not ReasonForVisit.objects.filter(office=office).exists():
         ReasonForVisit.objects.create(office=office, label_en="Looking for work", label_es="Busco")
     user, _ = get_user_model().objects.get_or_create(username="bench-clerk")
@@ -229,6 +236,7 @@ def main():
     from visitors.selectors import queue_version
     from visitors.views.kiosk import KIOSK_COOKIE
 
+    sms_dir = tempfile.mkdtemp(prefix="bench-sms-")
     server_env = os.environ | {
         "DEBUG": "0",
         "SECRET_KEY": BENCH_SECRET,
@@ -238,6 +246,15 @@ def main():
         # One address plays every kiosk of many offices: its limit must not be what is measured
         # (the limit is still checked on every step).
         "RATELIMIT_KIOSK": "1000000/m",
+        # The same for the phones joining from the public page: one address plays them all.
+        "RATELIMIT_PUBLIC": "1000000/m",
+        "RATELIMIT_PUBLIC_POST": "1000000/m",
+        "RATELIMIT_VERIFY_IP": "1000000/m",
+        "RATELIMIT_REMOTE_OFFICE": "1000000/m",
+        # Codes by text go to files, where the phones (locust) read them.
+        "SMS_BACKEND": "visitors.sms.FileBackend",
+        "SMS_ALLOW_TEST_BACKEND": "1",
+        "SMS_FILE_DIR": sms_dir,
         "FRONTDESK_VAR_DIR": os.environ.get("FRONTDESK_VAR_DIR", str(ROOT / "var")),
     }
     subprocess.run(
@@ -310,12 +327,26 @@ def main():
             per_s = f"{result['flows_per_s']:.1f}"
             _line("kiosk_checkin", vendor, result, base, load="rate",
                   target_per_s=KIOSK_RATE, checkins_per_s=per_s)  # fmt: skip
+        if _wanted("remote_join"):
+            _close_all(office)
+            phones = {
+                "BENCH_OFFICE": office.slug,
+                "BENCH_COOKIE": f"csrftoken={csrf}",
+                "BENCH_CSRF": csrf,
+                "BENCH_PACING": "1",
+                "BENCH_SMS_DIR": sms_dir,
+            }
+            result = _locust(port, "RemoteJoin", users=JOIN_RATE, env=phones)
+            per_s = f"{result['flows_per_s']:.1f}"
+            _line("remote_join", vendor, result, base, load="rate",
+                  target_per_s=JOIN_RATE, joins_per_s=per_s)  # fmt: skip
         _close_all(office)
     finally:
         server.terminate()
         server.wait(timeout=20)
         returning_file.unlink()
         access_log.unlink()
+        shutil.rmtree(sms_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

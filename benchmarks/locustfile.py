@@ -9,8 +9,12 @@ environment variables the driver sets:
 - ``KioskCheckIn``   a whole check-in on a paired kiosk, one per ``BENCH_PACING`` seconds per
                      user: language → name → first visit, or found by name and phone digits →
                      reasons → contact → ticket. Half are returning visitors.
+- ``RemoteJoin``     a phone joining the line, one per ``BENCH_PACING`` seconds per user: the
+                     office's public page → the join form → "text me a code" → the code (read
+                     from the server's file SMS backend in ``BENCH_SMS_DIR``) → the place.
 """
 
+import hashlib
 import json
 import os
 import random
@@ -29,6 +33,10 @@ CSRF = os.environ.get("BENCH_CSRF", "")
 VERSION = os.environ.get("BENCH_VERSION", "0")
 PACING = float(os.environ.get("BENCH_PACING", "0"))
 RETURNING = os.environ.get("BENCH_RETURNING", "")  # a JSON file: [[first, last, last4], ...]
+SMS_DIR = os.environ.get("BENCH_SMS_DIR", "")
+PROOF = re.compile(r'name="proof" value="([^"]+)"')
+JOIN_REASON = re.compile(r'name="j-reasons" value="(\d+)"')
+CODE = re.compile(r"code is (\d{6})")
 
 STATE = re.compile(r'name="state" value="([^"]*)"')
 REASON = re.compile(r'name="reasons" value="(\d+)"')
@@ -187,3 +195,55 @@ class KioskCheckIn(_Base):
 
 class _Abandon(Exception):
     pass
+
+
+_phones = count(1)
+
+
+class RemoteJoin(_Base):
+    """A phone joining the line from the office's public page, code by text included."""
+
+    def on_start(self):
+        self.headers = {"Cookie": COOKIE, "X-CSRFToken": CSRF,
+                        "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
+
+    def _get(self, path, name):
+        with self.client.get(path, headers=self.headers, name=name, catch_response=True) as r:
+            if r.status_code != 200:
+                r.failure(f"status {r.status_code}")
+                raise _Abandon
+            return r.text
+
+    def _post(self, data, name, *, ok=200):
+        with self.client.post(f"/o/{OFFICE}/join/", data=urlencode(data, doseq=True),
+                              headers=self.headers, name=name, allow_redirects=False,
+                              catch_response=True) as r:  # fmt: skip
+            if r.status_code != ok:
+                r.failure(f"status {r.status_code}")
+                raise _Abandon
+            r.success()
+            return r.text
+
+    @task
+    def join(self):
+        try:
+            self._get(f"/o/{OFFICE}/", "public_page")
+            form = self._get(f"/o/{OFFICE}/join/", "join_form")
+            n = next(_phones)
+            data = {"step": "send", "lang": "en", "j-first_name": f"Phone{n}",
+                    "j-last_name": secrets.token_hex(4), "j-reasons": JOIN_REASON.findall(form)[:1],
+                    "j-travel_minutes": "20", "j-phone": f"+1312{n % 10_000_000:07d}",
+                    "j-consent": "on"}  # fmt: skip
+            page = self._post(data, "join_send_code")
+            proof = PROOF.search(page).group(1)
+            key = hashlib.sha256(f"verify:{proof}".encode()).hexdigest()[:32]
+            with open(os.path.join(SMS_DIR, f"{key}.json"), encoding="utf-8") as fh:
+                code = CODE.search(json.load(fh)["body"]).group(1)
+            self._post(data | {"step": "verify", "proof": proof, "code": code}, "join_verify",
+                       ok=302)  # fmt: skip
+            self.environment.events.request.fire(
+                request_type="FLOW", name="remote_join_done", response_time=0,
+                response_length=0, exception=None, context={},
+            )  # fmt: skip
+        except _Abandon:
+            return

@@ -1,8 +1,9 @@
 """Rates for django-ratelimit read from settings when a request comes, not at import."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
+from django.http import HttpRequest
 from django_ratelimit import ALL
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
@@ -18,7 +19,12 @@ def rate(name: str):
 
 
 def count(
-    request, *, group: str, key: str, name: str, method: str | Sequence[str | None] = ALL
+    request,
+    *,
+    group: str,
+    key: str | Callable[[str, HttpRequest], str],
+    name: str,
+    method: str | Sequence[str | None] = ALL,
 ) -> None:
     """Count ``request`` in ``group``'s bucket for ``key`` at ``settings.<name>``; over it, raise
     Ratelimited (answered with RATELIMIT_VIEW's 429).

@@ -84,9 +84,7 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         texts_now += reminders.appointment_arrived(visit)
     if event in LINE_MOVES:
         texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
-        from visitors import remote  # remote builds on this module
-
-        texts_now += remote.head_in_notify(Office(pk=visit.office_id), day=visit.service_date)
+        texts_now += reminders.head_in_notify(Office(pk=visit.office_id), day=visit.service_date)
     if event in WEBHOOK_EVENTS:
         webhooks.emit(
             WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)

@@ -28,6 +28,11 @@ IMMEDIATE = {
     ReminderKind.BROADCAST,
     ReminderKind.CHECKED_IN,
     ReminderKind.APPOINTMENT_ARRIVED,
+    # Answers to what someone just did on the public page, and news of their place today.
+    ReminderKind.HEAD_IN,
+    ReminderKind.PLACE_RELEASED,
+    ReminderKind.BOOKING_CONFIRMED,
+    ReminderKind.BOOKING_CHANGED,
 }
 
 

@@ -20,7 +20,7 @@ from visitors.followups.models import Appointment, WorkshopSignup
 from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind, ReminderState
 from visitors.offices.models import Office, StaffMembership, StaffRole
 from visitors.people.models import Visitor
-from visitors.selectors import queue_waiting
+from visitors.selectors import line_estimates, queue_waiting
 from visitors.visits.lifecycle import Status
 from visitors.visits.models import Referral, Visit
 
@@ -318,3 +318,52 @@ def daily_summaries_schedule(*, now: dt.datetime | None = None) -> int:
             )  # fmt: skip
             made += created
     return made
+
+
+# --- Joined from a phone: time to head in; place released --------------------------------------
+
+
+def head_in_notify(office: Office, *, day: dt.date | None = None) -> int:
+    """Text each person on the way whose estimated wait has fallen to their travel time.
+
+    Asked after every change that moves the line: with nobody on the way it is one query; with
+    some, the line's estimates are worked out once for all of them.
+    """
+    day = day or office.local_date()
+    travelling = dict(
+        Visit.objects.filter(
+            office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
+            travel_minutes__isnull=False, head_in_at__isnull=True,
+        ).values_list("pk", "travel_minutes")
+    )  # fmt: skip
+    if not travelling:
+        return 0
+    office = Office.objects.get(pk=office.pk)  # callers may hold only its id (effects)
+    estimates = line_estimates(office=office, day=day)
+    due = [pk for pk, travel in travelling.items() if pk in estimates
+           and estimates[pk].low <= travel]  # fmt: skip
+    made = 0
+    for visit in Visit.objects.filter(pk__in=due).select_related("visitor"):
+        if not Visit.objects.filter(pk=visit.pk, head_in_at__isnull=True).update(
+            head_in_at=timezone.now()
+        ):
+            continue  # told by a concurrent change
+        estimate = estimates[visit.pk]
+        made += remote_text(visit, ReminderKind.HEAD_IN, key=f"head-in:{visit.pk}",
+                      context={"ahead": estimate.ahead, "low": estimate.low,
+                               "high": estimate.high})  # fmt: skip
+    return made
+
+
+def remote_text(visit: Visit, kind: str, *, key: str, context: dict) -> int:
+    path = reverse("status:page", args=[visit.status_token])
+    _reminder, created = Reminder.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "office_id": visit.office_id, "visitor": visit.visitor, "visit": visit,
+            "kind": kind, "channel": ReminderChannel.SMS, "due_at": timezone.now(),
+            "context": {"ticket": visit.ticket_code, "status_url": settings.PUBLIC_URL + path,
+                        **context},
+        },
+    )  # fmt: skip
+    return int(created)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from visitors import effects, reminders, selectors, services, verification
 from visitors.effects import Event
 from visitors.identify import Answer, identify
-from visitors.messaging.models import Reminder, ReminderChannel, ReminderKind
+from visitors.messaging.models import ReminderKind
 from visitors.offices.models import Office, ReasonForVisit
 from visitors.people.models import AuditAction, AuditEvent, PhoneVerification
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Status, TransitionNotAllowed
@@ -170,9 +170,9 @@ def returning_visitor(first_name: str, last_name: str, *, phone: str):
     found = identify(
         first_name=first_name, last_name=last_name, answer=Answer.of(phone_last4=phone[-4:])
     )
-    if found.result != "confirmed":
-        return None
     visitor = found.visitor
+    if found.result != "confirmed" or visitor is None:
+        return None
     if verification.normalise(visitor.phone) != phone or visitor.merged_into_id:
         return None
     return visitor
@@ -259,47 +259,7 @@ def kiosk_find(office: Office, *, ticket: str, phone_last4: str) -> Visit | None
     )
 
 
-# --- Texts: time to head in; place released -----------------------------------------------------
-
-
-def head_in_notify(office: Office, *, day: dt.date | None = None) -> int:
-    """Text each person on the way whose estimated wait has fallen to their travel time.
-
-    Asked after every change that moves the line; with nobody on the way it is one query.
-    """
-    day = day or office.local_date()
-    travelling = list(
-        Visit.objects.filter(
-            office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
-            travel_minutes__isnull=False, head_in_at__isnull=True,
-        ).select_related("office", "visitor")
-    )  # fmt: skip
-    made = 0
-    for visit in travelling:
-        estimate = selectors.wait_estimate(visit)
-        if estimate is None or estimate.low > visit.travel_minutes:
-            continue
-        now = timezone.now()
-        if not Visit.objects.filter(pk=visit.pk, head_in_at__isnull=True).update(head_in_at=now):
-            continue  # told by a concurrent change
-        made += _text(visit, ReminderKind.HEAD_IN, key=f"head-in:{visit.pk}",
-                      context={"ahead": estimate.ahead, "low": estimate.low,
-                               "high": estimate.high})  # fmt: skip
-    return made
-
-
-def _text(visit: Visit, kind: str, *, key: str, context: dict) -> int:
-    path = reverse("status:page", args=[visit.status_token])
-    _reminder, created = Reminder.objects.get_or_create(
-        idempotency_key=key,
-        defaults={
-            "office_id": visit.office_id, "visitor": visit.visitor, "visit": visit,
-            "kind": kind, "channel": ReminderChannel.SMS, "due_at": timezone.now(),
-            "context": {"ticket": visit.ticket_code, "status_url": settings.PUBLIC_URL + path,
-                        **context},
-        },
-    )  # fmt: skip
-    return int(created)
+# --- A place nobody came for ---------------------------------------------------------------------
 
 
 def release_overdue(*, now: dt.datetime | None = None) -> int:
@@ -313,7 +273,7 @@ def release_overdue(*, now: dt.datetime | None = None) -> int:
     ).select_related("office", "visitor")
     for visit in overdue:
         grace = dt.timedelta(minutes=visit.office.remote_grace_minutes)
-        if visit.called_at + grace > now:
+        if visit.called_at is None or visit.called_at + grace > now:
             continue
         try:
             with transaction.atomic():
@@ -327,8 +287,12 @@ def release_overdue(*, now: dt.datetime | None = None) -> int:
                 )
                 effects.visit_changed(visit, Event.NO_SHOW, what="place released (not arrived)")
                 join_url = settings.PUBLIC_URL + reverse("public:office", args=[visit.office.slug])
-                _text(visit, ReminderKind.PLACE_RELEASED, key=f"released:{visit.pk}",
-                      context={"join_url": join_url})  # fmt: skip
+                reminders.remote_text(
+                    visit,
+                    ReminderKind.PLACE_RELEASED,
+                    key=f"released:{visit.pk}",
+                    context={"join_url": join_url},
+                )
                 reminders.dispatch_soon()
         except TransitionNotAllowed:
             continue  # arrived, or staff moved them on, meanwhile
