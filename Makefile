@@ -36,7 +36,7 @@ bench: .venv/.synced ## Run the benchmarks and print BENCH lines
 	for b in benchmarks/bench_*.py; do $(RUN) python $$b || exit 1; done
 
 screenshots: .venv/.synced ## Run the browser tests that photograph pages and copy the shots to docs/screenshots/
-	$(RUN) pytest -q tests/e2e/test_journey.py tests/e2e/test_staff_day.py tests/e2e/test_for_you_browser.py tests/e2e/test_office_messages_browser.py tests/e2e/test_kiosk_browser.py tests/e2e/test_console_browser.py tests/e2e/test_inbox_browser.py tests/e2e/test_hired_browser.py tests/e2e/test_remote_join_browser.py
+	$(RUN) pytest -q tests/e2e/test_journey.py tests/e2e/test_staff_day.py tests/e2e/test_for_you_browser.py tests/e2e/test_office_messages_browser.py tests/e2e/test_kiosk_browser.py tests/e2e/test_console_browser.py tests/e2e/test_inbox_browser.py tests/e2e/test_hired_browser.py tests/e2e/test_remote_join_browser.py tests/e2e/test_booking_browser.py
 	mkdir -p docs/screenshots
 	for f in test-artifacts/journey-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/journey-}"; done
 	for f in test-artifacts/docs-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/docs-}"; done

@@ -527,7 +527,18 @@ def _hires(check_ins: list[dict], outcomes: list[tuple]) -> dict:
 def _appointments(offices: list[Office], first: dt.date, last: dt.date) -> dict:
     rows = Appointment.objects.filter(_local_window(offices, first, last, "starts_at"))
     counts = dict(rows.values("state").annotate(n=Count("pk")).values_list("state", "n").order_by())
-    return {state: counts.get(state, 0) for state in AppointmentState.values}
+    figures = {state: counts.get(state, 0) for state in AppointmentState.values}
+    # Those booked through "Book a time" (online or at the desk), and what came of them.
+    booked = dict(
+        rows.filter(booking__isnull=False)
+        .values("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+        .order_by()
+    )
+    figures["booked"] = {state: booked.get(state, 0) for state in AppointmentState.values}
+    figures["booked"]["total"] = sum(booked.values())
+    return figures
 
 
 # --- A range of days -------------------------------------------------------------------------

@@ -73,6 +73,8 @@ status:page            GET     ok       ok       ok       ok    ok    ok    ok  
 public:office          GET     ok       ok       ok       ok    ok    ok    ok    ok    ok
 public:poster          GET     ok       ok       ok       ok    ok    ok    ok    ok    ok
 public:join            GET     ok       ok       ok       ok    ok    ok    ok    ok    ok
+booking:book           GET     ok       ok       ok       ok    ok    ok    ok    ok    ok
+booking:desk_book      GET     login    login    login    ok    ok    ok    ok    no    no
 public:join            POST    bad      bad      bad      bad   bad   bad   bad   bad   bad
 admin:index            GET     login    login    login    login login login login login login
 """
@@ -89,7 +91,7 @@ def _rows():
 @pytest.fixture
 def world(office, other_office):
     # The public page offers joining from a phone (anonymous by design).
-    office.remote_join = True
+    office.remote_join = office.remote_booking = True
     office.save()
     office.reasons.create(label_en="Looking for work")
     users = {}
@@ -183,9 +185,15 @@ def test_who_may_reach_what(client, office, world, name, method, role, expected)
         # The last step of joining, filled in right but with no proved number: refused for all,
         # signed in or not.
         "public:join": {
-            "step": "verify", "j-first_name": "Eve", "j-last_name": "Smith",
-            "j-reasons": [office.reasons.get().pk], "j-travel_minutes": "20",
-            "j-phone": "(312) 555-0100", "j-consent": "on", "proof": "", "code": "123456",
+            "step": "verify",
+            "j-first_name": "Eve",
+            "j-last_name": "Smith",
+            "j-reasons": [office.reasons.get().pk],
+            "j-travel_minutes": "20",
+            "j-phone": "(312) 555-0100",
+            "j-consent": "on",
+            "proof": "",
+            "code": "123456",
         },
     }.get(name, {})
     response = client.post(url, data) if method == "POST" else client.get(url)
