@@ -84,7 +84,12 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         texts_now += reminders.appointment_arrived(visit)
     if event in LINE_MOVES:
         texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
-        texts_now += reminders.head_in_notify(Office(pk=visit.office_id), day=visit.service_date)
+        # Someone new joins at the back (or, with priority, ahead): nobody's wait got shorter.
+        # (One who joins from their phone hears about their own once their wait is quoted.)
+        if event != Event.CHECKED_IN:
+            texts_now += reminders.head_in_notify(
+                Office(pk=visit.office_id), day=visit.service_date
+            )
     if event in WEBHOOK_EVENTS:
         webhooks.emit(
             WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)

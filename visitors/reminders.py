@@ -330,16 +330,15 @@ def head_in_notify(office: Office, *, day: dt.date | None = None) -> int:
     some, the line's estimates are worked out once for all of them.
     """
     day = day or office.local_date()
-    travelling = dict(
-        Visit.objects.filter(
-            office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
-            travel_minutes__isnull=False, head_in_at__isnull=True,
-        ).values_list("pk", "travel_minutes")
+    travelling = Visit.objects.filter(
+        office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
+        travel_minutes__isnull=False, head_in_at__isnull=True,
     )  # fmt: skip
+    travelling = dict(travelling.values_list("pk", "travel_minutes"))
     if not travelling:
         return 0
     office = Office.objects.get(pk=office.pk)  # callers may hold only its id (effects)
-    estimates = line_estimates(office=office, day=day)
+    estimates = line_estimates(office=office, day=day, upto=set(travelling))
     due = [pk for pk, travel in travelling.items() if pk in estimates
            and estimates[pk].low <= travel]  # fmt: skip
     made = 0
@@ -353,6 +352,23 @@ def head_in_notify(office: Office, *, day: dt.date | None = None) -> int:
                       context={"ahead": estimate.ahead, "low": estimate.low,
                                "high": estimate.high})  # fmt: skip
     return made
+
+
+def head_in_if_near(visit: Visit, estimate) -> int:
+    """Just joined from a phone, with ``estimate`` quoted: "time to head in" at once when the
+    wait is already within their travel time (then later changes need not ask again)."""
+    if not (visit.on_the_way and visit.travel_minutes) or estimate is None:
+        return 0
+    if estimate.low > visit.travel_minutes:
+        return 0
+    if not Visit.objects.filter(pk=visit.pk, head_in_at__isnull=True).update(
+        head_in_at=timezone.now()
+    ):
+        return 0
+    visit.head_in_at = timezone.now()
+    return remote_text(visit, ReminderKind.HEAD_IN, key=f"head-in:{visit.pk}",
+                       context={"ahead": estimate.ahead, "low": estimate.low,
+                                "high": estimate.high})  # fmt: skip
 
 
 def remote_text(visit: Visit, kind: str, *, key: str, context: dict) -> int:

@@ -158,6 +158,10 @@ def remote_join(*, office: Office, proof: PhoneVerification, data: JoinRequest) 
         extra={"on_the_way": True, "travel_minutes": data.travel_minutes},
     )
     verification.consume(proof)
+    if not visit.replayed and reminders.head_in_if_near(
+        visit, getattr(visit, "wait_estimate", None)
+    ):
+        reminders.dispatch_soon()
     return visit
 
 

@@ -156,21 +156,32 @@ def newcomer_estimate(*, office: Office, now: dt.datetime | None = None) -> Wait
 def _estimate(office: Office, waiting, ahead: list[int], *, now) -> WaitEstimate:
     minutes = _service_minutes_each(office, waiting, now=now)
     total = sum(minutes(other) for other in ahead)
-    return _range(office, len(ahead), total / staff_on_duty(office=office, now=now), now=now)
+    now = now or timezone.now()
+    per_desk = total / staff_on_duty(office=office, now=now)
+    return _range(len(ahead), per_desk, now=now, closes=office.closes_at(now))
 
 
-def line_estimates(*, office: Office, day: dt.date | None = None, now=None) -> dict:
+def line_estimates(
+    *, office: Office, day: dt.date | None = None, now=None, upto: set[int] | None = None
+) -> dict:
     """Every waiting visit's estimate in one pass ({visit id: WaitEstimate}): for asking about
-    many at once (who on the way should head in now) without going over the line for each."""
+    many at once (who on the way should head in now) without going over the line for each.
+    With ``upto``, the pass stops once it has reached all of those visits."""
     now = now or timezone.now()
     waiting = queue_waiting(office=office, day=day or office.local_date(now))
     ids = list(waiting.values_list("pk", flat=True))
     minutes = _service_minutes_each(office, waiting, now=now)
     staff = staff_on_duty(office=office, now=now)
+    closes = office.closes_at(now)
+    left = set(upto) if upto is not None else None
     estimates, total = {}, 0.0
     for place, visit_id in enumerate(ids):
-        estimates[visit_id] = _range(office, place, total / staff, now=now)
+        estimates[visit_id] = _range(place, total / staff, now=now, closes=closes)
         total += minutes(visit_id)
+        if left is not None:
+            left.discard(visit_id)
+            if not left:
+                break
     return estimates
 
 
@@ -190,11 +201,9 @@ def _service_minutes_each(office: Office, waiting, *, now):
     return minutes
 
 
-def _range(office: Office, ahead: int, per_desk: float, *, now) -> WaitEstimate:
+def _range(ahead: int, per_desk: float, *, now, closes) -> WaitEstimate:
     low = 5 * math.floor(per_desk * 0.7 / 5)
     high = max(low + 5, 5 * math.ceil(per_desk * 1.3 / 5))
-    now = now or timezone.now()
-    closes = office.closes_at(now)
     past_closing = closes is not None and now + dt.timedelta(minutes=high) > closes
     return WaitEstimate(
         ahead=ahead, low=low, high=high, closes_at=closes, past_closing=past_closing

@@ -101,10 +101,11 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     lang = _lang(request)
     with translation.override(lang):
-        today = remote.office_today(office)
-        reasons = remote.joinable_reasons(office, day=office.local_date())
         step = request.POST.get("step", "") if request.method == "POST" else ""
-        if not today.can_join and step != "verify":
+        # The last step checks again itself (remote_join): no figures for a page to show.
+        today = remote.office_today(office) if step != "verify" else None
+        reasons = remote.joinable_reasons(office, day=office.local_date())
+        if today is not None and not today.can_join:
             return _page(request, "public/join.html", {"office": office, "today": today,
                                                        "closed": True}, lang=lang)  # fmt: skip
         form = RemoteJoinForm(request.POST or None, reasons=reasons, prefix="j")
