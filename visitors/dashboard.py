@@ -208,6 +208,7 @@ class Day:
     services: list[dict] = field(default_factory=list)
     reminders: dict = field(default_factory=dict)
     appointments: dict = field(default_factory=dict)
+    bookings: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
     staff: list[dict] = field(default_factory=list)
 
@@ -234,6 +235,7 @@ def day_figures(
     figures.services = _services(visits)
     figures.reminders = _reminders(offices, day, day)
     figures.appointments = _appointments(offices, day, day)
+    figures.bookings = _bookings(offices, day, day)
     figures.hires = _hires(
         _hire_check_ins(visits, today=offices[0].local_date(now)), figures.outcomes
     )
@@ -527,17 +529,18 @@ def _hires(check_ins: list[dict], outcomes: list[tuple]) -> dict:
 def _appointments(offices: list[Office], first: dt.date, last: dt.date) -> dict:
     rows = Appointment.objects.filter(_local_window(offices, first, last, "starts_at"))
     counts = dict(rows.values("state").annotate(n=Count("pk")).values_list("state", "n").order_by())
-    figures = {state: counts.get(state, 0) for state in AppointmentState.values}
-    # Those booked through "Book a time" (online or at the desk), and what came of them.
-    booked = dict(
-        rows.filter(booking__isnull=False)
-        .values("state")
-        .annotate(n=Count("pk"))
-        .values_list("state", "n")
-        .order_by()
+    return {state: counts.get(state, 0) for state in AppointmentState.values}
+
+
+def _bookings(offices: list[Office], first: dt.date, last: dt.date) -> dict:
+    """Appointments booked with "Book a time" (online or at the desk) that fall in the days, by
+    what came of them."""
+    rows = Appointment.objects.filter(
+        _local_window(offices, first, last, "starts_at"), booking__isnull=False
     )
-    figures["booked"] = {state: booked.get(state, 0) for state in AppointmentState.values}
-    figures["booked"]["total"] = sum(booked.values())
+    counts = dict(rows.values("state").annotate(n=Count("pk")).values_list("state", "n").order_by())
+    figures = {state: counts.get(state, 0) for state in AppointmentState.values}
+    figures["total"] = sum(counts.values())
     return figures
 
 
@@ -567,6 +570,7 @@ class Range:
     totals: dict = field(default_factory=dict)
     reminders: dict = field(default_factory=dict)
     appointments: dict = field(default_factory=dict)
+    bookings: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
     equal_opportunity: dict | None = None
 
@@ -667,6 +671,7 @@ def range_figures(
         services=lambda: _services(visits),
         reminders=lambda: _reminders(offices, first, last),
         appointments=lambda: _appointments(offices, first, last),
+        bookings=lambda: _bookings(offices, first, last),
         check_ins=lambda: _hire_check_ins(visits, today=offices[0].local_date(now)),
     )
     days = {r["service_date"]: r for r in results["per_day"]}
@@ -718,6 +723,7 @@ def range_figures(
         setattr(figures, name, results[name])
     figures.reminders = results["reminders"]
     figures.appointments = results["appointments"]
+    figures.bookings = results["bookings"]
     figures.hires = _hires(results["check_ins"], figures.outcomes)
     if equal_opportunity:
         figures.equal_opportunity = _equal_opportunity(visits)

@@ -29,7 +29,7 @@ def test_the_day_counts_bookings_kept_missed_and_cancelled(frozen, booking_offic
     Appointment.objects.create(office=booking_office, visitor=made[0].appointment.visitor,
                                starts_at=local(TUESDAY, "15:00"), purpose="By hand")  # fmt: skip
     figures = dashboard.day_figures([booking_office], TUESDAY, now=local(TUESDAY, "18:00"))
-    booked = figures.appointments["booked"]
+    booked = figures.bookings
     assert booked["total"] == 4
     assert (booked["kept"], booked["missed"], booked["cancelled"], booked["scheduled"]) == (
         1,

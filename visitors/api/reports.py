@@ -53,6 +53,7 @@ def _day_out(office, figures: dashboard.Day) -> dict:
         ],  # fmt: skip
         "reminders": figures.reminders,
         "appointments": figures.appointments,
+        "bookings": figures.bookings,
         "staff": [
             {
                 "username": s["called_by__username"],
@@ -126,6 +127,7 @@ def range_(
         ],  # fmt: skip
         "reminders": figures.reminders,
         "appointments": figures.appointments,
+        "bookings": figures.bookings,
         "equal_opportunity": None
         if figures.equal_opportunity is None
         else {

@@ -394,6 +394,9 @@ class HeadlineOut(Schema):
     )
     covered: int = Field(description="Covered veterans and eligible spouses.")
     covered_served_ahead: int
+    remote_joins: int = Field(description="Joined the line from a phone.")
+    remote_arrived: int = Field(description="Of those, arrived (said 'I'm here' or marked).")
+    remote_released: int = Field(description="Called while on the way, not here in time.")
     rated: int
     rating: float | None
 
@@ -465,6 +468,9 @@ class DayOut(Schema):
     services: list[ServiceCountOut]
     reminders: ReminderCountsOut
     appointments: dict[str, int]
+    bookings: dict[str, int] = Field(
+        description='Appointments booked with "Book a time" in the days, by state, and "total".'
+    )
     staff: list[StaffCountOut]
 
 
@@ -504,6 +510,9 @@ class RangeOut(Schema):
     heatmap: list[HeatCellOut]
     reminders: ReminderCountsOut
     appointments: dict[str, int]
+    bookings: dict[str, int] = Field(
+        description='Appointments booked with "Book a time" in the days, by state, and "total".'
+    )
     equal_opportunity: dict[str, list[EOCountOut]] | None = Field(
         description='Counts only, and only for tokens whose maker may see them; under 5 is "<5".'
     )
