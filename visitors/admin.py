@@ -141,7 +141,7 @@ class InOfficeZone:
         """The office a form's times belong to: the one chosen on a posted form (a form that
         moves a row to another office is read in the new office's zone), else its row's."""
         posted = request.POST.get("office", "") if request.method == "POST" else ""
-        if self._has_office() and posted.isdigit():
+        if self._has_office() and posted.isdecimal():
             offices = access.admin_queryset(request.user, Office.objects.all())
             if (chosen := offices.filter(pk=posted).first()) is not None:
                 return chosen

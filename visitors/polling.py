@@ -86,7 +86,7 @@ def answer_unchanged(request: HttpRequest) -> HttpResponse | None:
     match = QUEUE_PATH.match(request.path_info)
     seen = request.GET.get("v", "")
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    if match is None or not seen.isdigit() or not session_key:
+    if match is None or not seen.isdecimal() or not session_key:
         return None
     office_id = (cache.get(_permit_key(session_key)) or {}).get(match["slug"])
     if office_id is None or cache.get(_version_key(office_id)) != int(seen):

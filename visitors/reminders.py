@@ -76,13 +76,19 @@ def _schedule_before(*, key: str, starts_at, visitor: Visitor, office_id: int, n
         due = starts_at - before
         if due <= now:
             continue  # booked later than that: no "tomorrow" text an hour before
-        reminder, _ = Reminder.objects.get_or_create(
+        reminder, created = Reminder.objects.get_or_create(
             idempotency_key=f"{key}:{starts_at.timestamp():.0f}:{label}",
             defaults={
                 "office_id": office_id, "visitor": visitor, "channel": channel,
                 "due_at": due, "context": {"starts_at": starts_at.isoformat()}, **fields,
             },
         )  # fmt: skip
+        if not created and reminder.state == ReminderState.CANCELLED:
+            # Moved away and back to this time: the rows the first move called off are due again.
+            Reminder.objects.filter(pk=reminder.pk, state=ReminderState.CANCELLED).update(
+                state=ReminderState.SCHEDULED, due_at=due, last_error="", channel=channel
+            )
+            reminder.refresh_from_db()
         made.append(reminder)
     return made
 
@@ -330,11 +336,12 @@ def head_in_notify(office: Office, *, day: dt.date | None = None) -> int:
     some, the line's estimates are worked out once for all of them.
     """
     day = day or office.local_date()
-    travelling = Visit.objects.filter(
-        office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
-        travel_minutes__isnull=False, head_in_at__isnull=True,
+    travelling: dict[int, int | None] = dict(
+        Visit.objects.filter(
+            office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
+            travel_minutes__isnull=False, head_in_at__isnull=True,
+        ).values_list("pk", "travel_minutes")
     )  # fmt: skip
-    travelling = dict(travelling.values_list("pk", "travel_minutes"))
     if not travelling:
         return 0
     office = Office.objects.get(pk=office.pk)  # callers may hold only its id (effects)

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 # who read it just before it changed is not turned away.
 LOBBY_WINDOW = dt.timedelta(minutes=10)
 TRAVEL_CHOICES = (10, 20, 30, 45, 60)
+ASCII_DIGITS = frozenset("0123456789")
 
 
 class JoinRefused(Exception):
@@ -126,37 +127,41 @@ def remote_join(*, office: Office, proof: PhoneVerification, data: JoinRequest) 
     if not office.is_open_at(now):
         raise JoinRefused(_("The office is closed now. Join when it opens."))
     day = office.local_date(now)
-    if places_left(office, day=day) <= 0:
-        raise JoinRefused(
-            _("All of today's places from phones are taken. You can still come to the office.")
+    with transaction.atomic():
+        # The day's cap is counted under the office row's lock (each check-in moves its queue
+        # version, so it takes that lock anyway): of joins racing for the last place, one gets it.
+        list(Office.objects.select_for_update().filter(pk=office.pk).values_list("pk"))
+        if places_left(office, day=day) <= 0:
+            raise JoinRefused(
+                _("All of today's places from phones are taken. You can still come to the office.")
+            )
+        if verification.must_check_in_on_site(office=office, phone=proof.phone):
+            raise JoinRefused(
+                _("After missed calls, we ask you to check in at the office itself. Come to the "
+                  "front desk; we will be glad to see you.")
+            )  # fmt: skip
+        reasons = list(joinable_reasons(office, day=day).filter(pk__in=data.reason_ids))
+        if not reasons and not data.reason_other.strip():
+            raise JoinRefused(_("Choose what you need today, or tell us in your own words."))
+        visitor = returning_visitor(data.first_name, data.last_name, phone=proof.phone)
+        check_in = services.KioskCheckIn(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            language=data.language,
+            visitor_id=visitor.pk if visitor else None,
+            reason_ids=[r.pk for r in reasons],
+            reason_other=data.reason_other,
+            phone=proof.phone,
+            notify_when_called=True,
+            consent_reminders=True,
         )
-    if verification.must_check_in_on_site(office=office, phone=proof.phone):
-        raise JoinRefused(
-            _("After missed calls, we ask you to check in at the office itself. Come to the "
-              "front desk; we will be glad to see you.")
-        )  # fmt: skip
-    reasons = list(joinable_reasons(office, day=day).filter(pk__in=data.reason_ids))
-    if not reasons and not data.reason_other.strip():
-        raise JoinRefused(_("Choose what you need today, or tell us in your own words."))
-    visitor = returning_visitor(data.first_name, data.last_name, phone=proof.phone)
-    check_in = services.KioskCheckIn(
-        first_name=data.first_name,
-        last_name=data.last_name,
-        language=data.language,
-        visitor_id=visitor.pk if visitor else None,
-        reason_ids=[r.pk for r in reasons],
-        reason_other=data.reason_other,
-        phone=proof.phone,
-        notify_when_called=True,
-        consent_reminders=True,
-    )
-    visit = services.kiosk_check_in(
-        office=office,
-        data=check_in,
-        token=proof.token,
-        source=Source.REMOTE,
-        extra={"on_the_way": True, "travel_minutes": data.travel_minutes},
-    )
+        visit = services.kiosk_check_in(
+            office=office,
+            data=check_in,
+            token=proof.token,
+            source=Source.REMOTE,
+            extra={"on_the_way": True, "travel_minutes": data.travel_minutes},
+        )
     verification.consume(proof)
     if not visit.replayed and reminders.head_in_if_near(
         visit, getattr(visit, "wait_estimate", None)
@@ -227,7 +232,7 @@ def lobby_code_window(*, at: dt.datetime | None = None) -> int:
 
 
 def lobby_code_ok(office: Office, code: str, *, at: dt.datetime | None = None) -> bool:
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    code = "".join(ch for ch in (code or "") if ch in ASCII_DIGITS)
     if len(code) != 4:
         return False
     return any(
@@ -239,7 +244,9 @@ def kiosk_find(office: Office, *, ticket: str, phone_last4: str) -> Visit | None
     """The kiosk's "I joined from my phone": today's ticket here, on the way, whose number
     ends in these digits (both must fit; nothing is said of which did not)."""
     ticket = (ticket or "").strip().upper().replace(" ", "")
-    digits = "".join(ch for ch in (phone_last4 or "") if ch.isdigit())
+    if not ticket.isascii():
+        return None
+    digits = "".join(ch for ch in (phone_last4 or "") if ch in ASCII_DIGITS)
     if not ticket or len(digits) != 4:
         return None
     if "-" not in ticket and ticket[:1].isalpha():

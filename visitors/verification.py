@@ -32,12 +32,19 @@ from visitors.people.recognition import phone_digits
 logger = logging.getLogger(__name__)
 
 
+PHONE_CHARACTERS = frozenset("0123456789+-() .")
+
+
 class NotTextable(Exception):
     """The number can't take a text: the message says what to do."""
 
 
 def normalise(phone: str) -> str | None:
-    """The number in E.164, or None when it cannot be a mobile number we can text."""
+    """The number in E.164, or None when it cannot be a mobile number we can text (only ASCII
+    digits and + - ( ) . and spaces: other scripts' digits would make another rate-limit bucket
+    for the same number)."""
+    if set(phone or "") - PHONE_CHARACTERS:
+        return None
     digits = phone_digits(phone or "")
     if not 10 <= len(digits) <= 15:
         return None
@@ -99,7 +106,7 @@ def code_check(verification: PhoneVerification, code: str) -> Check:
     now = timezone.now()
     if verification.verified_at is not None:
         return Check(True)
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    code = "".join(ch for ch in (code or "") if ch in "0123456789")
     # The try is counted first, with a compare-and-set on the count: ten guesses sent at
     # once get five answers at most.
     counted = PhoneVerification.objects.filter(

@@ -1,6 +1,7 @@
 """Twenty people sent the last free seat at the same moment: the database lets one have it."""
 
 import datetime as dt
+import time
 
 import pytest
 import time_machine
@@ -93,3 +94,46 @@ def test_one_proof_sent_ten_times_at_once_makes_one_booking(last_seat):
     assert len([r for r in results if isinstance(r, Booking)]) == 1, results
     assert all(isinstance(r, Booking | services.BookingError) for r in results), results
     assert Booking.objects.count() == 1
+
+
+def test_one_counsellor_is_not_booked_twice_at_overlapping_times(frozen_now, monkeypatch):
+    """An hour-long type at 09:00 and a half-hour one at 09:30, both Dana's, booked at once:
+    the seats differ (their start times do), the lock on Dana's row keeps her to one. Each
+    booking pauses between reading the free seats and taking one, so that without the lock
+    every one of them would read "free"."""
+    read_free_seats = services._free_seats
+
+    def slow_free_seats(*args, **kwargs):
+        seats = read_free_seats(*args, **kwargs)
+        time.sleep(0.2)
+        return seats
+
+    monkeypatch.setattr(services, "_free_seats", slow_free_seats)
+    office = OfficeFactory(slug="riverside", remote_booking=True)
+    dana = UserFactory(username="dana")
+    MembershipFactory(user=dana, office=office, role="counsellor")
+    StaffAvailability.objects.create(
+        office=office, user=dana, weekday=TUESDAY.weekday(), starts=dt.time(9), ends=dt.time(11)
+    )
+    long = AppointmentType.objects.create(office=office, name_en="Intake", duration_minutes=60)
+    short = AppointmentType.objects.create(office=office, name_en="CV check", duration_minutes=30)
+    long.staff.add(dana)
+    short.staff.add(dana)
+    wanted = [(long, local(TUESDAY, "09:00")), (short, local(TUESDAY, "09:30"))] * 4
+
+    def work(i):
+        kind, at = wanted[i]
+        return services.booking_make(kind=kind, starts_at=at, first_name=f"P{i}",
+                                     last_name="Race", made_by="desk", now=NOW)  # fmt: skip
+
+    results = together(len(wanted), work)
+    made = [r for r in results if isinstance(r, Booking)]
+    assert len(made) == 1, results
+    assert all(isinstance(r, services.SlotTaken) for r in results if r not in made), results
+    assert Appointment.objects.filter(state="scheduled").count() == 1
+
+
+@pytest.fixture
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield

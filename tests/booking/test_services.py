@@ -179,3 +179,22 @@ def test_counts_says_how_bookings_were_made_and_what_came_of_them(
     came = services.counts(office_ids=[booking_office.pk], start=start, end=end)
     assert (came["kept"], came["missed"], came["cancelled"], came["booked"]) == (1, 1, 1, 0)
     assert services.counts(office_ids=[other_office.pk], start=start, end=end)["kept"] == 0
+
+
+def test_moving_away_and_back_brings_the_reminders_back_and_texts_each_move(job_help):
+    booking = book(job_help)
+    services.booking_move(booking=booking, starts_at=local(TUESDAY, "10:00"))
+    services.booking_move(booking=booking, starts_at=local(TUESDAY, "09:00"))
+    scheduled = Reminder.objects.filter(kind="appointment", state=ReminderState.SCHEDULED)
+    assert {r.context["starts_at"] for r in scheduled} == {local(TUESDAY, "09:00").isoformat()}
+    assert scheduled.count() == 2  # the day before and two hours before, due again
+    services.booking_move(booking=booking, starts_at=local(TUESDAY, "10:00"))
+    assert Reminder.objects.filter(kind=ReminderKind.BOOKING_CHANGED).count() == 3
+
+
+def test_the_same_desk_form_sent_twice_makes_one_booking(job_help):
+    first = book(job_help, form_token="t" * 32)
+    again = book(job_help, form_token="t" * 32)
+    assert again.pk == first.pk
+    assert Booking.objects.count() == 1 and Appointment.objects.count() == 1
+    assert Reminder.objects.filter(kind=ReminderKind.BOOKING_CONFIRMED).count() == 1

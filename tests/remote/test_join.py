@@ -218,10 +218,13 @@ def test_repeated_no_shows_must_check_in_on_site(client, remote_office, memory_s
         when = timezone.now() - dt.timedelta(days=days)
         VisitFactory(office=remote_office, visitor=visitor, source=Source.REMOTE,
                      status=Status.NO_SHOW, checked_in_at=when, called_at=when)  # fmt: skip
-    refused, _data = ask_code(client, remote_office)
+    # The code first: before it, nothing tells a stranger typing this number about its past.
+    sent, _data = ask_code(client, remote_office)
+    assert sent.status_code == 200 and "check in at the office itself" not in sent.text
+    refused = join(client, remote_office, memory_sms)
     assert refused.status_code == 422
     assert "check in at the office itself" in refused.text
-    assert memory_sms == []
+    assert not Visit.objects.filter(status=Status.WAITING).exists()
 
 
 def test_a_returning_visitor_is_recognised_only_by_name_and_proved_number(
@@ -272,3 +275,58 @@ def test_a_text_that_cannot_be_sent_says_so(client, remote_office, settings):
     assert response.status_code == 422
     assert "could not send a text to that number" in response.text
     assert not PhoneVerification.objects.exists()
+
+
+def test_a_proof_older_than_its_life_takes_no_place(client, remote_office, memory_sms, settings):
+    sent, data = ask_code(client, remote_office)
+    final = {**data, "step": "verify", "proof": proof_of(sent), "code": last_code(memory_sms)}
+    remote_office.remote_join = True
+    remote_office.remote_daily_cap = 0  # refused today: the page is kept and sent again later
+    remote_office.save()
+    url = reverse("public:join", args=[remote_office.slug])
+    assert client.post(url, final).status_code == 422
+    remote_office.remote_daily_cap = 60
+    remote_office.save()
+    later = timezone.now() + dt.timedelta(minutes=settings.VERIFY_VALID_MINUTES + 1)
+    with time_machine.travel(later):
+        again = client.post(url, final)
+    assert again.status_code == 422 and "ask for a new code" in again.text
+    assert not Visit.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_joins_racing_for_the_last_place_of_the_day_get_one(remote_office, memory_sms):
+    from django.test import Client
+
+    remote_office.remote_daily_cap = 1
+    remote_office.save()
+    forms = []
+    for n in range(6):
+        client = Client()
+        sent, data = ask_code(
+            client, remote_office, **{"j-phone": f"(312) 555-02{n:02d}", "j-first_name": f"P{n}"}
+        )
+        forms.append((client, {**data, "step": "verify", "proof": proof_of(sent),
+                               "code": last_code(memory_sms)}))  # fmt: skip
+    url = reverse("public:join", args=[remote_office.slug])
+    results = together(6, lambda i: forms[i][0].post(url, forms[i][1]).status_code)
+    assert sorted(results) == [302, 422, 422, 422, 422, 422], results
+    assert Visit.objects.filter(source=Source.REMOTE).count() == 1
+
+
+@pytest.mark.parametrize("odd", ["²", "A²", "٣", "\u0000", "x" * 50])
+def test_odd_characters_get_a_clear_answer_never_an_error(client, remote_office, odd):
+    from tests.kiosk.conftest import Tablet
+    from visitors.offices.models import KioskLink
+    from visitors.views.kiosk import KIOSK_COOKIE
+
+    visit = VisitFactory(office=remote_office)
+    status = reverse("status:page", args=[visit.status_token])
+    # A NUL byte is refused whole (400) before any view; the rest reach the views.
+    assert client.get(status, {"best": odd}).status_code in (200, 400)
+    assert client.post(status + "here/", {"code": odd}).status_code in (302, 400, 422)
+    _link, token = KioskLink.issue(office=remote_office, label="Lobby")
+    client.cookies[KIOSK_COOKIE] = token
+    tablet = Tablet(client, remote_office)
+    answer = tablet.post("arrived", ticket=odd, phone_last4=odd)
+    assert answer.status_code in (400, 422)

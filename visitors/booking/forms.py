@@ -2,6 +2,7 @@
 against the free slots by the service whenever it is used."""
 
 import datetime as dt
+import secrets
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +12,7 @@ from visitors import verification
 
 def parse_at(raw: str | None) -> dt.datetime | None:
     """A slot's start from its Unix time in a link or a form, or None."""
-    if not raw or not raw.isdigit() or len(raw) > 12:
+    if not raw or not raw.isdecimal() or len(raw) > 12:
         return None
     try:
         return dt.datetime.fromtimestamp(int(raw), tz=dt.UTC)
@@ -88,6 +89,11 @@ class DeskForm(NameForm):
     consent_sms = forms.BooleanField(
         label=_("They agree to a confirmation and reminders by text"), required=False
     )
+    # One per form shown: the same form sent twice (a double click) makes one booking.
+    form_token = forms.CharField(
+        max_length=64, required=False, widget=forms.HiddenInput,
+        initial=lambda: secrets.token_urlsafe(24),
+    )  # fmt: skip
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data["phone"].strip()

@@ -233,6 +233,10 @@ class Booking(models.Model):
     manage_token = models.CharField(max_length=64, unique=True, default=new_manage_token)
     phone = models.CharField(max_length=20, blank=True, help_text=_("E.164"))
     made_by = models.CharField(max_length=6, choices=MadeBy.choices)
+    form_token = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False,
+        help_text=_("The desk form's one-time token: a double-clicked Book makes one booking."),
+    )  # fmt: skip
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

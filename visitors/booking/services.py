@@ -8,10 +8,12 @@ what is *offered*: taking a seat is an insert the database refuses when the seat
 """
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -236,6 +238,22 @@ def _seat_take(*, kind, appointment, starts_at, now, seat: BookingSeat | None = 
     someone else holds, committed or not yet, and the next one is tried.
     """
     moving = seat.appointment_id if seat is not None else None
+    # The unique constraints hold seats at the same start; a staff member's appointments at
+    # overlapping times (a 60-minute type at 09:00, a 30-minute one at 09:30) are kept apart by
+    # taking their rows' locks first (in id order: no deadlock), so that the free seats below are
+    # read after any booking that is being made for them has committed. A group session with no
+    # staff locks its type instead. (SQLite's IMMEDIATE transactions are one at a time anyway.)
+    staff_ids = sorted(kind.staff.values_list("pk", flat=True))
+    if staff_ids:
+        list(
+            get_user_model()
+            .objects.select_for_update()
+            .filter(pk__in=staff_ids)
+            .order_by("pk")
+            .values_list("pk")
+        )
+    else:
+        list(AppointmentType.objects.select_for_update().filter(pk=kind.pk).values_list("pk"))
     for staff_id, number in _free_seats(kind, starts_at, now, moving):
         try:
             with transaction.atomic():
@@ -345,13 +363,39 @@ def booking_make(
     proof: PhoneVerification | None = None,
     by=None,
     now: dt.datetime | None = None,
+    form_token: str | None = None,
 ) -> Booking:
     """Book a seat of the slot at ``starts_at`` and tell the visitor.
 
     Online, ``proof`` is the verified number's row: it is used up here, in the same transaction
     as the seat, so one proof makes one booking and a slot taken meanwhile does not spend it.
+    At the desk, ``form_token`` does the same for a form sent twice: the booking it made.
     """
     now = now or timezone.now()
+    if form_token:
+        made = Booking.objects.filter(form_token=form_token).first()
+        if made is not None:
+            return made
+        try:
+            return _booking_make(kind=kind, starts_at=starts_at, first_name=first_name,
+                                 last_name=last_name, phone=phone, language=language,
+                                 consent_sms=consent_sms, made_by=made_by, visitor=visitor,
+                                 proof=proof, by=by, now=now, form_token=form_token)  # fmt: skip
+        except IntegrityError:
+            made = Booking.objects.filter(form_token=form_token).first()
+            if made is None:
+                raise
+            return made
+    return _booking_make(kind=kind, starts_at=starts_at, first_name=first_name,
+                         last_name=last_name, phone=phone, language=language,
+                         consent_sms=consent_sms, made_by=made_by, visitor=visitor,
+                         proof=proof, by=by, now=now)  # fmt: skip
+
+
+def _booking_make(
+    *, kind, starts_at, first_name, last_name, phone, language, consent_sms, made_by, visitor,
+    proof, by, now, form_token=None,
+) -> Booking:  # fmt: skip
     if made_by == MadeBy.ONLINE:
         if proof is None or proof.verified_at is None or proof.office_id != kind.office_id:
             raise ProofUsed(translation.gettext("Please prove your number with a code first."))
@@ -381,8 +425,9 @@ def booking_make(
             appointment.staff_id = seat.staff_id
             appointment.save(update_fields=["staff"])
         booking = Booking.objects.create(
-            appointment=appointment, appointment_type=kind, phone=phone, made_by=made_by, by=by
-        )
+            appointment=appointment, appointment_type=kind, phone=phone, made_by=made_by, by=by,
+            form_token=form_token,
+        )  # fmt: skip
         reminders.appointment_schedule(appointment, now=now)
         _text(booking, kind=ReminderKind.BOOKING_CONFIRMED, key=f"booking-confirmed:{booking.pk}")
     return booking
@@ -447,7 +492,8 @@ def booking_move(
         _text(
             booking,
             kind=ReminderKind.BOOKING_CHANGED,
-            key=f"booking-moved:{booking.pk}:{starts_at.timestamp():.0f}",
+            # One text per move: back to a time moved away from earlier is a move of its own.
+            key=f"booking-moved:{booking.pk}:{starts_at.timestamp():.0f}:{uuid.uuid4().hex}",
             change="moved",
         )
     return booking

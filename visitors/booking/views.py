@@ -84,7 +84,7 @@ def _types(office: Office, *, online: bool):
 
 def _chosen_type(request, office: Office, *, online: bool) -> AppointmentType | None:
     raw = request.POST.get("type") or request.GET.get("type") or ""
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isdecimal() or len(raw) > 12:
         return None
     kind = _types(office, online=online).filter(pk=int(raw)).first()
     return _labelled(kind) if kind else None
@@ -176,11 +176,8 @@ def _book_send(request, office: Office, lang: str) -> HttpResponse:
         key=lambda _g, _r: office.slug,
         name="RATELIMIT_REMOTE_OFFICE",
     )
-    if verification.must_check_in_on_site(office=office, phone=phone):
-        context["message"] = _(
-            "Please come to the office to book: this number missed appointments recently."
-        )
-        return _page(request, "booking/book.html", context, lang=lang, status=403)
+    # Whether the number must come in person is said only once it is proved: before, anyone
+    # could type a stranger's number and learn about their missed appointments.
     try:
         proof = verification.code_send(office=office, phone=phone, purpose=PURPOSE, language=lang)
     except verification.NotTextable as error:
@@ -227,6 +224,11 @@ def _book_confirm(request, office: Office, lang: str) -> HttpResponse:
             "message": _("That code has run out or was already used. Please start again."),
         }
         return _page(request, "booking/book.html", context, lang=lang, status=422)
+    if verification.must_check_in_on_site(office=office, phone=proof.phone):
+        context["message"] = _(
+            "Please come to the office to book: this number missed appointments recently."
+        )
+        return _page(request, "booking/book.html", context, lang=lang, status=403)
     try:
         booking = services.booking_make(
             kind=kind,
@@ -253,7 +255,10 @@ def _book_confirm(request, office: Office, lang: str) -> HttpResponse:
 
 
 def _booking_for_token(slug: str, token: str) -> Booking:
-    office = _public_office(slug)
+    # The token is what opens a booking: its link keeps working when the office books only at
+    # the desk, or stops offering online booking after the text went out.
+    office = get_object_or_404(Office, slug=slug)
+    timezone.activate(office.zone)
     booking = services.booking_for_token(office=office, token=token)
     if booking is None:
         raise Http404
@@ -347,6 +352,7 @@ def desk_book(request: HttpRequest, slug: str) -> HttpResponse:
                     consent_sms=form.cleaned_data["consent_sms"],
                     made_by=MadeBy.DESK,
                     by=request.user,
+                    form_token=form.cleaned_data["form_token"] or None,
                 )
             except services.BookingError as error:
                 form.add_error(None, str(error))

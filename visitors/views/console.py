@@ -87,7 +87,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     seen = request.GET.get("v", "")
     version = selectors.queue_version(office_id=office.pk)
     polling.grant(request, office_id=office.pk, slug=office.slug, version=version)
-    if seen.isdigit() and int(seen) == version:
+    if seen.isdecimal() and int(seen) == version:
         return HttpResponse(status=204)
     board = selectors.console_board(office=office)
     context = {"office": office, "board": board, "for_you": selectors.for_you(board, request.user)}

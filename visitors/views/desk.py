@@ -77,7 +77,7 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
     day = office.local_date()
     visitor = None
     visitor_id = request.POST.get("visitor") or request.GET.get("visitor")
-    if visitor_id and visitor_id.isdigit():
+    if visitor_id and visitor_id.isdecimal():
         visitor = access.visitor_for_office(request.user, office, int(visitor_id))
         if visitor.merged_into_id is not None:
             raise Http404

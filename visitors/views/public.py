@@ -140,10 +140,8 @@ def _send_code(request, office, form, *, lang, today):
                      name="RATELIMIT_VERIFY_NUMBER", method="POST")  # fmt: skip
     ratelimits.count(request, group="verify:ip", key="ip", name="RATELIMIT_VERIFY_IP",
                      method="POST")  # fmt: skip
-    if verification.must_check_in_on_site(office=office, phone=phone):
-        error = _("After missed calls, we ask you to check in at the office itself. Come to the "
-                  "front desk; we will be glad to see you.")  # fmt: skip
-        return _join_form(request, office, form, lang=lang, today=today, status=422, error=error)
+    # Whether this number must come in person is said only once the code proves it is theirs
+    # (remote_join): before, anyone could learn a stranger's missed calls.
     try:
         proof = verification.code_send(
             office=office, phone=phone, purpose=VerificationPurpose.JOIN, language=lang
@@ -171,6 +169,10 @@ def _verify(request, office, form, *, lang, today):
     if not checked.ok:
         return _code_form(request, office, form, proof, lang=lang, code_form=code_form,
                           status=422, error=checked.message)  # fmt: skip
+    proof = verification.verified(proof.token, office=office, purpose=VerificationPurpose.JOIN)
+    if proof is None:  # proved too long ago (a page sent again the next morning)
+        error = _("Please ask for a new code.")
+        return _join_form(request, office, form, lang=lang, today=today, status=422, error=error)
     ratelimits.count(request, group="remote:office", key=lambda g, r: office.slug,
                      name="RATELIMIT_REMOTE_OFFICE", method="POST")  # fmt: skip
     data = form.cleaned_data

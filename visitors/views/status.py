@@ -42,7 +42,7 @@ def _render(request, visit, *, message="", status=200):
     position = selectors.queue_position(visit) if visit.status == Status.WAITING else None
     # The best place this page has shown: a higher number now gets a word of why (never who).
     seen = request.GET.get("best", "")
-    best = min(int(seen), position) if seen.isdigit() and position else position
+    best = min(int(seen), position) if seen.isdecimal() and position else position
     with translation.override(lang):
         context = {
             "visit": visit,
@@ -119,7 +119,7 @@ def status_rate(request: HttpRequest, token: str) -> HttpResponse:
     visit = _visit_for_token(token)
     raw = request.POST.get("rating", "")
     with translation.override(_language(request, visit)):
-        if not (raw.isdigit() and 1 <= int(raw) <= 5):
+        if not (raw.isdecimal() and 1 <= int(raw) <= 5):
             return _render(request, visit, message=_("Choose a number from 1 to 5."), status=422)
         rated = Visit.objects.filter(pk=visit.pk, status=Status.DONE, rating__isnull=True).update(
             rating=int(raw)
