@@ -330,3 +330,12 @@ def test_odd_characters_get_a_clear_answer_never_an_error(client, remote_office,
     tablet = Tablet(client, remote_office)
     answer = tablet.post("arrived", ticket=odd, phone_last4=odd)
     assert answer.status_code in (400, 422)
+
+
+def test_the_door_poster_carries_the_public_page_s_address_and_qr_code(client, remote_office):
+    poster = client.get(reverse("public:poster", args=[remote_office.slug]))
+    assert poster.status_code == 200
+    address = "http://localhost:8000" + reverse("public:office", args=[remote_office.slug])
+    assert address in poster.text and "<svg" in poster.text
+    assert "Join the line from your phone" in poster.text and "Únase a la fila" in poster.text
+    assert client.get(reverse("public:poster", args=["nowhere"])).status_code == 404
