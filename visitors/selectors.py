@@ -14,6 +14,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -253,7 +254,12 @@ class Board:
 
 
 def console_board(*, office: Office) -> Board:
-    """Everything the console's queue shows, in a fixed number of queries."""
+    """Everything the console's queue shows, in a fixed number of queries.
+
+    The version is read first: a change committed while the rows are read shows in them under
+    the older number, so every console asks again at its next poll (read last, such a change
+    would wear the newer number and never be fetched)."""
+    version = Office.objects.values_list("queue_version", flat=True).get(pk=office.pk)
     day = office.local_date()
     open_requests = (
         OpenRequest.objects.filter(visitor=OuterRef("visitor"), state=OpenRequest.State.OPEN)
@@ -304,8 +310,14 @@ def console_board(*, office: Office) -> Board:
         .select_related("visitor")
         .order_by("-ended_at", "-pk")[:50]
     )
-    version = Office.objects.values_list("queue_version", flat=True).get(pk=office.pk)
     return Board(version=version, waiting=waiting, serving=serving, done=done)
+
+
+def for_you_waiting(*, office: Office, user) -> list:
+    """The waiting visits that are this staff member's (as ``for_you``), in one query of their
+    own: the shared board is the same for everyone and comes from the cache."""
+    mine = Q(assigned_to=user) | Q(assigned_to__isnull=True, appointment__staff=user)
+    return list(queue_waiting(office=office).filter(mine).select_related("visitor", "appointment"))
 
 
 def for_you(board: Board, user) -> list:

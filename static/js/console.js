@@ -145,3 +145,22 @@
     if (added.length) tell(added.length);
   });
 })();
+
+// The queue board comes from a cache shared by every console of the office, so its forms carry
+// no CSRF token of their own: the page's token (the one htmx sends in its header) goes with
+// each of them as it is submitted.
+(function () {
+  "use strict";
+  function pageToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+  document.addEventListener("formdata", function (event) {
+    var form = event.target;
+    if ((form.method || "").toLowerCase() !== "post") return;
+    if (!event.formData.get("csrfmiddlewaretoken")) event.formData.set("csrfmiddlewaretoken", pageToken());
+  });
+})();

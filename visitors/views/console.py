@@ -7,10 +7,14 @@ nothing on the page is swapped: scroll, focus and half-typed text stay as they a
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -41,11 +45,34 @@ def desk_home(request: HttpRequest) -> HttpResponse:
     return render(request, "desk/offices.html", {"memberships": memberships})
 
 
+# A board stays in the cache a little while after its version has passed: a console that asks
+# with an old version gets the current one, never an old board (the key names the version).
+BOARD_SECONDS = 60
+
+
+def shared_board(request: HttpRequest, office, *, version: int | None = None) -> tuple[int, str]:
+    """The office's queue board as HTML, the same for every console: built once per (office,
+    queue version, language) and then served from the cache. Returns (version, html)."""
+    language = get_language() or "en"
+    if version is None:
+        version = selectors.queue_version(office_id=office.pk)
+    # The office's creation time in the key too: a database put back from a backup (or a test
+    # database made again) restarts ids and versions, and must not meet an older board.
+    office_key = f"{office.pk}.{office.created_at.timestamp():.6f}"
+    html = cache.get(f"board:{office_key}:{version}:{language}")
+    if html is None:
+        board = selectors.console_board(office=office)
+        html = render_to_string("desk/_board.html", {"office": office, "board": board})
+        version = board.version
+        cache.set(f"board:{office_key}:{version}:{language}", html, BOARD_SECONDS)
+    return version, mark_safe(html)  # noqa: S308 — our own template's output
+
+
 @login_required
 @require_GET
 def console(request: HttpRequest, slug: str) -> HttpResponse:
     office = office_for_staff(request, slug)
-    board = selectors.console_board(office=office)
+    version, board_html = shared_board(request, office)
     others = StaffMembership.objects.filter(user=request.user, is_active=True).exclude(
         office=office
     )
@@ -57,10 +84,11 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         undo = None
     context = {
         "inbox": conversations.unread_for(office, request.user),
-        "for_you": selectors.for_you(board, request.user),
+        "for_you": selectors.for_you_waiting(office=office, user=request.user),
         "undo": undo,
         "office": office,
-        "board": board,
+        "board_version": version,
+        "board_html": board_html,
         "is_office_admin": is_office_admin(request.user, office),
         "desk": request.session.get(DESK_SESSION_KEY, ""),
         "other_offices": [m.office for m in others.select_related("office")],
@@ -89,8 +117,13 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     polling.grant(request, office_id=office.pk, slug=office.slug, version=version)
     if seen.isdecimal() and int(seen) == version:
         return HttpResponse(status=204)
-    board = selectors.console_board(office=office)
-    context = {"office": office, "board": board, "for_you": selectors.for_you(board, request.user)}
+    version, board_html = shared_board(request, office, version=version)
+    context = {
+        "office": office,
+        "board_version": version,
+        "board_html": board_html,
+        "for_you": selectors.for_you_waiting(office=office, user=request.user),
+    }
     return render(request, "desk/console.html#queue-board", context)
 
 
