@@ -12,6 +12,7 @@ Prints one line per figure, each with its ratio to the ceiling's throughput:
   BENCH queue_poll_unchanged db=… load=saturate users=32 … ratio=…   (the 204, back to back)
   BENCH queue_poll_unchanged db=… load=consoles consoles=500 interval_s=2 …   (open consoles)
   BENCH queue_poll_changed db=… load=saturate …                       (the queue region, 20 waiting)
+  BENCH console_page db=… load=saturate …                             (the whole staff page)
   BENCH call_next db=… load=saturate …                                (over 4,000 waiting)
   BENCH kiosk_checkin db=… load=rate target_per_s=50 … checkins_per_s=…  (every kiosk request)
   BENCH remote_join db=… load=rate target_per_s=50 … joins_per_s=…  (public page + join's requests)
@@ -302,6 +303,10 @@ def main():
             _line("queue_poll_unchanged", vendor, result, base, load="consoles",
                   consoles=CONSOLES, interval_s=2, server_p50_ms=served[0],
                   server_p95_ms=served[1])  # fmt: skip
+        if _wanted("console_page"):
+            result = _wrk(port, f"{base_path}/", headers=[cookie])
+            _line("console_page", vendor, result, base, load="saturate", users=USERS,
+                  waiting=WAITING)  # fmt: skip
         if _wanted("queue_poll_changed"):
             result = _wrk(port, f"{base_path}/queue/?v=0", headers=htmx)
             _line("queue_poll_changed", vendor, result, base, load="saturate", users=USERS,

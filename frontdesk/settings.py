@@ -270,6 +270,9 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 # The age above is an inactivity timeout, not a shift limit: frontdesk.middleware renews it on
 # every request a person makes, but not on the console's and display's automatic polls.
 SESSION_SAVE_EVERY_REQUEST = False
+# Sessions are read from the cache (Redis in production) and written through to the database:
+# a staff request no longer reads its session row, and a Redis restart loses no session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Languages and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"

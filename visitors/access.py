@@ -101,13 +101,21 @@ def is_office_admin(user, office: Office) -> bool:
 
 def office_for_staff(request: HttpRequest, slug: str) -> Office:
     """The office, if the signed-in user is active staff there; a 404 otherwise."""
-    office = get_object_or_404(Office, slug=slug)
-    if (
-        not request.user.is_authenticated
-        or not StaffMembership.objects.filter(
-            user=request.user, office=office, is_active=True
-        ).exists()
-    ):
+    if not request.user.is_authenticated:
+        raise Http404
+    # The office and the membership in one query: every staff request asks.
+    office = (
+        Office.objects.filter(slug=slug)
+        .annotate(
+            is_member=Exists(
+                StaffMembership.objects.filter(
+                    office=OuterRef("pk"), user=request.user, is_active=True
+                )
+            )
+        )
+        .first()
+    )
+    if office is None or not office.is_member:
         raise Http404
     timezone.activate(office.zone)  # times on staff screens are the office's local times
     return office

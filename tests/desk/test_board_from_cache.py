@@ -7,7 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
+from tests.factories import MembershipFactory, UserFactory, VisitorFactory
 from visitors import services
 from visitors.offices.models import StaffRole
 

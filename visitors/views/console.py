@@ -205,7 +205,9 @@ def _remember_desk(request: HttpRequest) -> str | None:
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return None
-    request.session[DESK_SESSION_KEY] = form.cleaned_data["desk"]
+    if request.session.get(DESK_SESSION_KEY) != form.cleaned_data["desk"]:
+        # Written only when it changes: a call with the same desk costs no session write.
+        request.session[DESK_SESSION_KEY] = form.cleaned_data["desk"]
     return form.cleaned_data["desk"]
 
 
