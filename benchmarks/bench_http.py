@@ -19,7 +19,9 @@ Prints one line per figure, each with its ratio to the ceiling's throughput:
 
 ``ceiling`` is GET /livez: a minimal Django view on the same server, settings and middleware.
 The server is started like the Dockerfile's (``gunicorn frontdesk.wsgi --workers
-$WEB_CONCURRENCY``, sync workers), with DEBUG=0; BENCH_WORKERS overrides the worker count.
+$WEB_CONCURRENCY``, sync workers), with DEBUG=0; BENCH_WORKERS overrides the worker count. Every
+figure goes through nginx (Debian's; deploy/nginx.conf, as docker-compose.yml runs it) in front
+of gunicorn, as a deployment would: the load generators keep their connections to nginx.
 """
 
 import json
@@ -224,6 +226,24 @@ def _line(name, vendor, result, ceiling_rps, **fields):
     )
 
 
+def _start_proxy(upstream_port: int) -> tuple[subprocess.Popen, int, Path]:
+    """nginx in front of gunicorn with deploy/nginx.conf, as in production; (process, port)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise SystemExit("bench_http needs nginx in front of gunicorn: apt-get install nginx-light")
+    port = _free_port()
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    for key, value in {"{pid}": str(run_dir / "nginx.pid"),
+                       "{error_log}": str(run_dir / "error.log"), "{daemon}": "off",
+                       "{temp}": str(run_dir), "{upstream}": f"127.0.0.1:{upstream_port}",
+                       "{listen}": f"127.0.0.1:{port}"}.items():  # fmt: skip
+        config = config.replace(key, value)
+    (run_dir / "nginx.conf").write_text(config)
+    proxy = subprocess.Popen([nginx, "-c", str(run_dir / "nginx.conf")])
+    return proxy, port, run_dir
+
+
 def _wanted(name):
     return not ONLY or name in ONLY
 
@@ -274,7 +294,10 @@ def main():
     )  # fmt: skip
     returning_file = Path(tempfile.mkstemp(suffix=".json")[1])
     returning_file.write_text(json.dumps(returning), encoding="utf-8")
+    proxy, proxy_port, proxy_dir = _start_proxy(port)
+    app_port, port = port, proxy_port  # every figure through the proxy, as in production
     try:
+        _wait_until_serving(app_port)
         _wait_until_serving(port)
         console = {
             "BENCH_OFFICE": office.slug,
@@ -293,12 +316,12 @@ def main():
             _wrk(port, path, headers=htmx, users=2, seconds=2)  # the permit, the cached version
             result = _wrk(port, path, headers=htmx)
             _line("queue_poll_unchanged", vendor, result, base, load="saturate", users=USERS)
-            # locust, not wrk: a browser opens its next connection when it next polls, while wrk
-            # reconnects at once and holds the idle connection through its pause, which keeps a
-            # sync worker waiting (docs/performance.md).
+            # wrk, each of its connections paced to one poll per 2 s by the Lua script's delay()
+            # (a compiled load generator, not Python on the same cores), kept alive to nginx,
+            # which holds them and hands gunicorn's sync workers one whole request at a time.
             access_log.write_text("")
-            result = _locust(port, "PollUnchanged", users=CONSOLES, env=console | {
-                "BENCH_PACING": "2"})  # fmt: skip
+            result = _wrk(port, path, headers=htmx, users=CONSOLES, pace_ms=2000,
+                          seconds=max(SECONDS, 20))  # fmt: skip
             served = _server_times(access_log, f"{base_path}/queue/")
             _line("queue_poll_unchanged", vendor, result, base, load="consoles",
                   consoles=CONSOLES, interval_s=2, server_p50_ms=served[0],
@@ -347,6 +370,9 @@ def main():
                   target_per_s=JOIN_RATE, joins_per_s=per_s)  # fmt: skip
         _close_all(office)
     finally:
+        proxy.terminate()
+        proxy.wait(timeout=20)
+        shutil.rmtree(proxy_dir, ignore_errors=True)
         server.terminate()
         server.wait(timeout=20)
         returning_file.unlink()

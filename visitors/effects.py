@@ -19,10 +19,11 @@ down) without failing the request: the rows wait in the database, and the beat s
 
 import logging
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, TextChoices
 
-from visitors import polling, reminders, webhooks
+from visitors import polling, reminders, selectors, webhooks
 from visitors.offices.models import Office
 from visitors.people.models import AuditAction, AuditEvent
 from visitors.visits.models import Visit
@@ -75,21 +76,27 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("visit_changed must run in the change's transaction")
     queue_moved(visit.office_id)
+    if event in (Event.FINISHED, Event.CALLED, Event.RECALLED):
+        # The wait estimate's inputs moved: a visit finished (the medians), someone called
+        # (staff on duty).
+        office_id = visit.office_id
+        transaction.on_commit(lambda: _forget_estimate_inputs(office_id), robust=True)
     texts_now = 0  # texts due at once: worth asking a worker to send right after the commit
     if event in (Event.CALLED, Event.RECALLED):
         texts_now += reminders.called_now(visit)
     if event == Event.CHECKED_IN:
-        reminders.visitor_came_back(visit)
+        if not getattr(visit, "new_visitor", False):
+            reminders.visitor_came_back(visit)  # a record made just now has no reminders
         texts_now += reminders.checked_in(visit)
         texts_now += reminders.appointment_arrived(visit)
-    if event in LINE_MOVES:
+        # A newcomer joins at the back (or, with priority, ahead): nobody's wait got shorter,
+        # so only the newcomer's own "tell me when N are ahead" can be met already. (One who
+        # joined from their phone hears "time to head in" once their wait is quoted.)
+        if visit.notify_when_ahead is not None:
+            texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
+    elif event in LINE_MOVES:
         texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
-        # Someone new joins at the back (or, with priority, ahead): nobody's wait got shorter.
-        # (One who joins from their phone hears about their own once their wait is quoted.)
-        if event != Event.CHECKED_IN:
-            texts_now += reminders.head_in_notify(
-                Office(pk=visit.office_id), day=visit.service_date
-            )
+        texts_now += reminders.head_in_notify(Office(pk=visit.office_id), day=visit.service_date)
     if event in WEBHOOK_EVENTS:
         webhooks.emit(
             WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)
@@ -110,3 +117,10 @@ def queue_moved(office_id: int) -> None:
     """Move the office's queue version now; forget the cached copy once that commits."""
     Office.objects.filter(pk=office_id).update(queue_version=F("queue_version") + 1)
     transaction.on_commit(lambda: polling.forget_version_now(office_id), robust=True)
+
+
+def _forget_estimate_inputs(office_id: int) -> None:
+    try:
+        cache.delete(selectors.estimate_inputs_key(office_id))
+    except Exception:  # noqa: BLE001 — they expire by themselves within a minute
+        logger.warning("cache unavailable; estimate inputs of %s not forgotten", office_id)

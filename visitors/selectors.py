@@ -1,11 +1,13 @@
 """The queries each screen reads: the queue in its order, positions, waits and estimates, and
 the stored visitors a typed name may be (recognition's rules applied to the database)."""
 
+import contextlib
 import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Count,
@@ -155,11 +157,11 @@ def newcomer_estimate(*, office: Office, now: dt.datetime | None = None) -> Wait
 
 
 def _estimate(office: Office, waiting, ahead: list[int], *, now) -> WaitEstimate:
-    minutes = _service_minutes_each(office, waiting, now=now)
+    medians, staff = _estimate_inputs(office, now=now)
+    minutes = _service_minutes_each(office, waiting, now=now, medians=medians)
     total = sum(minutes(other) for other in ahead)
     now = now or timezone.now()
-    per_desk = total / staff_on_duty(office=office, now=now)
-    return _range(len(ahead), per_desk, now=now, closes=office.closes_at(now))
+    return _range(len(ahead), total / staff, now=now, closes=office.closes_at(now))
 
 
 def line_estimates(
@@ -168,11 +170,11 @@ def line_estimates(
     """Every waiting visit's estimate in one pass ({visit id: WaitEstimate}): for asking about
     many at once (who on the way should head in now) without going over the line for each.
     With ``upto``, the pass stops once it has reached all of those visits."""
+    medians, staff = _estimate_inputs(office, now=now)
     now = now or timezone.now()
     waiting = queue_waiting(office=office, day=day or office.local_date(now))
     ids = list(waiting.values_list("pk", flat=True))
-    minutes = _service_minutes_each(office, waiting, now=now)
-    staff = staff_on_duty(office=office, now=now)
+    minutes = _service_minutes_each(office, waiting, now=now, medians=medians)
     closes = office.closes_at(now)
     left = set(upto) if upto is not None else None
     estimates, total = {}, 0.0
@@ -186,14 +188,45 @@ def line_estimates(
     return estimates
 
 
-def _service_minutes_each(office: Office, waiting, *, now):
+# The estimate's slow-moving inputs — median minutes of service per reason over four weeks, and
+# how many staff called someone in the last 90 minutes — are kept this long per office, and
+# forgotten at once when a visit finishes or someone is called (visitors.effects).
+ESTIMATE_INPUTS_SECONDS = 60
+
+
+def estimate_inputs_key(office_id: int) -> str:
+    return f"estimate-inputs:{office_id}"
+
+
+def _estimate_inputs(office: Office, *, now) -> tuple[dict, int]:
+    """(medians by reason, staff on duty), from the cache when it has them for now."""
+    if now is not None:  # a question about another moment: worked out for it
+        return service_minutes_by_reason(office=office, now=now), staff_on_duty(
+            office=office, now=now
+        )
+    key = estimate_inputs_key(office.pk)
+    try:
+        cached = cache.get(key)
+    except Exception:  # noqa: BLE001 — no cache: work them out
+        cached = None
+    if cached is not None and cached[0] == office.created_at.timestamp():
+        return cached[1], cached[2]
+    medians = service_minutes_by_reason(office=office)
+    staff = staff_on_duty(office=office)
+    with contextlib.suppress(Exception):  # no cache: worked out again next time
+        cache.set(key, (office.created_at.timestamp(), medians, staff), ESTIMATE_INPUTS_SECONDS)
+    return medians, staff
+
+
+def _service_minutes_each(office: Office, waiting, *, now, medians=None):
     """A function giving the usual minutes of service of a waiting visit, from its reasons."""
     reasons_of: dict[int, list[int]] = {}
     for visit_id, reason_id in Visit.reasons.through.objects.filter(
         visit__in=waiting.order_by()
     ).values_list("visit_id", "reasonforvisit_id"):
         reasons_of.setdefault(visit_id, []).append(reason_id)
-    medians = service_minutes_by_reason(office=office, now=now)
+    if medians is None:
+        medians = service_minutes_by_reason(office=office, now=now)
 
     def minutes(visit_id: int) -> float:
         known = [medians[r] for r in reasons_of.get(visit_id, []) if r in medians]

@@ -105,18 +105,25 @@ def visit_check_in(
     """
     at = at or timezone.now()
     by = options.pop("by", None)
+    # A record made in this very check-in (kiosk_check_in, which has also just looked for its
+    # form's token) has no other visit, appointment or reminder to look for.
+    new_visitor = options.pop("new_visitor", False)
+    token_checked = options.pop("token_checked", False)
     service_date = office.local_date(at)
-    if checkin_token:
+    if checkin_token and not token_checked:
         made = Visit.objects.filter(checkin_token=checkin_token).first()
         if made is not None:
             raise DuplicateSubmission(made)
-    existing = Visit.objects.filter(
-        office=office,
-        visitor=visitor,
-        status__in=ACTIVE_STATUSES,
-    ).first()
-    if existing is not None:
-        raise AlreadyWaiting(existing)
+    if not new_visitor:
+        existing = Visit.objects.filter(
+            office=office,
+            visitor=visitor,
+            status__in=ACTIVE_STATUSES,
+        ).first()
+        if existing is not None:
+            raise AlreadyWaiting(existing)
+    if new_visitor:
+        options.setdefault("appointment", None)
     if "appointment" not in options:
         # A visitor with an appointment here today is marked, and their staff member sees it.
         start, end = office.day_bounds(service_date)
@@ -149,8 +156,14 @@ def visit_check_in(
                 checkin_token=checkin_token,
                 **options,
             )
-            visit.reasons.set(reasons)
-            Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
+            # A new visit has no reasons yet: one INSERT for all of them.
+            Visit.reasons.through.objects.bulk_create(
+                Visit.reasons.through(visit_id=visit.pk, reasonforvisit_id=reason.pk)
+                for reason in reasons
+            )
+            if not new_visitor:
+                Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
+            visit.new_visitor = new_visitor
             effects.visit_changed(visit, Event.CHECKED_IN, by=by)
     except IntegrityError:
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
@@ -250,10 +263,14 @@ def kiosk_check_in(
             if made is not None:
                 raise DuplicateSubmission(made)
             visitor = _kiosk_visitor(data, now)
-            reasons = ReasonForVisit.objects.filter(
-                office=office, pk__in=data.reason_ids, is_active=True
+            reasons = list(
+                ReasonForVisit.objects.filter(
+                    office=office, pk__in=data.reason_ids, is_active=True
+                ).only("pk")
             )
             visit = visit_check_in(
+                new_visitor=data.visitor_id is None,
+                token_checked=True,
                 office=office,
                 visitor=visitor,
                 reasons=reasons,

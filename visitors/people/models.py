@@ -80,9 +80,12 @@ class Visitor(models.Model):
         if update_fields is not None:
             derived = {"first_key", "last_key", "phone_last4"}
             kwargs["update_fields"] = set(update_fields) | derived
+        adding = self._state.adding
         super().save(*args, **kwargs)
         # The key rows carry the names' keys and the second factors (phone digits, birthday).
-        if update_fields is None or VisitorNameKey.SOURCE_FIELDS & set(update_fields):
+        if adding:
+            VisitorNameKey.objects.bulk_create(VisitorNameKey.rows_for(self))  # none to replace
+        elif update_fields is None or VisitorNameKey.SOURCE_FIELDS & set(update_fields):
             VisitorNameKey.rebuild([self])
 
     def fill_search_keys(self) -> None:

@@ -82,7 +82,7 @@ def poster(request: HttpRequest, slug: str) -> HttpResponse:
     """A printable page for the door: the public page's address and its QR code."""
     office = _office(slug)
     url = settings.PUBLIC_URL + reverse("public:office", args=[office.slug])
-    qr = segno.make(url, error="m")
+    qr = segno.make(url, error="m", mask=0)
     context = {
         "office": office,
         "url": url,
