@@ -29,9 +29,9 @@ BUDGET = {
     "kiosk_last_step_new": 22,
     "kiosk_last_step_returning": 28,
     # A changed poll that builds the board, and one that finds it in the cache.
-    "board_changed_poll": 9,
-    "board_changed_poll_cached": 4,
-    "console_page": 20,
+    "board_changed_poll": 8,
+    "board_changed_poll_cached": 3,
+    "console_page": 19,
     "call_next": 15,
 }
 

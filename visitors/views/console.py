@@ -52,20 +52,37 @@ BOARD_SECONDS = 60
 
 def shared_board(request: HttpRequest, office, *, version: int | None = None) -> tuple[int, str]:
     """The office's queue board as HTML, the same for every console: built once per (office,
-    queue version, language) and then served from the cache. Returns (version, html)."""
+    queue version, language) and then served from the cache. Returns (version, html); also
+    notes on the request whose waiting visits are someone's own ("For you")."""
     language = get_language() or "en"
     if version is None:
         version = selectors.queue_version(office_id=office.pk)
     # The office's creation time in the key too: a database put back from a backup (or a test
     # database made again) restarts ids and versions, and must not meet an older board.
     office_key = f"{office.pk}.{office.created_at.timestamp():.6f}"
-    html = cache.get(f"board:{office_key}:{version}:{language}")
-    if html is None:
+    cached = cache.get(f"board:{office_key}:{version}:{language}")
+    if cached is None:
         board = selectors.console_board(office=office)
         html = render_to_string("desk/_board.html", {"office": office, "board": board})
         version = board.version
-        cache.set(f"board:{office_key}:{version}:{language}", html, BOARD_SECONDS)
+        owners = {v.assigned_to_id for v in board.waiting if v.assigned_to_id} | {
+            v.appointment.staff_id
+            for v in board.waiting
+            if not v.assigned_to_id and v.appointment_id and v.appointment.staff_id
+        }
+        cached = (html, owners)
+        cache.set(f"board:{office_key}:{version}:{language}", cached, BOARD_SECONDS)
+    html, owners = cached
+    request.board_owners = owners
     return version, mark_safe(html)  # noqa: S308 — our own template's output
+
+
+def for_you(request: HttpRequest, office) -> list:
+    """This staff member's own waiting visits; no query for someone who has none on the board."""
+    owners = getattr(request, "board_owners", None)
+    if owners is not None and request.user.pk not in owners:
+        return []
+    return selectors.for_you_waiting(office=office, user=request.user)
 
 
 @login_required
@@ -84,7 +101,7 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         undo = None
     context = {
         "inbox": conversations.unread_for(office, request.user),
-        "for_you": selectors.for_you_waiting(office=office, user=request.user),
+        "for_you": for_you(request, office),
         "undo": undo,
         "office": office,
         "board_version": version,
@@ -122,7 +139,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         "office": office,
         "board_version": version,
         "board_html": board_html,
-        "for_you": selectors.for_you_waiting(office=office, user=request.user),
+        "for_you": for_you(request, office),
     }
     return render(request, "desk/console.html#queue-board", context)
 

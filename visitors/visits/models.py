@@ -175,6 +175,7 @@ class Visit(models.Model):
     # Set by the check-in services on the instance they return; not stored.
     replayed: bool = False  # the form or idempotency key had already made this visit
     wait_estimate: object = None  # selectors.WaitEstimate, quoted on the ticket
+    new_visitor: bool = False  # its visitor record was made in this very check-in
 
     class Meta:
         ordering = ["-checked_in_at"]
