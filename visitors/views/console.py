@@ -56,7 +56,7 @@ def shared_board(request: HttpRequest, office, *, version: int | None = None) ->
     notes on the request whose waiting visits are someone's own ("For you")."""
     language = get_language() or "en"
     if version is None:
-        version = selectors.queue_version(office_id=office.pk)
+        version = office.queue_version  # as office_for_staff just read it
     # The office's creation time in the key too: a database put back from a backup (or a test
     # database made again) restarts ids and versions, and must not meet an older board.
     office_key = f"{office.pk}.{office.created_at.timestamp():.6f}"
@@ -130,7 +130,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     mark_as_poll(request)
     office = office_for_staff(request, slug)
     seen = request.GET.get("v", "")
-    version = selectors.queue_version(office_id=office.pk)
+    version = office.queue_version  # read with the membership, in the same statement
     polling.grant(request, office_id=office.pk, slug=office.slug, version=version)
     if seen.isdecimal() and int(seen) == version:
         return HttpResponse(status=204)
