@@ -87,7 +87,7 @@ def _prepare():
         visit_check_in(office=office, visitor=person)
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["_auth_user_id"] = str(user.pk)
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_backend"] = "frontdesk.auth.CachedModelBackend"
     store["_auth_user_hash"] = user.get_session_auth_hash()
     store.create()
     _link, kiosk_token = KioskLink.issue(office=office, label="Bench kiosk")

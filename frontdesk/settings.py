@@ -222,7 +222,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend with the user row cached for a few seconds (frontdesk/auth.py).
+    "frontdesk.auth.CachedModelBackend",
 ]
 # Lockout after repeated failed sign-ins, per user name and address (so that nobody can lock a
 # colleague out from elsewhere); a success resets the count.

@@ -11,6 +11,7 @@ class VisitorsConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        import frontdesk.auth  # noqa: F401  (a saved user is forgotten by the user cache)
         import frontdesk.checks  # noqa: F401  (production checks for check --deploy)
         import frontdesk.two_factor  # noqa: F401
         import visitors.polling  # noqa: F401  (signing out ends the session's poll permits)

@@ -139,6 +139,7 @@ def test_a_veteran_with_barriers_is_referred_to_the_veterans_specialist(office, 
 def test_the_workspace_costs_the_same_queries_with_few_or_many_past_visits(client, office, clerk):
     visitor = VisitorFactory()
     client.force_login(clerk)
+    client.get(reverse("desk:console", args=[office.slug]))  # the user is now in the cache
 
     def queries_with(n):
         Visit.objects.filter(visitor=visitor).delete()

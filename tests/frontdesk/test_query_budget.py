@@ -29,10 +29,10 @@ BUDGET = {
     "kiosk_last_step_new": 22,
     "kiosk_last_step_returning": 28,
     # A changed poll that builds the board, and one that finds it in the cache.
-    "board_changed_poll": 7,
-    "board_changed_poll_cached": 2,
-    "console_page": 18,
-    "call_next": 15,
+    "board_changed_poll": 6,
+    "board_changed_poll_cached": 1,
+    "console_page": 17,
+    "call_next": 14,
 }
 
 
