@@ -31,8 +31,8 @@ BUDGET = {
     # A changed poll that builds the board, and one that finds it in the cache.
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
-    "console_page": 17,
-    "call_next": 14,
+    "console_page": 14,
+    "call_next": 11,
 }
 
 
