@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit import ALL
 from django_ratelimit.core import is_ratelimited
+from django_ratelimit.decorators import ratelimit
 from django_ratelimit.exceptions import Ratelimited
 
 
@@ -36,3 +37,19 @@ def count(
         request, group=group, key=key, rate=rate(name), method=method, increment=True
     ):
         raise Ratelimited()
+
+
+def public_page(group: str):
+    """The office's public pages (/o/…): reading and sending forms, each counted per address in
+    a bucket of its own (``group`` and ``group.post``)."""
+
+    def decorate(view):
+        view = ratelimit(
+            group=f"{group}.post", key="ip", rate=rate("RATELIMIT_PUBLIC_POST"), method="POST",
+            block=True,
+        )(view)  # fmt: skip
+        return ratelimit(
+            group=group, key="ip", rate=rate("RATELIMIT_PUBLIC"), method="GET", block=True
+        )(view)
+
+    return decorate

@@ -251,7 +251,7 @@ def test_unicode_and_markup_in_names_are_kept_as_typed_and_shown_escaped(
 
 
 def test_a_number_that_cannot_take_a_text_is_told_so(client, booking_office, job_help, settings):
-    settings.SMS_BACKEND = "tests.booking.failing_sms.FailingBackend"
+    settings.SMS_BACKEND = "tests.failing_sms.FailingBackend"
     response, _data = ask_code(client, booking_office, job_help)
     assert response.status_code == 422
     assert "We could not send a text to that number" in response.text

@@ -270,7 +270,7 @@ def test_joining_texts_time_to_head_in_when_the_wait_is_already_short(
 
 
 def test_a_text_that_cannot_be_sent_says_so(client, remote_office, settings):
-    settings.SMS_BACKEND = "tests.remote.failing_sms.FailingBackend"
+    settings.SMS_BACKEND = "tests.failing_sms.FailingBackend"
     response, _data = ask_code(client, remote_office)
     assert response.status_code == 422
     assert "could not send a text to that number" in response.text

@@ -17,9 +17,8 @@ from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
 
-from frontdesk.ratelimits import count, rate
+from frontdesk.ratelimits import count, public_page
 from visitors import verification
 from visitors.access import office_for_staff
 from visitors.booking import services
@@ -115,16 +114,7 @@ def _slot_is_free(kind: AppointmentType, at: dt.datetime | None) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(
-    group="booking.public", key="ip", rate=rate("RATELIMIT_PUBLIC"), method="GET", block=True
-)
-@ratelimit(
-    group="booking.public.post",
-    key="ip",
-    rate=rate("RATELIMIT_PUBLIC_POST"),
-    method="POST",
-    block=True,
-)
+@public_page("booking.public")
 def book(request: HttpRequest, slug: str) -> HttpResponse:
     """Choose a type, a day and a slot; give a name and a number; type the code; booked."""
     office = _public_office(slug)
@@ -266,16 +256,7 @@ def _booking_for_token(slug: str, token: str) -> Booking:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(
-    group="booking.public", key="ip", rate=rate("RATELIMIT_PUBLIC"), method="GET", block=True
-)
-@ratelimit(
-    group="booking.public.post",
-    key="ip",
-    rate=rate("RATELIMIT_PUBLIC_POST"),
-    method="POST",
-    block=True,
-)
+@public_page("booking.public")
 def manage(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The visitor's own booking, from the link in their text: see it, move it, cancel it."""
     booking = _booking_for_token(slug, token)

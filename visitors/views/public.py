@@ -93,8 +93,7 @@ def poster(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=rate("RATELIMIT_PUBLIC"), method="GET", block=True)
-@ratelimit(key="ip", rate=rate("RATELIMIT_PUBLIC_POST"), method="POST", block=True)
+@ratelimits.public_page("public.join")
 def join(request: HttpRequest, slug: str) -> HttpResponse:
     office = _office(slug)
     if not office.remote_join:
