@@ -30,19 +30,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk.ratelimits import rate
-from visitors.offices.models import StaffMembership, StaffRole
+from visitors.access import can_open_dashboard
 
 DEVICE_NAME = "Authenticator app"
 NO_DEVICE_KEY = "frontdesk_no_second_factor"
 
 
 def may_use_second_factor(user) -> bool:
-    return (
-        user.is_superuser
-        or StaffMembership.objects.filter(
-            user=user, is_active=True, role__in=[StaffRole.MANAGER, StaffRole.ADMIN]
-        ).exists()
-    )
+    return can_open_dashboard(user)
 
 
 def require_second_factor(get_response):

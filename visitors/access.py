@@ -15,11 +15,17 @@ Views call the ``request`` helpers (Http404 or PermissionDenied); the API and th
 querysets and predicates and answer in their own way.
 """
 
+import contextlib
+import logging
 import re
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -34,6 +40,8 @@ from visitors.people.recognition import normalise_name, phone_digits, similarity
 from visitors.selectors import visitor_match
 from visitors.visits.models import OpenRequest, Visit
 
+logger = logging.getLogger(__name__)
+
 MANAGING_ROLES = (StaffRole.MANAGER, StaffRole.ADMIN)
 # The most local days one request may read: the dashboard's range, its CSV export, the API.
 MAX_RANGE_DAYS = 366
@@ -41,6 +49,70 @@ SEARCH_RESULTS = 15
 
 
 # --- Offices ------------------------------------------------------------------------------------
+
+# A person's active memberships are asked on every staff page (the dashboard link, "is this an
+# office admin", the other offices' links): kept in the cache for MEMBERSHIP_SECONDS and
+# forgotten as soon as a membership of theirs, or one of their offices, is saved or deleted.
+MEMBERSHIP_SECONDS = 30
+
+
+class Membership(NamedTuple):
+    office_id: int
+    role: str
+    slug: str
+    name: str
+
+
+def _memberships_key(user_id) -> str:
+    return f"staff-memberships:{user_id}"
+
+
+def memberships_of(user) -> dict[int, Membership]:
+    """``user``'s active memberships by office id (office names in alphabetical order)."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    found = None
+    with contextlib.suppress(Exception):  # no cache: read the rows
+        found = cache.get(_memberships_key(user.pk))
+    if found is None:
+        rows = (
+            StaffMembership.objects.filter(user_id=user.pk, is_active=True)
+            .order_by("office__name", "office_id")
+            .values_list("office_id", "role", "office__slug", "office__name")
+        )
+        found = {row[0]: Membership(*row) for row in rows}
+        with contextlib.suppress(Exception):
+            cache.set(_memberships_key(user.pk), found, MEMBERSHIP_SECONDS)
+    return found
+
+
+def _forget_memberships(user_ids) -> None:
+    try:
+        cache.delete_many([_memberships_key(pk) for pk in user_ids])
+    except Exception:  # noqa: BLE001 — they expire by themselves within MEMBERSHIP_SECONDS
+        logger.warning("cache unavailable; cached memberships not forgotten")
+
+
+@receiver(post_save, sender=StaffMembership, dispatch_uid="access-memberships-saved")
+@receiver(post_delete, sender=StaffMembership, dispatch_uid="access-memberships-deleted")
+def _membership_changed(sender, instance, **kwargs) -> None:
+    _forget_memberships([instance.user_id])
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="access-memberships-user-saved")
+@receiver(post_delete, sender=get_user_model(), dispatch_uid="access-memberships-user-deleted")
+def _user_changed(sender, instance, **kwargs) -> None:
+    _forget_memberships([instance.pk])
+
+
+@receiver(post_save, sender=Office, dispatch_uid="access-office-saved")
+@receiver(post_delete, sender=Office, dispatch_uid="access-office-deleted")
+def _office_changed(sender, instance, **kwargs) -> None:
+    if kwargs.get("update_fields") and not {"name", "slug"} & set(kwargs["update_fields"]):
+        return
+    _forget_memberships(
+        StaffMembership.objects.filter(office_id=instance.pk).values_list("user_id", flat=True)
+    )
 
 
 def staff_offices(user) -> QuerySet[Office]:
@@ -78,10 +150,7 @@ def managed_offices(user) -> list[Office]:
 
 def can_open_dashboard(user) -> bool:
     return user.is_authenticated and (
-        user.is_superuser
-        or StaffMembership.objects.filter(
-            user=user, is_active=True, role__in=MANAGING_ROLES
-        ).exists()
+        user.is_superuser or any(m.role in MANAGING_ROLES for m in memberships_of(user).values())
     )
 
 
@@ -91,12 +160,10 @@ def can_see_equal_opportunity(user) -> bool:
 
 
 def is_office_admin(user, office: Office) -> bool:
-    return (
-        user.is_superuser
-        or StaffMembership.objects.filter(
-            user=user, office=office, is_active=True, role=StaffRole.ADMIN
-        ).exists()
-    )
+    if user.is_superuser:
+        return True
+    membership = memberships_of(user).get(office.pk)
+    return membership is not None and membership.role == StaffRole.ADMIN
 
 
 def office_for_staff(request: HttpRequest, slug: str) -> Office:

@@ -14,6 +14,7 @@ class VisitorsConfig(AppConfig):
         import frontdesk.auth  # noqa: F401  (a saved user is forgotten by the user cache)
         import frontdesk.checks  # noqa: F401  (production checks for check --deploy)
         import frontdesk.two_factor  # noqa: F401
+        import visitors.access  # noqa: F401  (a changed membership is forgotten by its cache)
         import visitors.polling  # noqa: F401  (signing out ends the session's poll permits)
         from visitors.offices import roles  # keeps role groups in step with memberships
 

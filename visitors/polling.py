@@ -20,10 +20,13 @@ nothing more; the next change or the permit's end sends them through the full ch
 import hashlib
 import logging
 import re
+import secrets
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
@@ -92,3 +95,55 @@ def answer_unchanged(request: HttpRequest) -> HttpResponse | None:
     if office_id is None or cache.get(_version_key(office_id)) != int(seen):
         return None
     return HttpResponse(status=204)
+
+
+# --- The console's office panel -----------------------------------------------------------------
+# Today's appointments, the messages to everyone waiting and the reasons (views.console): the
+# same for every member of staff, so the rendered panel is cached per office and *generation*.
+# A save or delete of any of those rows moves the generation on (at once, and again when its
+# transaction commits, so that a reader who cached the old rows in between is passed over too);
+# the few queryset updates that bypass signals call ``panel_changed`` themselves. Anything else
+# shown there (a visitor's or a counsellor's name) is at most PANEL_SECONDS old.
+PANEL_SECONDS = 60
+
+
+def _panel_key(office_id: int) -> str:
+    return f"console-panel-generation:{office_id}"
+
+
+def panel_generation(office_id: int) -> str:
+    try:
+        return cache.get(_panel_key(office_id)) or "0"
+    except Exception:  # noqa: BLE001 - no cache: nothing cached to pass over either
+        return "0"
+
+
+def _move_on(office_id: int) -> None:
+    try:
+        cache.set(_panel_key(office_id), secrets.token_hex(6), 24 * 3600)
+    except Exception:  # noqa: BLE001 - the panel expires by itself within PANEL_SECONDS
+        logger.warning("cache unavailable; console panel of %s not renewed", office_id)
+
+
+def panel_changed(office_id: int) -> None:
+    _move_on(office_id)
+    transaction.on_commit(lambda: _move_on(office_id))
+
+
+def _panel_rows_changed(sender, instance, **kwargs) -> None:
+    if instance.office_id is not None:
+        panel_changed(instance.office_id)
+
+
+def _connect_panel_signals() -> None:
+    from visitors.followups.models import Appointment
+    from visitors.messaging.models import OfficeMessage
+    from visitors.offices.models import ReasonForVisit
+
+    for model in (Appointment, OfficeMessage, ReasonForVisit):
+        for name, signal in (("saved", post_save), ("deleted", post_delete)):
+            uid = f"console-panel-{model.__name__}-{name}"
+            signal.connect(_panel_rows_changed, sender=model, dispatch_uid=uid)
+
+
+_connect_panel_signals()

@@ -105,8 +105,8 @@ def appointment_schedule(appointment: Appointment, *, now: dt.datetime | None = 
 
 def appointment_cancel(appointment: Appointment) -> None:
     with transaction.atomic():
-        Appointment.objects.filter(pk=appointment.pk).update(state=Appointment.State.CANCELLED)
         appointment.state = Appointment.State.CANCELLED
+        appointment.save(update_fields=["state"])  # a save: the console's panel hears of it
         cancel(appointment.reminders.all(), "appointment cancelled")
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from visitors import effects, hires, reminders
+from visitors import effects, hires, polling, reminders
 from visitors.effects import Event
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
 from visitors.messaging.models import Conversation, OfficeMessage, Reminder
@@ -784,6 +784,7 @@ def office_message_take_down(*, message: OfficeMessage) -> bool:
         )
         if ended:
             effects.queue_moved(message.office_id)
+            polling.panel_changed(message.office_id)
     return bool(ended)
 
 

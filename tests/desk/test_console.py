@@ -82,8 +82,9 @@ def test_an_unchanged_queue_poll_is_an_empty_204(
 
 def test_the_console_costs_the_same_queries_with_5_or_50_waiting(client, office, clerk):
     client.force_login(clerk)
-    client.get(_console(office))  # the signed-in user is now in the cache, as on any page
     reason = ReasonFactory(office=office)
+    # The signed-in user and the office's side panel are now in the cache, as on any page.
+    client.get(_console(office))
 
     def queries_with(n):
         Visit.objects.filter(office=office).delete()

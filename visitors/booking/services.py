@@ -19,7 +19,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from visitors import reminders, verification
+from visitors import polling, reminders, verification
 from visitors.booking.models import (
     AppointmentType,
     AvailabilityException,
@@ -452,6 +452,7 @@ def booking_cancel(*, booking: Booking, now: dt.datetime | None = None) -> None:
         ).update(state=Appointment.State.CANCELLED)
         if not cancelled:  # cancelled by someone else meanwhile
             raise NotChangeable(translation.gettext("This booking was already cancelled."))
+        polling.panel_changed(appointment.office_id)
         BookingSeat.objects.filter(appointment=appointment).delete()
         reminders.appointment_cancel(appointment)
         _text(
@@ -478,6 +479,7 @@ def booking_move(
         ).update(starts_at=starts_at)
         if not moved:
             raise NotChangeable(translation.gettext("This booking was changed meanwhile."))
+        polling.panel_changed(appointment.office_id)
         seat = BookingSeat.objects.get(appointment=appointment)
         seat = _seat_take(
             kind=booking.appointment_type,

@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from frontdesk.middleware import mark_as_poll
 from visitors import conversations, polling, remote, selectors, services
-from visitors.access import is_office_admin, office_for_staff, visit_for_office
+from visitors.access import is_office_admin, memberships_of, office_for_staff, visit_for_office
 from visitors.forms import BroadcastForm, CloseReasonForm, DeskForm, TransferForm
 from visitors.messaging.models import OfficeMessage
 from visitors.offices.models import StaffMembership
@@ -50,6 +50,43 @@ def desk_home(request: HttpRequest) -> HttpResponse:
 BOARD_SECONDS = 60
 
 
+def _office_key(office) -> str:
+    # The office's creation time in the key too: a database put back from a backup (or a test
+    # database made again) restarts ids and versions, and must not meet an older board.
+    return f"{office.pk}.{office.created_at.timestamp():.6f}"
+
+
+def office_panel(office) -> str:
+    """Today's appointments, messages and reasons as HTML, the same for every member of staff:
+    built once per (office, generation, day, language), see ``polling.panel_generation``."""
+    today = office.local_date()
+    key = (
+        f"console-panel:{_office_key(office)}:{polling.panel_generation(office.pk)}:"
+        f"{today.isoformat()}:{get_language() or 'en'}"
+    )
+    html = cache.get(key)
+    if html is None:
+        start, end = office.day_bounds(today)
+        office_messages = selectors.office_messages_live(office_id=office.pk)
+        context = {
+            "office": office,
+            "today": today,
+            "appointments": office.appointments.filter(starts_at__gte=start, starts_at__lt=end)
+            .select_related("visitor", "staff")
+            .order_by("starts_at"),
+            "reasons": office.reasons.filter(is_active=True),
+            "broadcast_form": BroadcastForm(),
+            "office_messages": office_messages,
+        }
+        html = render_to_string("desk/_office_panel.html", context)
+        # A message leaves the panel when it ends, not up to a minute later.
+        now = timezone.now()
+        ends = [(m.expires_at - now).total_seconds() for m in office_messages]
+        seconds = max(1, int(min([polling.PANEL_SECONDS, *ends])))
+        cache.set(key, html, seconds)
+    return mark_safe(html)  # noqa: S308 — our own template's output
+
+
 def shared_board(request: HttpRequest, office, *, version: int | None = None) -> tuple[int, str]:
     """The office's queue board as HTML, the same for every console: built once per (office,
     queue version, language) and then served from the cache. Returns (version, html); also
@@ -57,10 +94,7 @@ def shared_board(request: HttpRequest, office, *, version: int | None = None) ->
     language = get_language() or "en"
     if version is None:
         version = office.queue_version  # as office_for_staff just read it
-    # The office's creation time in the key too: a database put back from a backup (or a test
-    # database made again) restarts ids and versions, and must not meet an older board.
-    office_key = f"{office.pk}.{office.created_at.timestamp():.6f}"
-    cached = cache.get(f"board:{office_key}:{version}:{language}")
+    cached = cache.get(f"board:{_office_key(office)}:{version}:{language}")
     if cached is None:
         board = selectors.console_board(office=office)
         html = render_to_string("desk/_board.html", {"office": office, "board": board})
@@ -71,7 +105,7 @@ def shared_board(request: HttpRequest, office, *, version: int | None = None) ->
             if not v.assigned_to_id and v.appointment_id and v.appointment.staff_id
         }
         cached = (html, owners)
-        cache.set(f"board:{office_key}:{version}:{language}", cached, BOARD_SECONDS)
+        cache.set(f"board:{_office_key(office)}:{version}:{language}", cached, BOARD_SECONDS)
     html, owners = cached
     request.board_owners = owners
     return version, mark_safe(html)  # noqa: S308 — our own template's output
@@ -90,10 +124,6 @@ def for_you(request: HttpRequest, office) -> list:
 def console(request: HttpRequest, slug: str) -> HttpResponse:
     office = office_for_staff(request, slug)
     version, board_html = shared_board(request, office)
-    others = StaffMembership.objects.filter(user=request.user, is_active=True).exclude(
-        office=office
-    )
-    start, end = office.day_bounds(office.local_date())
     undo = request.session.pop(UNDO_SESSION_KEY, None)
     if undo and (
         undo.get("office") != office.pk or undo.get("until", 0) < timezone.now().timestamp()
@@ -108,14 +138,11 @@ def console(request: HttpRequest, slug: str) -> HttpResponse:
         "board_html": board_html,
         "is_office_admin": is_office_admin(request.user, office),
         "desk": request.session.get(DESK_SESSION_KEY, ""),
-        "other_offices": [m.office for m in others.select_related("office")],
-        "appointments": office.appointments.filter(starts_at__gte=start, starts_at__lt=end)
-        .select_related("visitor", "staff")
-        .order_by("starts_at"),
-        "reasons": office.reasons.filter(is_active=True),
+        "other_offices": [
+            m for m in memberships_of(request.user).values() if m.office_id != office.pk
+        ],
+        "office_panel": office_panel(office),
         "today": office.local_date(),
-        "broadcast_form": BroadcastForm(),
-        "office_messages": selectors.office_messages_live(office_id=office.pk),
         "follow_ups": office.follow_ups.filter(state="open", assigned_to=request.user)
         .select_related("visitor")
         .order_by("due_on", "pk")[:10],

@@ -1,0 +1,158 @@
+"""Where a hot request's time goes, in this process: CPU per request and statements, by step.
+
+Not a benchmark (``make bench`` does not run it): a developer's tool for the figures in
+docs/performance.md. It sets up the same office as bench_http.py in a database of its own
+(``<name>_bench_prof``), then plays through Django's test client, DEBUG off:
+
+- ``console_page``: the whole staff page, 20 waiting;
+- ``call_next``: call next and put the visit back, over the waiting line;
+- ``kiosk``: one whole kiosk check-in per round (a new visitor), each step timed;
+- ``api_check_in``: ``POST /api/v1/visits/`` with an API key.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fd REDIS_URL=redis://127.0.0.1:6379/9 \\
+      .venv/bin/python benchmarks/profile_hot.py [names…] [--rounds N] [--profile FILE]
+
+``--profile FILE`` writes a cProfile of the named operations' requests (read it with
+``python -m pstats FILE`` or snakeviz).
+"""
+
+import argparse
+import cProfile
+import os
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+os.environ.update(
+    DEBUG="0", ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0", LOG_LEVEL="WARNING",
+    SECRET_KEY="profile-only-" + "x7Pq" * 12, RATELIMIT_KIOSK="1000000/m",
+)  # fmt: skip
+
+from _setup import django_for_bench  # noqa: E402
+
+STATE = re.compile(r'name="state" value="([^"]*)"')
+REASON = re.compile(r'name="reasons" value="(\d+)"')
+
+
+class Timer:
+    def __init__(self, profiler):
+        self.profiler = profiler
+        self.cpu: dict[str, list[float]] = {}
+        self.queries: dict[str, int] = {}
+
+    def __call__(self, name, call):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            if self.profiler:
+                self.profiler.enable()
+            started = time.process_time()
+            response = call()
+            spent = time.process_time() - started
+            if self.profiler:
+                self.profiler.disable()
+        self.cpu.setdefault(name, []).append(spent * 1000)
+        self.queries[name] = len(captured)
+        return response
+
+    def report(self):
+        for name, values in self.cpu.items():
+            values = sorted(values)
+            median = values[len(values) // 2]
+            print(f"{name:28} cpu_ms_median={median:7.2f} cpu_ms_min={values[0]:7.2f} "
+                  f"statements={self.queries[name]:3d} n={len(values)}")  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    everything = ["console_page", "call_next", "kiosk", "api_check_in"]
+    parser.add_argument("names", nargs="*", default=everything)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--profile")
+    args = parser.parse_args()
+    django_for_bench("prof", suffix="_bench_prof")
+    import bench_http
+    from django.conf import settings
+    from django.test import Client
+
+    from visitors.views.kiosk import KIOSK_COOKIE
+
+    office, people, session_key, csrf, kiosk_token, _ = bench_http._prepare()
+    profiler = cProfile.Profile() if args.profile else None
+    timer = Timer(profiler)
+    staff = Client(HTTP_X_CSRFTOKEN=csrf)
+    staff.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    staff.cookies[settings.CSRF_COOKIE_NAME] = csrf
+    base = f"/desk/{office.slug}"
+    if "console_page" in args.names:
+        staff.get(f"{base}/")
+        for _ in range(args.rounds):
+            timer("console_page", lambda: staff.get(f"{base}/"))
+    if "call_next" in args.names:
+        bench_http._refill(office, people)
+        for _ in range(args.rounds):
+            timer("call_next", lambda: staff.post(f"{base}/call-next/", {"desk": "Bench"}))
+    if "kiosk" in args.names:
+        bench_http._close_all(office)
+        kiosk = Client(HTTP_X_CSRFTOKEN=csrf, HTTP_HX_REQUEST="true")
+        kiosk.cookies[KIOSK_COOKIE] = kiosk_token
+        kiosk.cookies[settings.CSRF_COOKIE_NAME] = csrf
+        url = f"/kiosk/{office.slug}/step/"
+
+        def step(name, fields, page):
+            state = STATE.search(page)
+            data = {"state": state.group(1) if state else ""} | fields
+            response = timer(f"kiosk_{name}", lambda: kiosk.post(url, data))
+            assert response.status_code == 200, (name, response.status_code)
+            return response.content.decode()
+
+        for n in range(args.rounds):
+            page = timer("kiosk_home", lambda: kiosk.get(f"/kiosk/{office.slug}/")).content.decode()
+            page = step("language", {"step": "language", "language": "en"}, page)
+            page = step("name", {"step": "name", "first_name": f"Prof{n}",
+                                 "last_name": secrets.token_hex(4)}, page)  # fmt: skip
+            page = step("verify", {"step": "verify", "action": "first_visit"}, page)
+            page = step("reasons", {"step": "reasons", "reasons": REASON.findall(page)[:1]}, page)
+            page = step("contact", {"step": "contact", "priority_category": "none"}, page)
+            assert 'class="ticket"' in page
+    if "api_check_in" in args.names:
+        bench_http._close_all(office)
+        key = _api_key(office)
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+        reason = office.reasons.filter(is_active=True).values_list("pk", flat=True).first()
+        for n in range(args.rounds):
+            body = {"first_name": f"Api{n}", "last_name": secrets.token_hex(4),
+                    "reason_ids": [reason]}  # fmt: skip
+            response = timer(
+                "api_check_in",
+                lambda body=body: api.post(
+                    f"/api/v1/offices/{office.slug}/check-ins",
+                    body,
+                    content_type="application/json",
+                ),  # fmt: skip
+            )
+            assert response.status_code == 201, (response.status_code, response.content[:300])
+    timer.report()
+    if profiler:
+        profiler.dump_stats(args.profile)
+        print(f"profile written to {args.profile}")
+
+
+def _api_key(office):
+    from django.contrib.auth import get_user_model
+
+    from visitors.integrations.models import ApiToken
+
+    clerk = get_user_model().objects.get(username="bench-clerk")
+    _token, secret = ApiToken.issue(name="profile", offices=[office], scope="write",
+                                    created_by=clerk)  # fmt: skip
+    return secret
+
+
+if __name__ == "__main__":
+    main()
