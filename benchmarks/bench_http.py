@@ -16,6 +16,7 @@ Prints one line per figure, each with its ratio to the ceiling's throughput:
   BENCH call_next db=… load=saturate …                                (over 4,000 waiting)
   BENCH kiosk_checkin db=… load=rate target_per_s=50 … checkins_per_s=…  (every kiosk request)
   BENCH remote_join db=… load=rate target_per_s=50 … joins_per_s=…  (public page + join's requests)
+  BENCH api_check_in db=… load=saturate users=32 …    (POST …/check-ins, a new visitor each)
 
 ``ceiling`` is GET /livez: a minimal Django view on the same server, settings and middleware.
 The server is started like the Dockerfile's (``gunicorn frontdesk.wsgi --workers
@@ -99,6 +100,18 @@ def _prepare():
         .values_list("first_name", "last_name", "phone_last4")[:5000]
     )
     return office, people, store.session_key, _get_new_csrf_string(), kiosk_token, returning
+
+
+def _api_token(office) -> tuple[str, int]:
+    """A read-and-write API token of the bench clerk's for the office, and a reason's id."""
+    from django.contrib.auth import get_user_model
+
+    from visitors.integrations.models import ApiToken
+
+    clerk = get_user_model().objects.get(username="bench-clerk")
+    _token, secret = ApiToken.issue(name="Bench integration", offices=[office],
+                                    scope=ApiToken.Scope.WRITE, created_by=clerk)  # fmt: skip
+    return secret, office.reasons.filter(is_active=True).values_list("pk", flat=True).first()
 
 
 def _returning_population(n: int = 20_000) -> None:
@@ -254,6 +267,7 @@ def main():
     os.environ["SECRET_KEY"] = BENCH_SECRET  # sessions made here must be valid in gunicorn
     vendor = django_for_bench("http", suffix="_bench_http")
     office, people, session_key, csrf, kiosk_token, returning = _prepare()
+    api_token, reason_id = _api_token(office)
     from visitors.selectors import queue_version
     from visitors.views.kiosk import KIOSK_COOKIE
 
@@ -272,6 +286,8 @@ def main():
         "RATELIMIT_PUBLIC_POST": "1000000/m",
         "RATELIMIT_VERIFY_IP": "1000000/m",
         "RATELIMIT_REMOTE_OFFICE": "1000000/m",
+        # One integration token plays them all.
+        "RATELIMIT_API": "1000000/m",
         # Codes by text go to files, where the phones (locust) read them.
         "SMS_BACKEND": "visitors.sms.FileBackend",
         "SMS_ALLOW_TEST_BACKEND": "1",
@@ -368,6 +384,16 @@ def main():
             per_s = f"{result['flows_per_s']:.1f}"
             _line("remote_join", vendor, result, base, load="rate",
                   target_per_s=JOIN_RATE, joins_per_s=per_s)  # fmt: skip
+        if _wanted("api_check_in"):
+            _close_all(office)
+            # An integration checking new visitors in through the API, back to back: a new
+            # name each time (wrk_report.lua fills in "{n}"), one reason.
+            api = [f"Authorization: Bearer {api_token}", "Content-Type: application/json"]
+            body = json.dumps({"first_name": "Api", "last_name": "Bench {n}",
+                               "reason_ids": [reason_id]})  # fmt: skip
+            result = _wrk(port, f"/api/v1/offices/{office.slug}/check-ins", headers=api,
+                          method="POST", body=body)  # fmt: skip
+            _line("api_check_in", vendor, result, base, load="saturate", users=USERS)
         _close_all(office)
     finally:
         proxy.terminate()

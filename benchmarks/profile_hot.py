@@ -12,6 +12,7 @@ docs/performance.md. It sets up the same office as bench_http.py in a database o
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fd REDIS_URL=redis://127.0.0.1:6379/9 \\
       .venv/bin/python benchmarks/profile_hot.py [names…] [--rounds N] [--profile FILE]
 
+``PROFILE_SHOW_QUERIES=1`` lists each operation's statements (of its last request).
 ``--profile FILE`` writes a cProfile of the named operations' requests (read it with
 ``python -m pstats FILE`` or snakeviz).
 """
@@ -43,6 +44,7 @@ class Timer:
         self.profiler = profiler
         self.cpu: dict[str, list[float]] = {}
         self.queries: dict[str, int] = {}
+        self.sql: dict[str, list[str]] = {}
 
     def __call__(self, name, call):
         from django.db import connection
@@ -58,6 +60,7 @@ class Timer:
                 self.profiler.disable()
         self.cpu.setdefault(name, []).append(spent * 1000)
         self.queries[name] = len(captured)
+        self.sql[name] = [q["sql"] for q in captured.captured_queries]
         return response
 
     def report(self):
@@ -66,6 +69,9 @@ class Timer:
             median = values[len(values) // 2]
             print(f"{name:28} cpu_ms_median={median:7.2f} cpu_ms_min={values[0]:7.2f} "
                   f"statements={self.queries[name]:3d} n={len(values)}")  # fmt: skip
+            if os.environ.get("PROFILE_SHOW_QUERIES"):
+                for sql in self.sql[name]:
+                    print("    ", sql[:150])
 
 
 def main():

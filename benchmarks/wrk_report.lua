@@ -5,6 +5,23 @@ local body = os.getenv("BENCH_BODY")
 if method and method ~= "" then wrk.method = method end
 if body and body ~= "" then wrk.body = body end
 
+-- A body with "{n}" in it is made anew for every request, "{n}" replaced by a number of this
+-- run, thread and request (a new visitor's name for each check-in, say).
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+if body and body:find("{n}", 1, true) then
+  local sent = 0
+  local run = os.time() % 100000
+  function request()
+    sent = sent + 1
+    local each = body:gsub("{n}", string.format("r%dt%dn%d", run, tid or 0, sent))
+    return wrk.format(nil, nil, nil, each)
+  end
+end
+
 -- BENCH_DELAY_MS: each connection waits about this long between requests (an open console
 -- polling every 2 s) instead of sending the next one at once. The wait is drawn between half and
 -- one and a half times it: consoles opened at different moments do not poll in step, and

@@ -8,6 +8,8 @@ Personas, and what each may reach once the staff views exist:
 """
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from frontdesk import cache as cache_backend
 from tests.factories import MembershipFactory, OfficeFactory, UserFactory
@@ -72,6 +74,11 @@ def _broker_and_cache_not_paused():
     queueing paused or its cache on the stand-in."""
     broker.resume()
     cache_backend.reset()
+    # SQLite gives a rolled-back test's ids out again: what an earlier test cached under an id
+    # (memberships, subscriptions) must not meet this test's rows. (PostgreSQL never reuses
+    # an id; its suite's Redis keeps entries that no later test can reach.)
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
     yield
     broker.resume()
     cache_backend.reset()

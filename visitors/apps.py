@@ -16,6 +16,7 @@ class VisitorsConfig(AppConfig):
         import frontdesk.two_factor  # noqa: F401
         import visitors.access  # noqa: F401  (a changed membership is forgotten by its cache)
         import visitors.polling  # noqa: F401  (signing out ends the session's poll permits)
+        import visitors.webhooks  # noqa: F401  (a changed subscription is forgotten by its cache)
         from visitors.offices import roles  # keeps role groups in step with memberships
 
         # After each domain app's migrate (when its permissions exist), make the role groups

@@ -93,10 +93,11 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         # so only the newcomer's own "tell me when N are ahead" can be met already. (One who
         # joined from their phone hears "time to head in" once their wait is quoted.)
         if visit.notify_when_ahead is not None:
-            texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
+            texts_now += reminders.queue_position_notify(
+                Office(pk=visit.office_id), day=visit.service_date
+            )
     elif event in LINE_MOVES:
-        texts_now += reminders.queue_position_notify(Office(pk=visit.office_id))
-        texts_now += reminders.head_in_notify(Office(pk=visit.office_id), day=visit.service_date)
+        texts_now += reminders.line_moved(Office(pk=visit.office_id), day=visit.service_date)
     if event in WEBHOOK_EVENTS:
         webhooks.emit(
             WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)

@@ -240,14 +240,44 @@ def call_back_schedule(visit: Visit, *, by, due_on: dt.date, note: str, now: dt.
     )[0]  # fmt: skip
 
 
-def queue_position_notify(office: Office) -> int:
-    """Text waiting visitors who asked to hear when at most N people are ahead of them."""
+def line_moved(office: Office, *, day: dt.date) -> int:
+    """After a change that moved the line: "N ahead" and "time to head in", both from one
+    query for who might be owed either (on most days and most changes, nobody)."""
+    rows = list(
+        Visit.objects.filter(office_id=office.pk, service_date=day, status=Status.WAITING)
+        .filter(
+            Q(notify_when_ahead__isnull=False)
+            | Q(on_the_way=True, travel_minutes__isnull=False, head_in_at__isnull=True)
+        )
+        .values_list("pk", "notify_when_ahead", "on_the_way", "travel_minutes", "head_in_at")
+    )
+    furthest = max((ahead for _pk, ahead, *_rest in rows if ahead), default=0)
+    travelling = {
+        pk: travel
+        for pk, _ahead, on_the_way, travel, head_in_at in rows
+        if on_the_way and travel is not None and head_in_at is None
+    }
+    made = queue_position_notify(office, day=day, furthest=furthest) if furthest else 0
+    if travelling:
+        made += head_in_notify(office, day=day, travelling=travelling)
+    return made
+
+
+def queue_position_notify(
+    office: Office, *, day: dt.date | None = None, furthest: int | None = None
+) -> int:
+    """Text waiting visitors who asked to hear when at most N people are ahead of them.
+
+    ``furthest``: the largest N asked for, when the caller already knows it."""
     # Only the first (largest N asked for + 1) places can qualify: read no further than that.
     # A long line (thousands on a busy day) must not make every call load all of it.
-    furthest = queue_waiting(office=office).aggregate(n=Max("notify_when_ahead"))["n"]
+    if furthest is None:
+        furthest = queue_waiting(office=office, day=day).aggregate(n=Max("notify_when_ahead"))["n"]
     if not furthest:
         return 0
-    waiting = list(queue_waiting(office=office).select_related("visitor")[: furthest + 1])
+    if office._state.adding:  # callers may hold only its id (effects): the queue rule is its own
+        office = Office.objects.get(pk=office.pk)
+    waiting = list(queue_waiting(office=office, day=day).select_related("visitor")[: furthest + 1])
     made = 0
     now = timezone.now()
     for ahead, visit in enumerate(waiting):
@@ -329,19 +359,23 @@ def daily_summaries_schedule(*, now: dt.datetime | None = None) -> int:
 # --- Joined from a phone: time to head in; place released --------------------------------------
 
 
-def head_in_notify(office: Office, *, day: dt.date | None = None) -> int:
+def head_in_notify(
+    office: Office, *, day: dt.date | None = None, travelling: dict[int, int] | None = None
+) -> int:
     """Text each person on the way whose estimated wait has fallen to their travel time.
 
     Asked after every change that moves the line: with nobody on the way it is one query; with
-    some, the line's estimates are worked out once for all of them.
+    some, the line's estimates are worked out once for all of them. ``travelling``: those on
+    the way not yet told (visit id: travel minutes), when the caller already read them.
     """
     day = day or office.local_date()
-    travelling: dict[int, int | None] = dict(
-        Visit.objects.filter(
-            office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
-            travel_minutes__isnull=False, head_in_at__isnull=True,
-        ).values_list("pk", "travel_minutes")
-    )  # fmt: skip
+    if travelling is None:
+        travelling = dict(
+            Visit.objects.filter(
+                office_id=office.pk, service_date=day, status=Status.WAITING, on_the_way=True,
+                travel_minutes__isnull=False, head_in_at__isnull=True,
+            ).values_list("pk", "travel_minutes")
+        )  # fmt: skip
     if not travelling:
         return 0
     office = Office.objects.get(pk=office.pk)  # callers may hold only its id (effects)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -467,11 +467,17 @@ def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
             waiting = waiting.filter(on_the_way=False)
         # Theirs first: handed over to them, or their appointment; then the shared line. A visit
         # handed to someone else is theirs until it is released.
-        candidates = []
+        # One query: theirs (in line order), then the shared line (in line order).
         if getattr(staff, "pk", None) is not None:
             mine = Q(assigned_to=staff) | Q(assigned_to__isnull=True, appointment__staff=staff)
-            candidates = list(waiting.filter(mine)[:CALL_NEXT_BATCH])
-        candidates = candidates or list(waiting.filter(assigned_to__isnull=True)[:CALL_NEXT_BATCH])
+            waiting = (
+                waiting.filter(mine | Q(assigned_to__isnull=True))
+                .alias(theirs=Case(When(mine, then=Value(0)), default=Value(1)))
+                .order_by("theirs", *waiting.query.order_by)
+            )
+        else:
+            waiting = waiting.filter(assigned_to__isnull=True)
+        candidates = list(waiting[:CALL_NEXT_BATCH])
         if not candidates:
             return None
         for visit in candidates:

@@ -19,6 +19,7 @@ in WEBHOOK_ALLOWED_HOSTS may be private, for development and tests. Only the sta
 receiver's answer is kept, never its body: the far side's words are not ours to show.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -35,9 +36,12 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,17 +147,56 @@ def reminder_data(reminder: Reminder) -> dict:
 # --- Emitting ----------------------------------------------------------------------------------
 
 
+# Every change to a visit asks which of its office's subscriptions want the event; almost
+# always none do. The answer is kept in the cache for SUBSCRIPTIONS_SECONDS and forgotten the
+# moment a subscription is saved or deleted (at once and again when that commits). A
+# subscription switched off meanwhile is still checked when its delivery is sent.
+SUBSCRIPTIONS_SECONDS = 60
+
+
+def _subscriptions_key(office_id: int) -> str:
+    return f"webhook-subscriptions:{office_id}"
+
+
+def _active_subscriptions(office_id: int) -> list[tuple[int, list]]:
+    """(id, events) of the office's active subscriptions."""
+    found = None
+    with contextlib.suppress(Exception):  # no cache: ask the database
+        found = cache.get(_subscriptions_key(office_id))
+    if found is None:
+        found = list(
+            WebhookSubscription.objects.filter(office_id=office_id, is_active=True)
+            .order_by("pk")
+            .values_list("pk", "events")
+        )
+        with contextlib.suppress(Exception):
+            cache.set(_subscriptions_key(office_id), found, SUBSCRIPTIONS_SECONDS)
+    return found
+
+
+def _forget_subscriptions(office_id: int) -> None:
+    try:
+        cache.delete(_subscriptions_key(office_id))
+    except Exception:  # noqa: BLE001 — it expires by itself within SUBSCRIPTIONS_SECONDS
+        logger.warning("cache unavailable; webhook subscriptions of %s not forgotten", office_id)
+
+
+@receiver(post_save, sender=WebhookSubscription, dispatch_uid="webhook-subscriptions-saved")
+@receiver(post_delete, sender=WebhookSubscription, dispatch_uid="webhook-subscriptions-deleted")
+def _subscription_changed(sender, instance, **kwargs) -> None:
+    office_id = instance.office_id
+    _forget_subscriptions(office_id)
+    transaction.on_commit(lambda: _forget_subscriptions(office_id), robust=True)
+
+
 def emit(event: str, *, office_id: int, data: dict) -> int:
     """Record ``event`` for the office's subscribers; send once the transaction commits.
 
-    Returns how many deliveries were recorded (0 when nobody subscribed: one query).
+    Returns how many deliveries were recorded (0 when nobody subscribed: no query at all
+    while the office's subscriptions are in the cache).
     """
     event = WebhookEvent(event)
-    subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(office_id=office_id, is_active=True)
-        if event.value in s.events
-    ]
+    subscriptions = [pk for pk, events in _active_subscriptions(office_id) if event.value in events]
     if not subscriptions:
         return 0
     office = Office.objects.only("slug").get(pk=office_id)
@@ -167,8 +210,10 @@ def emit(event: str, *, office_id: int, data: dict) -> int:
     )  # fmt: skip
     deliveries = WebhookDelivery.objects.bulk_create(
         [
-            WebhookDelivery(subscription=s, event=event.value, event_id=event_id, payload=payload)
-            for s in subscriptions
+            WebhookDelivery(
+                subscription_id=pk, event=event.value, event_id=event_id, payload=payload
+            )  # fmt: skip
+            for pk in subscriptions
         ]
     )
     for delivery in deliveries:

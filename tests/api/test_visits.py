@@ -34,6 +34,29 @@ def test_it_checks_in_a_new_visitor_with_position_and_estimate(api, write_token,
     assert (visit.visitor.first_name, visit.visitor.preferred_language) == ("María", "es")
 
 
+def test_a_check_in_s_place_and_wait_are_those_the_queue_then_shows(
+    api, write_token, read_token, reason, office
+):
+    """The answer's place and wait come from the quote made at check-in, not a second read of
+    the line: they must be what the queue itself says."""
+    for n in range(2):
+        VisitFactory(office=office, ticket_number=500 + n).reasons.set([reason])
+    # A covered veteran, ahead by the office's rule.
+    VisitFactory(office=office, ticket_number=502, priority=1)
+    response = api("post", CHECK_IN, write_token, {
+        "first_name": "Ana", "last_name": "Ruiz", "reason_ids": [reason.pk]})  # fmt: skip
+    assert response.status_code == 201, response.content
+    body = response.json()
+    queue = api("get", "/offices/riverside/queue", read_token).json()
+    [listed] = [v for v in queue["waiting"] if v["id"] == body["id"]]
+    assert body["position"] == listed["position"] == 4
+    assert body["wait"]["ahead"] == 3
+    assert body["wait"]["low_minutes"] <= body["wait"]["high_minutes"]
+    repeat = api("post", CHECK_IN, write_token, {
+        "visitor_id": body["visitor_id"], "reason_ids": [reason.pk]})  # fmt: skip
+    assert repeat.status_code == 409
+
+
 def test_it_checks_in_a_returning_visitor_by_id(api, write_token, reason):
     visitor = VisitorFactory(preferred_language="es")
     response = api("post", CHECK_IN, write_token,

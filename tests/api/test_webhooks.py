@@ -272,3 +272,28 @@ def test_the_sweeper_finds_only_deliveries_past_their_due_time(delivery, setting
     assert webhooks.deliveries_due(now=later) == [delivery.pk]
     WebhookDelivery.objects.filter(pk=delivery.pk).update(state="delivered")
     assert webhooks.deliveries_due(now=later) == []
+
+
+@pytest.mark.django_db
+def test_subscriptions_are_asked_once_and_a_change_is_heard_at_once(django_assert_num_queries):
+    """The office's subscriptions come from the cache after the first event; one added,
+    switched off or deleted counts from the very next event."""
+    office = OfficeFactory(slug="lakeside")
+    data = {"visit": {"id": 1}}
+    assert webhooks.emit("visit.called", office_id=office.pk, data=data) == 0
+    with django_assert_num_queries(0):
+        assert webhooks.emit("visit.called", office_id=office.pk, data=data) == 0
+    hook = WebhookSubscription.objects.create(
+        office=office, url="https://crm.example.org/hook", events=["visit.called"]
+    )
+    assert webhooks.emit("visit.called", office_id=office.pk, data=data) == 1
+    assert webhooks.emit("visit.checked_in", office_id=office.pk, data=data) == 0
+    hook.is_active = False
+    hook.save()
+    assert webhooks.emit("visit.called", office_id=office.pk, data=data) == 0
+    hook.is_active = True
+    hook.save()
+    assert webhooks.emit("visit.called", office_id=office.pk, data=data) == 1
+    hook.delete()
+    assert webhooks.emit("visit.called", office_id=office.pk, data=data) == 0
+    assert WebhookDelivery.objects.filter(event="visit.called").count() == 0  # went with it

@@ -460,10 +460,10 @@ def test_the_inbox_reads_a_page_in_a_fixed_number_of_queries(
         _text(client, f"question {n}", sender=f"+1555400{n:04d}", sid=f"SM{n}")
     client.force_login(clerk)
     client.get(reverse("desk:inbox", args=[office.slug]))  # warm the session
-    # the office with the membership, the admin role, count, page, unread counts and the
-    # dashboard link's role check; the session and the user come from the cache, and the
+    # the office with the membership, count, page, unread counts; the session, the user and
+    # their memberships (the admin role, the dashboard link) come from the cache, and the
     # session was renewed by the page before (at most once a minute): none per thread
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(reverse("desk:inbox", args=[office.slug]))
     assert len(re.findall(r'class="inbox-row', response.text)) == 30
 

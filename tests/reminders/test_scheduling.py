@@ -15,7 +15,7 @@ from tests.factories import UserFactory, VisitFactory, VisitorFactory, aware
 from visitors import outbox, reminders, services
 from visitors.followups.models import Appointment, Workshop, WorkshopSignup
 from visitors.messaging.models import Reminder
-from visitors.offices.models import ReferralPartner, StaffMembership, StaffRole
+from visitors.offices.models import Office, ReferralPartner, StaffMembership, StaffRole
 from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import Referral
 
@@ -175,6 +175,25 @@ def test_a_visitor_who_asked_hears_when_only_a_few_are_ahead_once(office, counse
     services.queue_call_next(office=office, staff=counsellor)  # 1 ahead: no second text
     assert Reminder.objects.filter(kind="queue_position").count() == 1
     assert line[0].pk != asking.pk
+
+
+@time_machine.travel(aware(2026, 3, 4, 16, 0), tick=False)
+def test_n_ahead_counts_by_the_office_s_own_queue_rule(office, counsellor):
+    """An office that calls strictly by arrival: a covered veteran who came last is not ahead
+    of anyone, so after one call the visitor who asked for "1 ahead" hears it."""
+    office.queue_rule = Office.QueueRule.ARRIVAL
+    office.save()
+    now = timezone.now()
+    for n in range(2):
+        VisitFactory(office=office, checked_in_at=now - dt.timedelta(minutes=30 - n))
+    asking = VisitFactory(
+        office=office, notify_when_ahead=1, checked_in_at=now - dt.timedelta(minutes=20),
+        visitor=VisitorFactory(phone="(555) 301-0004", consent_sms=True),
+    )  # fmt: skip
+    VisitFactory(office=office, priority=2, checked_in_at=now - dt.timedelta(minutes=10))
+    services.queue_call_next(office=office, staff=counsellor)
+    [row] = Reminder.objects.filter(kind="queue_position")
+    assert (row.visit, row.context["ahead"]) == (asking, 1)
 
 
 def test_managers_get_the_day_s_summary_once_after_the_office_closes(office, manager, clerk):

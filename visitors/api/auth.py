@@ -13,9 +13,10 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
+from visitors.access import Membership, memberships_of
 from visitors.api.errors import ApiError
 from visitors.integrations.models import ApiToken
-from visitors.offices.models import Office, StaffMembership
+from visitors.offices.models import Office
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -57,15 +58,14 @@ class TokenThrottle(SimpleRateThrottle):
         return f"throttle_api_token_{token.pk}" if token is not None else None
 
 
-def office_access(request, slug: str, *, roles=None) -> tuple[Office, StaffMembership]:
+def office_access(request, slug: str, *, roles=None) -> tuple[Office, Membership]:
     """The office named in the path, as this token may reach it; 404/403 otherwise."""
     token: ApiToken = request.auth
     office = Office.objects.filter(slug=slug, api_tokens=token).first()
     if office is None:
         raise ApiError(404, "This token has no office with that slug.")
-    membership = StaffMembership.objects.filter(
-        user_id=token.created_by_id, office=office, is_active=True
-    ).first()
+    # The maker's memberships as every staff page has them (cached, forgotten on a change).
+    membership = memberships_of(token.created_by).get(office.pk)
     if membership is None:
         raise ApiError(
             403, "The person who made this token no longer works at this office; ask an "

@@ -69,10 +69,20 @@ def _visit(office, pk: int) -> Visit:
     return visit
 
 
-def _queued(visit: Visit) -> dict:
-    estimate = selectors.wait_estimate(visit)
+_UNKNOWN = object()
+
+
+def _queued(visit: Visit, estimate=_UNKNOWN) -> dict:
+    """The visit with its place in line and its wait. ``estimate``: the one just quoted at
+    check-in (its ``ahead`` is the place before the visit's own), so the line is not read
+    twice."""
+    if estimate is _UNKNOWN:
+        estimate = selectors.wait_estimate(visit)
+        position = selectors.queue_position(visit)
+    else:
+        position = None if estimate is None else estimate.ahead + 1
     return visit_out(visit) | {
-        "position": selectors.queue_position(visit),
+        "position": position,
         "wait": None
         if estimate is None
         else {"ahead": estimate.ahead, "low_minutes": estimate.low, "high_minutes": estimate.high},
@@ -152,8 +162,9 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
         refuse(409, f"This visitor is already in line here as {already.visit.ticket_code} "
                f"(visit {already.visit.pk}).", code="already_waiting")  # fmt: skip
     replayed = visit.replayed
+    quoted = _UNKNOWN if replayed else getattr(visit, "wait_estimate", _UNKNOWN)
     visit = _visit(office, visit.pk)
-    return Status(200 if replayed else 201, _queued(visit))
+    return Status(200 if replayed else 201, _queued(visit, quoted))
 
 
 @router.get(

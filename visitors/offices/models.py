@@ -507,16 +507,25 @@ class KioskLink(models.Model):
 
     @classmethod
     def find_active(
-        cls, *, office: Office, token: str, capability: str = "check_in"
+        cls,
+        *,
+        token: str,
+        office: Office | None = None,
+        slug: str | None = None,
+        capability: str = "check_in",
     ) -> "KioskLink | None":
+        """The active link of ``office`` (or, in the same query, of the office named ``slug``,
+        loaded with it) that ``token`` opens."""
         if not token or len(token) > 100:
             return None
-        return cls.objects.filter(
-            office=office,
+        where = {"office": office} if office is not None else {"office__slug": slug}
+        links = cls.objects.filter(
+            **where,
             token_hash=cls.hash_token(token),
             capability=capability,
             revoked_at__isnull=True,
-        ).first()
+        )
+        return (links if office is not None else links.select_related("office")).first()
 
     @property
     def is_active(self) -> bool:

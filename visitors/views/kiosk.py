@@ -52,8 +52,9 @@ def kiosk_view(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, *args, **kwargs):
-        office = get_object_or_404(Office, slug=slug)
-        link = KioskLink.find_active(office=office, token=request.COOKIES.get(KIOSK_COOKIE, ""))
+        # The tablet's link and its office in one query; the office alone only for a refusal.
+        link = KioskLink.find_active(slug=slug, token=request.COOKIES.get(KIOSK_COOKIE, ""))
+        office = link.office if link is not None else get_object_or_404(Office, slug=slug)
         if link is None:
             # Posts without the tablet's cookie count per address in a bucket of their own:
             # they can never use up the paired tablet's (counted per link, in kiosk_step).
