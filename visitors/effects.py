@@ -75,7 +75,6 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
     """Write everything that follows from ``event`` on ``visit``; call inside its transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("visit_changed must run in the change's transaction")
-    queue_moved(visit.office_id)
     if event in (Event.FINISHED, Event.CALLED, Event.RECALLED):
         # The wait estimate's inputs moved: a visit finished (the medians), someone called
         # (staff on duty).
@@ -110,6 +109,9 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         action=AuditAction.CHANGE,
         what=(what or f"visit {event.value}")[:120],
     )
+    # Last: moving the version locks the office's row until the commit, and every change at
+    # the office waits for that lock; the shorter it is held, the more changes a second.
+    queue_moved(visit.office_id)
     if texts_now:
         reminders.dispatch_soon()  # otherwise beat's round is soon enough, and no broker call
 

@@ -444,47 +444,60 @@ CALL_NEXT_BATCH = 20
 def visit_call(*, visit: Visit, staff, desk: str = "") -> Visit:
     """Call one visitor (compare-and-set: raises TransitionNotAllowed if they moved on)."""
     with transaction.atomic():
-        visit.mark_called(by=staff, desk=desk)
-        _note_served_ahead(visit)
-        effects.visit_changed(visit, Event.CALLED, by=staff)
+        _call(visit, staff=staff, desk=desk)
     return visit
+
+
+def _call(visit: Visit, *, staff, desk: str) -> None:
+    # The compare-and-set writes nothing when it fails: a caller may go on in its transaction.
+    visit.mark_called(by=staff, desk=desk)
+    _note_served_ahead(visit)
+    effects.visit_changed(visit, Event.CALLED, by=staff)
 
 
 def queue_call_next(*, office: Office, staff, desk: str = "") -> Visit | None:
     """Call the first waiting visitor by the queue rule, or return None when nobody waits.
 
     Each candidate is taken with a compare-and-set on its status, so when several staff press
-    "call next" together the database gives each visitor to exactly one of them; the others
-    move on to the next candidate. This holds on SQLite as on PostgreSQL.
+    "call next" together the database gives each visitor to exactly one of them. On PostgreSQL
+    the candidate is also locked with SKIP LOCKED: staff pressing at the same moment are each
+    handed a different visitor at once, instead of all queueing behind the first one's
+    transaction and then moving on together to the next. On SQLite (one writer at a time) the
+    compare-and-set alone decides, and a caller who lost tries the next candidate.
 
     A staff member's own come first (handed over to them, or their appointment's visitor);
     visits handed over to someone else are never offered to them.
     """
-    while True:
-        waiting = queue_waiting(office=office).select_related("visitor")
-        if not office.remote_call_on_the_way:
-            # Joined from a phone and not here yet: they keep their place, are not called.
-            waiting = waiting.filter(on_the_way=False)
-        # Theirs first: handed over to them, or their appointment; then the shared line. A visit
-        # handed to someone else is theirs until it is released.
-        # One query: theirs (in line order), then the shared line (in line order).
-        if getattr(staff, "pk", None) is not None:
-            mine = Q(assigned_to=staff) | Q(assigned_to__isnull=True, appointment__staff=staff)
-            waiting = (
-                waiting.filter(mine | Q(assigned_to__isnull=True))
-                .alias(theirs=Case(When(mine, then=Value(0)), default=Value(1)))
-                .order_by("theirs", *waiting.query.order_by)
-            )
-        else:
-            waiting = waiting.filter(assigned_to__isnull=True)
-        candidates = list(waiting[:CALL_NEXT_BATCH])
-        if not candidates:
-            return None
-        for visit in candidates:
+    waiting = queue_waiting(office=office)
+    if not office.remote_call_on_the_way:
+        # Joined from a phone and not here yet: they keep their place, are not called.
+        waiting = waiting.filter(on_the_way=False)
+    # Theirs first (in line order): handed over to them, or their appointment; then the shared
+    # line (in line order). A visit handed to someone else is theirs until it is released.
+    if getattr(staff, "pk", None) is not None:
+        mine = Q(assigned_to=staff) | Q(assigned_to__isnull=True, appointment__staff=staff)
+        waiting = (
+            waiting.filter(mine | Q(assigned_to__isnull=True))
+            .alias(theirs=Case(When(mine, then=Value(0)), default=Value(1)))
+            .order_by("theirs", *waiting.query.order_by)
+        )
+    else:
+        waiting = waiting.filter(assigned_to__isnull=True)
+    # The id only: on a busy day thousands wait, and the sort needs none of their rows' other
+    # columns (nor their visitors'); the one about to be called is loaded on its own.
+    first = waiting.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)
+    for _attempt in range(CALL_NEXT_BATCH):
+        with transaction.atomic():
+            pk = first.first()
+            if pk is None:
+                return None
+            visit = Visit.objects.select_related("visitor").get(pk=pk)
             try:
-                return visit_call(visit=visit, staff=staff, desk=desk)
+                _call(visit, staff=staff, desk=desk)
             except TransitionNotAllowed:
-                continue  # someone else called this one a moment ago
+                continue  # someone else called this one a moment ago (SQLite)
+            return visit
+    return None
 
 
 def _note_served_ahead(visit: Visit) -> None:

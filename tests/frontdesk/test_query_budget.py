@@ -32,7 +32,7 @@ BUDGET = {
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
     "console_page": 8,
-    "call_next": 8,
+    "call_next": 9,
 }
 
 
