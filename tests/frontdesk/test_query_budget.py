@@ -26,8 +26,8 @@ pytestmark = pytest.mark.django_db
 BUDGET = {
     # The whole last request of a kiosk check-in: device, flow, visitor, ticket, visit, reasons,
     # effects (audit, queue version, texts, webhooks), the quoted wait, the ticket screen.
-    "kiosk_last_step_new": 22,
-    "kiosk_last_step_returning": 25,
+    "kiosk_last_step_new": 21,
+    "kiosk_last_step_returning": 24,
     # A changed poll that builds the board, and one that finds it in the cache.
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
