@@ -52,6 +52,12 @@ def test_a_check_in_s_place_and_wait_are_those_the_queue_then_shows(
     assert body["position"] == listed["position"] == 4
     assert body["wait"]["ahead"] == 3
     assert body["wait"]["low_minutes"] <= body["wait"]["high_minutes"]
+    # What the check-in answered (from the row it wrote) is what reading the visit gives.
+    detail = api("get", f"/offices/riverside/visits/{body['id']}", read_token).json()
+    for name in ("ticket_code", "status", "source", "service_date", "visitor_id", "priority",
+                 "served_ahead", "identity_flag", "reasons", "reason_other", "checked_in_at",
+                 "called_at", "desk", "ended_at", "outcome", "allowed_actions"):  # fmt: skip
+        assert body[name] == detail[name], name
     repeat = api("post", CHECK_IN, write_token, {
         "visitor_id": body["visitor_id"], "reason_ids": [reason.pk]})  # fmt: skip
     assert repeat.status_code == 409

@@ -37,8 +37,8 @@ def page(request, items, *, limit: int, offset: int, serialise) -> dict:
     }
 
 
-def visit_out(visit) -> dict:
-    """A visit (with ``reasons`` prefetched) as VisitOut."""
+def visit_out(visit, *, reasons=None) -> dict:
+    """A visit (with ``reasons`` prefetched, or given) as VisitOut."""
     return {
         "id": visit.pk,
         "ticket_code": visit.ticket_code,
@@ -51,7 +51,7 @@ def visit_out(visit) -> dict:
         "identity_flag": visit.identity_flag,
         "reasons": [
             {"id": r.pk, "label_en": r.label_en, "label_es": r.label_es}
-            for r in visit.reasons.all()
+            for r in (visit.reasons.all() if reasons is None else reasons)
         ],
         "reason_other": visit.reason_other,
         "checked_in_at": visit.checked_in_at,

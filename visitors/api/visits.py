@@ -72,7 +72,7 @@ def _visit(office, pk: int) -> Visit:
 _UNKNOWN = object()
 
 
-def _queued(visit: Visit, estimate=_UNKNOWN) -> dict:
+def _queued(visit: Visit, estimate=_UNKNOWN, *, reasons=None) -> dict:
     """The visit with its place in line and its wait. ``estimate``: the one just quoted at
     check-in (its ``ahead`` is the place before the visit's own), so the line is not read
     twice."""
@@ -81,7 +81,7 @@ def _queued(visit: Visit, estimate=_UNKNOWN) -> dict:
         position = selectors.queue_position(visit)
     else:
         position = None if estimate is None else estimate.ahead + 1
-    return visit_out(visit) | {
+    return visit_out(visit, reasons=reasons) | {
         "position": position,
         "wait": None
         if estimate is None
@@ -161,10 +161,12 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
     except services.AlreadyWaiting as already:
         refuse(409, f"This visitor is already in line here as {already.visit.ticket_code} "
                f"(visit {already.visit.pk}).", code="already_waiting")  # fmt: skip
-    replayed = visit.replayed
-    quoted = _UNKNOWN if replayed else getattr(visit, "wait_estimate", _UNKNOWN)
-    visit = _visit(office, visit.pk)
-    return Status(200 if replayed else 201, _queued(visit, quoted))
+    if visit.replayed:  # the earlier request's visit, as it is now
+        return Status(200, _queued(_visit(office, visit.pk)))
+    # Just made in this request: the row as written, its reasons as validated, the wait as
+    # quoted — nothing to read again.
+    reasons = reasons_form.cleaned_data["reasons"]
+    return Status(201, _queued(visit, getattr(visit, "wait_estimate", _UNKNOWN), reasons=reasons))
 
 
 @router.get(
