@@ -1,15 +1,19 @@
 """Delivering the reminder outbox: claim due rows with a lease, send each once, record it.
 
-A periodic dispatcher claims due rows (``SKIP LOCKED`` on PostgreSQL, a compare-and-set per row
-everywhere) by moving them to *sending* with a random claim and a lease; a send task delivers a
-row only while it still holds that claim, and marks it sent with a compare-and-set on the claim.
+A periodic dispatcher claims due rows (``SKIP LOCKED`` on PostgreSQL, one compare-and-set
+UPDATE for the round everywhere) by moving them to *sending* with a random claim and a lease; a
+send task delivers a small batch of them, each row only while it still holds that claim (a
+compare-and-set just before the provider call, renewing its lease), and marks each sent with a
+compare-and-set on its claim.
 A worker that dies mid-send leaves the row in *sending* until its lease expires; the dispatcher
 then claims it again (a retry), so nothing is lost. Rows wait in the database while the broker is
 down: no long-delayed broker messages exist to lose or to deliver twice.
 """
 
 import datetime as dt
+import logging
 import secrets
+from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -35,34 +39,46 @@ IMMEDIATE = {
     ReminderKind.BOOKING_CHANGED,
 }
 
+logger = logging.getLogger(__name__)
+
 
 class TransientError(Exception):
     """Sending failed in a way that retrying may fix."""
 
 
 def reminders_claim(*, now: dt.datetime | None = None, limit: int = 500) -> list[tuple[int, str]]:
-    """Claim due reminders; return (id, claim) pairs to hand to send tasks."""
+    """Claim due reminders; return (id, claim) pairs, in due order, to hand to send tasks.
+
+    One claim (a random token) for all the rows taken in this round, set with one UPDATE: a row
+    claimed again after its lease gets another round's token, so a stale holder can no longer
+    finish it. The rows are locked first (``SKIP LOCKED``: an overlapping dispatcher takes
+    others) on PostgreSQL; SQLite's IMMEDIATE transaction holds the write lock throughout.
+    """
     now = now or timezone.now()
     lease = dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
     reminders_recover(now=now, limit=limit)
-    claimed = []
     with transaction.atomic():
         due = Reminder.objects.filter(state=ReminderState.SCHEDULED, due_at__lte=now).order_by(
             "due_at", "pk"
         )
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
-        for pk in list(due.values_list("pk", flat=True)[:limit]):
-            claim = secrets.token_hex(8)
-            taken = Reminder.objects.filter(pk=pk, state=ReminderState.SCHEDULED).update(
-                state=ReminderState.SENDING,
-                claim=claim,
-                lease_expires_at=now + lease,
-                attempts=F("attempts") + 1,
+        pks = list(due.values_list("pk", flat=True)[:limit])
+        if not pks:
+            return []
+        claim = secrets.token_hex(8)
+        taken = Reminder.objects.filter(pk__in=pks, state=ReminderState.SCHEDULED).update(
+            state=ReminderState.SENDING,
+            claim=claim,
+            lease_expires_at=now + lease,
+            attempts=F("attempts") + 1,
+        )
+        if taken < len(pks):  # changed since it was read (cannot happen under the locks above)
+            mine = set(
+                Reminder.objects.filter(pk__in=pks, claim=claim).values_list("pk", flat=True)
             )
-            if taken:
-                claimed.append((pk, claim))
-    return claimed
+            pks = [pk for pk in pks if pk in mine]
+    return [(pk, claim) for pk in pks]
 
 
 def reminders_recover(*, now: dt.datetime, limit: int = 500) -> dict[str, int]:
@@ -98,7 +114,11 @@ def reminders_recover(*, now: dt.datetime, limit: int = 500) -> dict[str, int]:
                 last_error="found at the provider after a worker stopped mid-send",
             )  # fmt: skip
         else:
-            settled["rescheduled"] += still_lapsed.update(state=ReminderState.SCHEDULED, claim="")
+            # Only as it was read: a worker that has since handed it to the provider renewed
+            # its lease, and it is asked about next round instead.
+            settled["rescheduled"] += still_lapsed.filter(
+                provider_attempted_at=reminder.provider_attempted_at
+            ).update(state=ReminderState.SCHEDULED, claim="")
     return settled
 
 
@@ -179,18 +199,48 @@ def _called_off(reminder: Reminder) -> str:
     return ""
 
 
+# What rendering and the checks before sending read: loaded with the row, in one statement.
+RELATED = ("visitor", "office", "recipient_user", "appointment", "workshop")
+
+
 def reminder_deliver(*, reminder_id: int, claim: str, now: dt.datetime | None = None) -> str:
     """Deliver one claimed reminder; return what happened. Raises TransientError to retry."""
-    now = now or timezone.now()
-    reminder = (
-        Reminder.objects.select_related(
-            "visitor", "office", "recipient_user", "appointment", "workshop"
-        )
-        .filter(pk=reminder_id)
-        .first()
-    )
+    reminder = Reminder.objects.select_related(*RELATED).filter(pk=reminder_id).first()
+    return _deliver(reminder, claim, now or timezone.now())
+
+
+def reminders_deliver(
+    claimed: Iterable[tuple[int, str]],
+) -> Iterator[tuple[int, str, str | TransientError]]:
+    """Deliver a small batch of claimed reminders one after another; yield (id, claim, what
+    happened), a TransientError standing for "retry this one".
+
+    The rows are read in one statement; everything else stays per row, exactly as
+    reminder_deliver does it: each is handed to the provider only after a compare-and-set on
+    its own claim (which also renews its lease), under its own idempotency key, and marked sent
+    by another compare-and-set on that claim right after. A worker that dies mid-batch leaves
+    the rows already sent *sent*, the one in the provider's hands to be asked about
+    (reminders_recover), and the rest *sending* until their lease runs out, then claimed again.
+    A row that fails unexpectedly is logged and left to its lease; the others still go.
+    """
+    claimed = [(int(pk), str(claim)) for pk, claim in claimed]
+    loaded = Reminder.objects.select_related(*RELATED).in_bulk([pk for pk, _ in claimed])
+    for reminder_id, claim in claimed:
+        outcome: str | TransientError
+        try:
+            outcome = _deliver(loaded.get(reminder_id), claim, timezone.now())
+        except TransientError as error:
+            outcome = error
+        except Exception:
+            logger.exception("reminder %s failed; retried once its lease runs out", reminder_id)
+            outcome = "error"
+        yield reminder_id, claim, outcome
+
+
+def _deliver(reminder: Reminder | None, claim: str, now: dt.datetime) -> str:
     if reminder is None or reminder.state != ReminderState.SENDING or reminder.claim != claim:
         return "skipped"  # sent, cancelled, or claimed again by someone else meanwhile
+    reminder_id = reminder.pk
     called_off = _called_off(reminder)
     if called_off:
         _finish(reminder_id, claim, state=ReminderState.CANCELLED, last_error=called_off)
@@ -225,7 +275,13 @@ def reminder_deliver(*, reminder_id: int, claim: str, now: dt.datetime | None = 
                 return "sent"
             # From here the provider may have it: a worker that dies now leaves a row that is
             # checked with the provider (reminders_recover) before it is sent again.
-            Reminder.objects.filter(pk=reminder_id, claim=claim).update(provider_attempted_at=now)
+            # Only while this claim still holds the row (the row read above may be a batch's
+            # start old), and with a fresh lease, so that no one recovers it while it is sent.
+            lease = dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+            if not Reminder.objects.filter(
+                pk=reminder_id, state=ReminderState.SENDING, claim=claim
+            ).update(provider_attempted_at=now, lease_expires_at=now + lease):
+                return "skipped"  # its lease ran out and it was settled or claimed again
             provider_id = sms.send_sms(
                 to=reminder.visitor.phone, body=body, idempotency_key=reminder.idempotency_key
             )
