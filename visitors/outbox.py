@@ -225,19 +225,82 @@ def reminders_deliver(
     """
     claimed = [(int(pk), str(claim)) for pk, claim in claimed]
     loaded = Reminder.objects.select_related(*RELATED).in_bulk([pk for pk, _ in claimed])
-    for reminder_id, claim in claimed:
-        outcome: str | TransientError
-        try:
-            outcome = _deliver(loaded.get(reminder_id), claim, timezone.now())
-        except TransientError as error:
-            outcome = error
-        except Exception:
-            logger.exception("reminder %s failed; retried once its lease runs out", reminder_id)
-            outcome = "error"
-        yield reminder_id, claim, outcome
+    held = _HeldMark()
+    try:
+        for reminder_id, claim in claimed:
+            outcome: str | TransientError
+            try:
+                outcome = _deliver(loaded.get(reminder_id), claim, timezone.now(), held)
+            except TransientError as error:
+                outcome = error
+            except Exception:
+                logger.exception("reminder %s failed; retried once its lease runs out",
+                                 reminder_id)  # fmt: skip
+                outcome = "error"
+            yield reminder_id, claim, outcome
+    finally:
+        held.write()
 
 
-def _deliver(reminder: Reminder | None, claim: str, now: dt.datetime) -> str:
+class _HeldMark:
+    """A batch's last *sent* mark, held back only until the next statement: on PostgreSQL it
+    goes in the same statement as the next row's hand-over (one round trip for both, both or
+    neither). It is written before anything else leaves the process (the provider, an SMTP
+    server), so a worker that dies leaves at most the one text it just sent unmarked — as
+    when it dies between sending and marking — and the next round finds it at the provider.
+    """
+
+    def __init__(self):
+        self.sent: tuple[int, str, dt.datetime, str] | None = None  # id, claim, sent at, its id
+
+    def write(self) -> None:
+        if self.sent is not None:
+            reminder_id, claim, sent_at, provider_id = self.sent
+            self.sent = None
+            _finish(reminder_id, claim, state=ReminderState.SENT, sent_at=sent_at,
+                    provider_message_id=provider_id, last_error="")  # fmt: skip
+
+
+def _hand_over(reminder_id: int, claim: str, now: dt.datetime, held: "_HeldMark | None") -> bool:
+    """Record that this row goes to the provider now, renewing its lease — only while this
+    claim still holds it (the row read may be a batch's start old; its lease may have run out
+    and the row been claimed again). With a held mark on PostgreSQL, that mark is written in
+    the same statement; elsewhere just before."""
+    lease_end = now + dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+    if held is None or held.sent is None or connection.vendor != "postgresql":
+        if held is not None:
+            held.write()
+        return bool(
+            Reminder.objects.filter(
+                pk=reminder_id, state=ReminderState.SENDING, claim=claim
+            ).update(provider_attempted_at=now, lease_expires_at=lease_end)
+        )
+    done_id, done_claim, sent_at, provider_id = held.sent
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    with connection.cursor() as cursor:
+        # A data-modifying WITH runs to completion whether or not it is read; the two rows
+        # differ, and the statement commits both changes or neither.
+        cursor.execute(
+            f"""WITH done AS (
+                    UPDATE {table} SET state = %s, claim = '', lease_expires_at = NULL,
+                        sent_at = %s, provider_message_id = %s, last_error = ''
+                    WHERE id = %s AND state = %s AND claim = %s
+                )
+                UPDATE {table} SET provider_attempted_at = %s, lease_expires_at = %s
+                WHERE id = %s AND state = %s AND claim = %s""",
+            [
+                ReminderState.SENT, sent_at, provider_id, done_id, ReminderState.SENDING,
+                done_claim, now, lease_end, reminder_id, ReminderState.SENDING, claim,
+            ],
+        )  # fmt: skip
+        taken = cursor.rowcount
+    held.sent = None
+    return bool(taken)
+
+
+def _deliver(
+    reminder: Reminder | None, claim: str, now: dt.datetime, held: _HeldMark | None = None
+) -> str:
     if reminder is None or reminder.state != ReminderState.SENDING or reminder.claim != claim:
         return "skipped"  # sent, cancelled, or claimed again by someone else meanwhile
     reminder_id = reminder.pk
@@ -268,20 +331,19 @@ def _deliver(reminder: Reminder | None, claim: str, now: dt.datetime) -> str:
             assert reminder.visitor is not None  # _consented() checked it
             # A retry after an error that may have come after the provider took the text (a
             # timeout on its answer): ask before sending again.
+            if reminder.provider_attempted_at and held is not None:
+                held.write()  # nothing waits on the provider unwritten
             found = _find_sent(reminder)
             if found:
                 _finish(reminder_id, claim, state=ReminderState.SENT, sent_at=now,
                         provider_message_id=found[:120], last_error="")  # fmt: skip
                 return "sent"
-            # From here the provider may have it: a worker that dies now leaves a row that is
-            # checked with the provider (reminders_recover) before it is sent again.
-            # Only while this claim still holds the row (the row read above may be a batch's
-            # start old), and with a fresh lease, so that no one recovers it while it is sent.
-            lease = dt.timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
-            if not Reminder.objects.filter(
-                pk=reminder_id, state=ReminderState.SENDING, claim=claim
-            ).update(provider_attempted_at=now, lease_expires_at=now + lease):
-                return "skipped"  # its lease ran out and it was settled or claimed again
+        # From here the provider may have it: a worker that dies now leaves a row that is
+        # checked with the provider (reminders_recover) before it is sent again.
+        if not _hand_over(reminder_id, claim, now, held):
+            return "skipped"  # its lease ran out and it was settled or claimed again
+        if reminder.channel == ReminderChannel.SMS:
+            assert reminder.visitor is not None
             provider_id = sms.send_sms(
                 to=reminder.visitor.phone, body=body, idempotency_key=reminder.idempotency_key
             )
@@ -300,10 +362,13 @@ def _deliver(reminder: Reminder | None, claim: str, now: dt.datetime) -> str:
     except OSError as error:  # SMTP and network failures
         Reminder.objects.filter(pk=reminder_id).update(last_error=str(error)[:2000])
         raise TransientError(str(error)) from error
-    _finish(
-        reminder_id, claim, state=ReminderState.SENT, sent_at=now,
-        provider_message_id=provider_id[:120], last_error="",
-    )  # fmt: skip
+    if held is not None:
+        held.sent = (reminder_id, claim, now, provider_id[:120])  # with the next statement
+    else:
+        _finish(
+            reminder_id, claim, state=ReminderState.SENT, sent_at=now,
+            provider_message_id=provider_id[:120], last_error="",
+        )  # fmt: skip
     return "sent"
 
 
