@@ -4,9 +4,10 @@ Prints: BENCH reminder_dispatch db=<vendor> n=10000 seconds=… duplicates=… l
 (details of where the time went go to stderr). Exits 1 when a text was sent twice, one was
 lost, or the run did not finish within the time limit.
 
-The benchmark process plays beat: it runs the dispatcher (``outbox.reminders_claim`` + one
-``send_reminder`` message per claimed row) back to back until nothing is due, twice at once in
-two threads, as overlapping beats would. The worker is ``celery -A frontdesk worker`` in a
+The benchmark process plays beat: it runs the dispatcher (``outbox.reminders_claim`` +
+``tasks.hand_out``: one ``send_reminders`` message per REMINDER_SEND_BATCH claimed rows, as
+``dispatch_reminders`` does) back to back until nothing is due, twice at once in two threads,
+as overlapping beats would. The worker is ``celery -A frontdesk worker`` in a
 subprocess on a queue of this run only, with the file SMS backend writing into a fresh folder:
 a duplicate is an idempotency key asked for more than once (``attempts.log``), a lost reminder
 one with no message file or not in state *sent*. ``seconds`` runs from the first claim until
@@ -98,7 +99,7 @@ def _dispatch(queue: str, stats: dict, errors: list) -> None:
     from django.db import connection
 
     from visitors import outbox
-    from visitors.tasks import send_reminder
+    from visitors.tasks import hand_out
 
     try:
         while True:
@@ -107,8 +108,7 @@ def _dispatch(queue: str, stats: dict, errors: list) -> None:
             t1 = time.perf_counter()
             if not claimed:
                 break
-            for reminder_id, claim in claimed:
-                send_reminder.apply_async((reminder_id, claim), queue=queue)
+            stats["messages"] += hand_out(claimed, queue=queue)
             t2 = time.perf_counter()
             stats["claims"] += 1
             stats["claimed"] += len(claimed)
@@ -252,7 +252,8 @@ def main() -> int:
     print(
         f"# set-up {prepared_s:.1f} s, worker ready {ready_s:.1f} s; dispatchers claimed "
         f"{' + '.join(str(int(s['claimed'])) for s in stats)} = {claimed} rows in "
-        f"{' + '.join(str(int(s['claims'])) for s in stats)} claims, all dispatched after "
+        f"{' + '.join(str(int(s['claims'])) for s in stats)} claims and "
+        f"{int(sum(s['messages'] for s in stats))} messages, all dispatched after "
         f"{dispatched_s:.2f} s (claiming {sum(s['claim_s'] for s in stats):.2f} s, publishing "
         f"{sum(s['publish_s'] for s in stats):.2f} s, summed over threads); "
         f"{states['sent'] / seconds:.0f} sent/s; states {dict(states)}",

@@ -19,6 +19,7 @@ QUEUES = (TEXTS, WEBHOOKS, HOUSEKEEPING)
 app.conf.task_routes = {
     "visitors.tasks.dispatch_reminders": {"queue": TEXTS},
     "visitors.tasks.send_reminder": {"queue": TEXTS},
+    "visitors.tasks.send_reminders": {"queue": TEXTS},
     # Releasing a place is followed by its text, and is as pressing: not behind housekeeping.
     "visitors.tasks.release_overdue_places": {"queue": TEXTS},
     "visitors.tasks.deliver_webhook": {"queue": WEBHOOKS},

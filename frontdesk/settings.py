@@ -336,6 +336,9 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 300)
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
+# Claimed texts per send task: fewer messages and one read per batch; a batch is sent in order
+# by one worker process, so a larger one spreads a short burst over fewer processes.
+REMINDER_SEND_BATCH = env_int("REMINDER_SEND_BATCH", 20)
 # Run the dispatcher right after a request queued a reminder (beat runs it every minute anyway).
 REMINDERS_DISPATCH_ON_COMMIT = env_bool("REMINDERS_DISPATCH_ON_COMMIT", True)
 REFERRAL_FOLLOW_UP_DAYS = env_int("REFERRAL_FOLLOW_UP_DAYS", 7)

@@ -3,9 +3,15 @@
 Services never import this module (it is a surface); they queue a task by name, on commit.
 """
 
+import collections
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
 from visitors import outbox, privacy, reminders, remote, services, verification, webhooks
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -19,11 +25,51 @@ def close_stale_visits() -> int:
 
 @shared_task
 def dispatch_reminders() -> int:
-    """Claim the due reminders and hand each to a send task; return how many."""
+    """Claim the due reminders and hand them to send tasks in small batches; return how many."""
     claimed = outbox.reminders_claim()
-    for reminder_id, claim in claimed:
-        send_reminder.delay(reminder_id, claim)
+    hand_out(claimed)
     return len(claimed)
+
+
+def hand_out(claimed: list[tuple[int, str]], **options) -> int:
+    """One send_reminders message per REMINDER_SEND_BATCH claimed rows, in due order; return
+    how many messages. ``options`` go to apply_async (the benchmark names its own queue).
+
+    A message that never arrives (the broker lost it, or went down half-way through this
+    loop) loses nothing: its rows stay *sending* until their lease runs out, then are claimed
+    again."""
+    size = max(1, settings.REMINDER_SEND_BATCH)
+    batches = [claimed[start : start + size] for start in range(0, len(claimed), size)]
+    for batch in batches:
+        send_reminders.apply_async((batch,), **options)
+    return len(batches)
+
+
+@shared_task
+def send_reminders(claimed: list[tuple[int, str]]) -> dict[str, int]:
+    """Deliver a small batch of claimed reminders, each on its own claim (see
+    outbox.reminders_deliver); one that fails transiently goes on alone, as send_reminder,
+    with the same back-off and the same number of attempts."""
+    outcomes: collections.Counter[str] = collections.Counter()
+    for reminder_id, claim, outcome in outbox.reminders_deliver(claimed):
+        if isinstance(outcome, outbox.TransientError):
+            outcome = _retry_alone(reminder_id, claim, retries=0)
+        outcomes[outcome] += 1
+    return dict(outcomes)
+
+
+def _retry_alone(reminder_id: int, claim: str, *, retries: int) -> str:
+    """What send_reminder's self.retry() does, for a row of a batch: a longer lease, then a
+    send_reminder message of its own after the back-off. If that message cannot be queued,
+    the row is retried once its lease runs out (checked with the provider first)."""
+    countdown = min(600, 15 * 2**retries)
+    outbox.reminder_extend_lease(reminder_id=reminder_id, claim=claim, seconds=countdown + 300)
+    try:
+        send_reminder.apply_async((reminder_id, claim), countdown=countdown, retries=retries + 1)
+    except Exception:  # noqa: BLE001 - the broker is down: the lease brings it back
+        logger.warning("reminder %s: retry not queued; retried after its lease", reminder_id,
+                       exc_info=True)  # fmt: skip
+    return "retrying"
 
 
 @shared_task

@@ -26,7 +26,9 @@ from visitors.tasks import dispatch_reminders
 def test_a_worker_killed_mid_send_leaves_the_reminder_sent_exactly_once(
     office, settings, tmp_path, killed
 ):
-    settings.REMINDER_LEASE_SECONDS = 3  # the dispatcher (this process) sets the lease
+    # The dispatcher (this process) sets the lease, and the worker renews it as it hands the
+    # text to the provider: both run with the same setting, as in a deployment.
+    settings.REMINDER_LEASE_SECONDS = 3
     person = VisitorFactory(phone="(555) 301-0042", consent_sms=True)
     reminder = Reminder.objects.create(
         office=office, visitor=person, visit=VisitFactory(office=office, visitor=person),
@@ -37,7 +39,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_sent_exactly_once(
     first = workers.start(
         tmp_path, "first",
         SMS_BACKEND="tests.reminders.hanging_sms.HangingBackend",
-        HANG_SMS_WHEN=killed, HANG_SMS_MARKER=str(marker),
+        HANG_SMS_WHEN=killed, HANG_SMS_MARKER=str(marker), REMINDER_LEASE_SECONDS="3",
     )  # fmt: skip
     second = None
     try:

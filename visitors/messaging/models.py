@@ -99,10 +99,14 @@ class Reminder(models.Model):
             models.Index(
                 fields=["due_at"], condition=Q(state="scheduled"), name="reminder_due_scheduled"
             ),
+            # For recovery's "sending, lease run out". Not usable by the compare-and-sets on one
+            # row (id, state "sending", claim: they do not imply a lease), which PostgreSQL
+            # otherwise ran through it — scanning every row being sent, for each of them —
+            # whenever its statistics were taken with few rows sending.
             models.Index(
                 fields=["lease_expires_at"],
-                condition=Q(state="sending"),
-                name="reminder_lease_sending",
+                condition=Q(state="sending", lease_expires_at__isnull=False),
+                name="reminder_lease_held",
             ),
         ]
         constraints = [
