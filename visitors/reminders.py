@@ -8,6 +8,7 @@ one row, and a moved appointment gets fresh rows while the old ones are cancelle
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import transaction
@@ -360,7 +361,10 @@ def daily_summaries_schedule(*, now: dt.datetime | None = None) -> int:
 
 
 def head_in_notify(
-    office: Office, *, day: dt.date | None = None, travelling: dict[int, int] | None = None
+    office: Office,
+    *,
+    day: dt.date | None = None,
+    travelling: Mapping[int, int | None] | None = None,
 ) -> int:
     """Text each person on the way whose estimated wait has fallen to their travel time.
 
