@@ -64,26 +64,27 @@ def office_panel(office) -> str:
         f"console-panel:{_office_key(office)}:{polling.panel_generation(office.pk)}:"
         f"{today.isoformat()}:{get_language() or 'en'}"
     )
-    html = cache.get(key)
-    if html is None:
-        start, end = office.day_bounds(today)
-        office_messages = selectors.office_messages_live(office_id=office.pk)
-        context = {
-            "office": office,
-            "today": today,
-            "appointments": office.appointments.filter(starts_at__gte=start, starts_at__lt=end)
-            .select_related("visitor", "staff")
-            .order_by("starts_at"),
-            "reasons": office.reasons.filter(is_active=True),
-            "broadcast_form": BroadcastForm(),
-            "office_messages": office_messages,
-        }
-        html = render_to_string("desk/_office_panel.html", context)
-        # A message leaves the panel when it ends, not up to a minute later.
-        now = timezone.now()
-        ends = [(m.expires_at - now).total_seconds() for m in office_messages]
-        seconds = max(1, int(min([polling.PANEL_SECONDS, *ends])))
-        cache.set(key, html, seconds)
+    now = timezone.now()
+    cached = cache.get(key)
+    # A message leaves the panel when it ends, not when the entry expires (the entry keeps
+    # the earliest end of the messages it shows).
+    if isinstance(cached, tuple) and (cached[1] is None or now < cached[1]):
+        return mark_safe(cached[0])  # noqa: S308 — our own template's output
+    start, end = office.day_bounds(today)
+    office_messages = selectors.office_messages_live(office_id=office.pk)
+    context = {
+        "office": office,
+        "today": today,
+        "appointments": office.appointments.filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("visitor", "staff")
+        .order_by("starts_at"),
+        "reasons": office.reasons.filter(is_active=True),
+        "broadcast_form": BroadcastForm(),
+        "office_messages": office_messages,
+    }
+    html = render_to_string("desk/_office_panel.html", context)
+    ends = min((m.expires_at for m in office_messages), default=None)
+    cache.set(key, (html, ends), polling.PANEL_SECONDS)
     return mark_safe(html)  # noqa: S308 — our own template's output
 
 
