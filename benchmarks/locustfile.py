@@ -7,8 +7,10 @@ environment variables the driver sets:
                      /desk/<office>/queue/?v=<current> with HX-Request (204), once every
                      ``BENCH_PACING`` seconds per user.
 - ``KioskCheckIn``   a whole check-in on a paired kiosk, one per ``BENCH_PACING`` seconds per
-                     user: language → name → first visit, or found by name and phone digits →
-                     reasons → contact → ticket. Half are returning visitors.
+                     user, as the tablet sends it: the welcome screen (a fresh page for every
+                     visitor), then "who are you" (language, name, and "first visit" or the
+                     phone's last digits; a returning visitor not found goes on as new), then
+                     "what for" (reasons and contact) → ticket. Half are returning visitors.
 - ``RemoteJoin``     a phone joining the line, one per ``BENCH_PACING`` seconds per user: the
                      office's public page → the join form → "text me a code" → the code (read
                      from the server's file SMS backend in ``BENCH_SMS_DIR``) → the place.
@@ -162,29 +164,27 @@ class KioskCheckIn(_Base):
                 return
             home = r.text
         try:
-            _, page = self._step("language", {"step": "language", "language": "en"}, home)
+            # The tablet turns the language and name pages itself (kiosk.js): one request.
+            who = {"step": "identify", "lang": "en", "last_name": secrets.token_hex(4)}
             status = 0
             if _returning:
                 first, last, last4 = _returning.pop()
-                _, page = self._step("name", {"step": "name", "first_name": first,
-                                              "last_name": last}, page)  # fmt: skip
-                status, page = self._step("verify", {"step": "verify", "action": "find",
-                                                     "phone_last4": last4}, page,
-                                          ok=(200, 422))  # fmt: skip
+                who |= {"first_name": first, "last_name": last, "action": "find",
+                        "phone_last4": last4}  # fmt: skip
+                status, page = self._step("identify", who, home, ok=(200, 422))
+                if status == 422:  # not found by those digits: on as new
+                    _, page = self._step("verify", {"step": "verify", "action": "first_visit"},
+                                         page)  # fmt: skip
             else:
-                n = next(_serial)
-                _, page = self._step("name", {"step": "name", "first_name": f"Bench{n}",
-                                              "last_name": secrets.token_hex(4)}, page)  # fmt: skip
-            if status != 200:
-                _, page = self._step("verify", {"step": "verify", "action": "first_visit"}, page)
+                who |= {"first_name": f"Bench{next(_serial)}", "action": "first_visit"}
+                _, page = self._step("identify", who, home)
             if 'class="ticket"' in page:
                 return  # a returning visitor already in line is shown their ticket
             reasons = REASON.findall(page)[:1]
-            _, page = self._step("reasons", {"step": "reasons", "reasons": reasons}, page)
-            _, page = self._step("contact", {"step": "contact", "priority_category": "none"},
-                                 page)  # fmt: skip
+            _, page = self._step("finish", {"step": "finish", "reasons": reasons,
+                                            "priority_category": "none"}, page)  # fmt: skip
             if 'class="ticket"' not in page:
-                raise RuntimeError("no ticket after the contact step")
+                raise RuntimeError("no ticket after the last step")
             self.environment.events.request.fire(
                 request_type="FLOW", name="kiosk_checkin_done", response_time=0,
                 response_length=0, exception=None, context={},

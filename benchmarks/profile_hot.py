@@ -6,7 +6,8 @@ docs/performance.md. It sets up the same office as bench_http.py in a database o
 
 - ``console_page``: the whole staff page, 20 waiting;
 - ``call_next``: call next and put the visit back, over the waiting line;
-- ``kiosk``: one whole kiosk check-in per round (a new visitor), each step timed;
+- ``kiosk``: one whole kiosk check-in per round (a new visitor: welcome, identify, finish),
+  each request timed;
 - ``api_check_in``: ``POST /api/v1/visits/`` with an API key.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fd REDIS_URL=redis://127.0.0.1:6379/9 \\
@@ -119,12 +120,11 @@ def main():
 
         for n in range(args.rounds):
             page = timer("kiosk_home", lambda: kiosk.get(f"/kiosk/{office.slug}/")).content.decode()
-            page = step("language", {"step": "language", "language": "en"}, page)
-            page = step("name", {"step": "name", "first_name": f"Prof{n}",
-                                 "last_name": secrets.token_hex(4)}, page)  # fmt: skip
-            page = step("verify", {"step": "verify", "action": "first_visit"}, page)
-            page = step("reasons", {"step": "reasons", "reasons": REASON.findall(page)[:1]}, page)
-            page = step("contact", {"step": "contact", "priority_category": "none"}, page)
+            page = step("identify", {"step": "identify", "lang": "en", "first_name": f"Prof{n}",
+                                     "last_name": secrets.token_hex(4),
+                                     "action": "first_visit"}, page)  # fmt: skip
+            page = step("finish", {"step": "finish", "reasons": REASON.findall(page)[:1],
+                                   "priority_category": "none"}, page)  # fmt: skip
             assert 'class="ticket"' in page
     if "api_check_in" in args.names:
         bench_http._close_all(office)

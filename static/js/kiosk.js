@@ -1,5 +1,9 @@
 // Frontdesk kiosk: return to the welcome screen after inactivity and after the ticket, leaving
 // nothing of the last visitor behind (location.replace: no history entry, a fresh document).
+// It also turns the pages the server need not see: the language tapped shows that language's
+// name screen (carried by the welcome screen), and a screen of two pages (name, then "been
+// here before?"; reasons, then contact) turns with Next and Back. Without this script the
+// same forms post one step at a time, every page showing.
 (function () {
   "use strict";
   var root = document.getElementById("kiosk");
@@ -50,8 +54,89 @@
       arm();
     }
   });
-  document.body.addEventListener("htmx:afterSwap", function () { arm(); focusScreen(); });
+  // --- Pages turned on the tablet ------------------------------------------------------------
+  function pagesOf(current) { return current ? current.querySelectorAll("[data-page]") : []; }
+
+  function showPage(current, index) {
+    var pages = pagesOf(current);
+    for (var i = 0; i < pages.length; i++) pages[i].hidden = i !== index;
+    var heading = pages[index] && pages[index].querySelector("h1");
+    if (heading) heading.focus();
+  }
+
+  // A screen of several pages starts on the first page holding an error the server found,
+  // else on the first; Next and Back appear (they do nothing without this script).
+  function paginate() {
+    var current = screen();
+    var pages = pagesOf(current);
+    if (pages.length < 2) return false;
+    var start = 0;
+    for (var i = 0; i < pages.length; i++) {
+      if (pages[i].querySelector(".has-error, [role=alert]")) { start = i; break; }
+    }
+    current.querySelectorAll("[data-next], [data-back]").forEach(function (b) { b.hidden = false; });
+    showPage(current, start);
+    return true;
+  }
+
+  // Fields the page itself requires are checked before it turns, with the server's own words
+  // (data-required on the field's error holder); everything else is checked by the server.
+  function missing(page) {
+    var first = null;
+    page.querySelectorAll("input[required]").forEach(function (input) {
+      var field = input.closest(".field");
+      var note = field && field.querySelector(".error.client");
+      var empty = !input.value.trim();
+      if (empty && !note && field && field.dataset.required) {
+        note = document.createElement("p");
+        note.className = "error client";
+        note.setAttribute("role", "alert");
+        note.id = input.id + "-error";
+        note.textContent = field.dataset.required;
+        field.appendChild(note);
+      }
+      if (field) field.classList.toggle("has-error", empty);
+      input.setAttribute("aria-invalid", empty ? "true" : "false");
+      if (empty) { input.setAttribute("aria-describedby", input.id + "-error"); } else if (note) { note.remove(); }
+      if (empty && !first) first = input;
+    });
+    if (first) first.focus();
+    return first !== null;
+  }
+
+  root.addEventListener("click", function (event) {
+    if (!event.target.closest) return;
+    var current = screen();
+    var language = event.target.closest("button[name=language]");
+    if (language) {
+      var template = root.querySelector('template[data-identify="' + language.value + '"]');
+      if (!template) return;
+      event.preventDefault();  // no request: the name screen is already here
+      root.replaceChildren(template.content.cloneNode(true));
+      document.documentElement.lang = language.value;
+      if (window.htmx) window.htmx.process(root);
+      arm();
+      if (!paginate()) focusScreen();
+      return;
+    }
+    var step = event.target.closest("[data-next], [data-back]");
+    if (!step || !current) return;
+    var pages = Array.prototype.slice.call(pagesOf(current));
+    var at = pages.indexOf(step.closest("[data-page]"));
+    if (at < 0) return;
+    if (step.hasAttribute("data-next")) {
+      if (!missing(pages[at]) && at + 1 < pages.length) showPage(current, at + 1);
+    } else if (at > 0) {
+      showPage(current, at - 1);
+    }
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function () {
+    arm();
+    if (!paginate()) focusScreen();
+  });
   // A page restored from the back-forward cache may hold a visitor's answers: start over.
   window.addEventListener("pageshow", function (event) { if (event.persisted) reset(); });
   arm();
+  paginate();
 })();

@@ -162,3 +162,64 @@ def test_outside_hours_the_kiosk_says_closed(tablet_page, kiosk):
     page.get_by_role("button", name="Call me back · Llámenme").tap()
     page.get_by_text("Thank you. We will call you back when we open.").wait_for()
     assert_accessible(page, "kiosk-closed-called-back")
+
+
+def test_a_check_in_is_two_requests_and_the_pages_turn_on_the_tablet(tablet_page, kiosk):
+    """The tablet turns the language, name and contact pages itself: the server sees "who are
+    you" and "what for", nothing else; Back keeps what was typed."""
+    office, reasons, url = kiosk
+    page = tablet_page
+    page.goto(url)
+    posts = []
+    page.on("request", lambda r: posts.append(r.post_data) if r.method == "POST" else None)
+    page.get_by_role("button", name="Registrarse Español").tap()
+    page.get_by_role("heading", name="¿Cómo se llama?").wait_for()
+    assert page.locator("html").get_attribute("lang") == "es"
+    page.get_by_role("button", name="Siguiente").tap()  # nothing typed: asked, not sent
+    page.get_by_text("Por favor, escriba su nombre aquí.").first.wait_for()
+    page.get_by_label("Nombre", exact=True).fill("Marisol")
+    page.get_by_label("Apellido").fill("Vega")
+    page.get_by_role("button", name="Siguiente").tap()
+    page.get_by_role("button", name="Atrás").tap()  # back to the name, still there
+    assert page.get_by_label("Nombre", exact=True).input_value() == "Marisol"
+    page.get_by_role("button", name="Siguiente").tap()
+    assert posts == []
+    page.get_by_role("button", name="Es mi primera visita").tap()
+    page.get_by_text("Busco trabajo").tap()
+    page.get_by_role("button", name="Siguiente").tap()
+    contact = "¿Podemos enviarle mensajes de texto o correos electrónicos?"
+    page.get_by_role("heading", name=contact).wait_for()
+    page.get_by_role("button", name="Registrar llegada").tap()
+    page.locator(".ticket").wait_for()
+    assert len(posts) == 2, posts
+    assert "step=identify" in posts[0] and "step=finish" in posts[1]
+    visit = Visit.objects.get()
+    assert visit.visitor.preferred_language == "es"
+    assert list(visit.reasons.all()) == [reasons[0]]
+
+
+def test_a_mistake_on_the_second_page_opens_on_that_page(tablet_page, kiosk):
+    """The server's answer to a bad contact page comes back on the contact page, the reasons
+    ticked kept; a fixed answer then checks in."""
+    _office, _reasons, url = kiosk
+    page = tablet_page
+    page.goto(url)
+    page.get_by_role("button", name="Check in English").tap()
+    page.get_by_label("First name").fill("Aaliyah")
+    page.get_by_label("Last name").fill("Brooks")
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_role("button", name="This is my first visit").tap()
+    page.get_by_text("Looking for work").tap()
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_label("Text me when I'm called").check()
+    page.get_by_role("button", name="Check in").tap()
+    page.get_by_text("Type your mobile number").first.wait_for()
+    assert page.get_by_label("Mobile number (optional)").is_visible()
+    assert not page.get_by_text("Looking for work").is_visible()
+    page.get_by_role("button", name="Back").tap()
+    assert page.get_by_role("checkbox", name="Looking for work").is_checked()
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_label("Mobile number (optional)").fill("(555) 201-3344")
+    page.get_by_role("button", name="Check in").tap()
+    page.get_by_role("heading", name="You are checked in!").wait_for()
+    assert Visit.objects.get().notify_when_called is True

@@ -55,6 +55,20 @@ class Tablet:
         data = {"priority_category": "none", "ahead_count": "3"} | data
         return self.post("contact", **data)
 
+    # The two requests the tablet itself sends (kiosk.js turns the pages in between).
+
+    def identify(self, first, last, *, language="en", preferred="", **answer):
+        """The name screen from the welcome screen: the language tapped, the name, and the
+        second factor (``phone_last4=…``) or, with no answer, "This is my first visit"."""
+        data = {"lang": language, "first_name": first, "last_name": last,
+                "preferred_name": preferred}  # fmt: skip
+        data["action"] = "find" if answer else "first_visit"
+        return self.post("identify", **data, **answer)
+
+    def finish(self, *reasons, other="", **contact):
+        data = {"priority_category": "none", "ahead_count": "3"} | contact
+        return self.post("finish", reasons=[r.pk for r in reasons], other=other, **data)
+
     def check_in_new(self, first, last, reason, **contact):
         self.start()
         self.name(first, last)

@@ -148,7 +148,8 @@ def test_it_greets_a_returning_visitor_by_name_after_the_second_factor(tablet, j
     welcome = tablet.verify(phone_last4="4477")
     assert "Welcome back, José!" in welcome.text
     # His usual reason is marked "last time", and nothing is ticked for him.
-    assert " checked" not in welcome.text
+    reasons_page = welcome.text.split('<fieldset class="reasons">')[1].split("</fieldset>")[0]
+    assert 'name="reasons"' in reasons_page and " checked" not in reasons_page
     marked = [line for line in welcome.text.splitlines() if "last time" in line]
     assert len(marked) == 1 and f'value="{reasons[1].pk}"' in marked[0]
     tablet.reasons(reasons[1])
@@ -283,7 +284,9 @@ def test_a_reason_closed_for_the_day_is_shown_but_cannot_be_chosen(tablet, reaso
     tablet.name("Ana", "Ruiz")
     screen = tablet.first_visit()
     assert "Unemployment insurance — full today: Programme full" in screen.text
-    assert f'value="{reasons[2].pk}"' not in screen.text
+    reasons_page = screen.text.split('<fieldset class="reasons">')[1].split("</fieldset>")[0]
+    assert f'value="{reasons[0].pk}"' in reasons_page
+    assert f'value="{reasons[2].pk}"' not in reasons_page
     refused = tablet.reasons(reasons[2])
     assert refused.status_code == 422
 

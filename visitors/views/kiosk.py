@@ -1,5 +1,14 @@
 """The lobby kiosk: a visitor checks in over a few htmx screens, in English or Spanish.
 
+Two requests make a check-in: "who are you" (``identify``: the language, the name, and the
+second factor or "first visit") and "what for" (``finish``: reasons and contact, which checks
+them in). The welcome screen carries the name screen in both languages, and the name and
+reasons screens are each two pages the tablet turns itself (static/js/kiosk.js): only the
+answers that need the server go to it. Without JavaScript the same screens post one at a
+time. The single steps of earlier versions (``language``, ``name``, ``verify``, ``reasons``,
+``contact``) are still answered: a tablet that loaded its page before an upgrade finishes its
+check-in, and a wrong or doubtful second-factor answer is asked again on its own screen.
+
 What the visitor has told the kiosk so far stays on the server, in a KioskFlow row bound to
 the tablet's kiosk link; between screens the tablet holds only the flow's random key (the
 ``state`` field), never a session or a cookie. The key is as long for everyone and decodes to
@@ -9,12 +18,13 @@ database: an old form sent again does not reset them, and a stopped Redis does n
 """
 
 import datetime as dt
-from functools import wraps
+from functools import lru_cache, wraps
 
 import segno
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
@@ -114,9 +124,7 @@ def _device(group, request) -> str:
 @require_GET
 @kiosk_view
 def kiosk_home(request: HttpRequest, office: Office, link: KioskLink) -> HttpResponse:
-    if not office.is_open_at(timezone.now()):
-        return _closed_screen(request, office)
-    return _screen(request, office, "welcome", {"closing_soon": _closing_soon(office)})
+    return _welcome(request, office)
 
 
 def _closing_soon(office: Office):
@@ -129,7 +137,7 @@ def _closing_soon(office: Office):
 def _step_callback(request, office: Office) -> HttpResponse:
     """Outside opening hours: a call-back request for the office's inbox (never a check-in)."""
     if office.is_open_at(timezone.now()) or not office.kiosk_after_hours_callback:
-        return _screen(request, office, "welcome", {})
+        return _welcome(request, office)
     form = CallbackForm(request.POST)
     if not form.is_valid():
         return _closed_screen(request, office, form=form, status=422)
@@ -140,7 +148,7 @@ def _step_callback(request, office: Office) -> HttpResponse:
 def _step_arrived(request, office: Office) -> HttpResponse:
     """ "I joined from my phone": the ticket from their text and the phone's last 4 digits."""
     if not office.remote_join:
-        return _screen(request, office, "welcome", {})
+        return _welcome(request, office)
     if request.POST.get("show"):
         return _screen(request, office, "arrived", {"arrived_form": KioskArrivedForm()})
     form = KioskArrivedForm(request.POST)
@@ -188,6 +196,8 @@ def kiosk_step(request: HttpRequest, office: Office, link: KioskLink) -> HttpRes
     step = request.POST.get("step", "")
     if step == "language":
         return _step_language(request, office, link)
+    if step == "identify":
+        return _step_identify(request, office, link)
     if step == "callback":
         return _step_callback(request, office)
     if step == "arrived":
@@ -198,11 +208,12 @@ def kiosk_step(request: HttpRequest, office: Office, link: KioskLink) -> HttpRes
         "verify": (_step_verify, "first"),
         "reasons": (_step_reasons, "first"),
         "contact": (_step_contact, "reasons"),
+        "finish": (_step_finish, "first"),
     }.get(step, (None, ""))
     flow = KioskFlow.find(link=link, key=request.POST.get("state", ""))
     if handler is None or flow is None or needs not in flow.data:
         # A lapsed or made-up key, another tablet's, or a step out of order: start over, quietly.
-        return _screen(request, office, "welcome", {})
+        return _welcome(request, office)
     with translation.override(flow.data["lang"]):
         return handler(request, office, flow)
 
@@ -215,16 +226,71 @@ def _step_language(request, office, link):
         return _closed_screen(request, office)
     form = LanguageForm(request.POST)
     if not form.is_valid():
-        return _screen(request, office, "welcome", {})
+        return _welcome(request, office)
     flow = KioskFlow.start(link=link, data={"lang": form.cleaned_data["language"]})
     with translation.override(flow.data["lang"]):
-        return _screen(request, office, "name", {"flow": flow, "form": NameForm()})
+        return _identify_screen(request, office, flow, flow.data["lang"])
+
+
+def _step_identify(request, office, link):
+    """The name with the second factor (or "first visit"), in one request.
+
+    From the welcome screen (the tablet turned the pages itself) there is no flow yet: it starts
+    here, with the language the visitor tapped. Without JavaScript the language step made it.
+    """
+    key = request.POST.get("state", "")
+    flow = KioskFlow.find(link=link, key=key) if key else None
+    if flow is not None and "lang" not in flow.data:
+        flow = None
+    if flow is None:
+        if key or not office.is_open_at(timezone.now()):
+            # A lapsed key, another tablet's, or an office that has closed meanwhile.
+            return _welcome(request, office)
+        language = LanguageForm({"language": request.POST.get("lang", "")})
+        if not language.is_valid():
+            return _welcome(request, office)
+        lang = language.cleaned_data["language"]
+    else:
+        lang = flow.data["lang"]
+    first_visit = request.POST.get("action") == "first_visit"
+    with translation.override(lang):
+        form = NameForm(request.POST)
+        factor = SecondFactorForm(
+            None if first_visit else request.POST, factor=office.second_factor
+        )
+        names_ok = form.is_valid()
+        if not names_ok or not (first_visit or factor.is_valid()):
+            return _identify_screen(request, office, flow, lang, form, factor, status=422)
+        names = {
+            "first": form.cleaned_data["first_name"],
+            "last": form.cleaned_data["last_name"],
+            "preferred": form.cleaned_data["preferred_name"],
+        }
+        if flow is None:
+            flow = KioskFlow.start(link=link, data={"lang": lang, **names})
+        else:
+            # Names given again drop what was found for the last ones; the attempts stay.
+            for found in ("visitor_id", "reasons", "other", "ask", "answer"):
+                flow.data.pop(found, None)
+            flow.data.update(names)
+            if first_visit:
+                flow.save_data()
+        if first_visit:
+            return _reasons_screen(request, office, flow, returning=None)
+        return _find(request, office, flow, factor)
+
+
+def _welcome(request, office):
+    if not office.is_open_at(timezone.now()):
+        return _closed_screen(request, office)
+    context = {"closing_soon": _closing_soon(office), "identify_screens": True}
+    return _screen(request, office, "welcome", context)
 
 
 def _step_name(request, office, flow):
     form = NameForm(request.POST)
     if not form.is_valid():
-        return _screen(request, office, "name", {"flow": flow, "form": form}, status=422)
+        return _identify_screen(request, office, flow, flow.data["lang"], form, status=422)
     # A name given again (an old form sent twice) drops what was found for the last one. The
     # attempts stay with the flow: a new name buys no new guesses.
     for found in ("visitor_id", "reasons", "other", "ask", "answer"):
@@ -248,6 +314,12 @@ def _step_verify(request, office, flow):
     form = SecondFactorForm(request.POST, factor=factor)
     if not form.is_valid():
         return _verify_screen(request, office, flow, form, status=422)
+    return _find(request, office, flow, form)
+
+
+def _find(request, office, flow, form):
+    """Look the visitor up by the flow's name and a valid second-factor answer (one attempt)."""
+    state = flow.data
     if not flow.claim_attempt(limit=MAX_ATTEMPTS):
         # The tries are used up (an old form sent again): on as new, whatever the answer.
         return _reasons_screen(request, office, flow, returning=None)
@@ -296,15 +368,39 @@ def _step_reasons(request, office, flow):
     flow.data["reasons"] = [r.pk for r in form.cleaned_data["reasons"]]
     flow.data["other"] = form.cleaned_data["other"]
     flow.save_data()
-    initial = _contact_initial(flow.data)
-    return _contact_screen(request, office, flow, ContactForm(initial=initial))
+    visitor = None
+    if flow.data.get("visitor_id"):
+        visitor = Visitor.objects.filter(pk=flow.data["visitor_id"]).first()
+    return _contact_screen(request, office, flow, ContactForm(initial=_contact_initial(visitor)))
 
 
 def _step_contact(request, office, flow):
     form = ContactForm(request.POST)
     if not form.is_valid():
         return _contact_screen(request, office, flow, form, status=422)
-    state, data = flow.data, form.cleaned_data
+    return _check_in(request, office, flow, form.cleaned_data)
+
+
+def _step_finish(request, office, flow):
+    """Reasons and contact, in one request: check them in, or show what to fix."""
+    reasons = ReasonsForm(request.POST, office=office, day=office.local_date())
+    contact = ContactForm(request.POST)
+    reasons_ok, contact_ok = reasons.is_valid(), contact.is_valid()
+    if not (reasons_ok and contact_ok):
+        returning = None
+        if flow.data.get("visitor_id"):
+            returning = Visitor.objects.filter(pk=flow.data["visitor_id"]).first()
+        return _reasons_screen(
+            request, office, flow, returning=returning, form=reasons, contact=contact,
+            status=422,
+        )  # fmt: skip
+    flow.data["reasons"] = [r.pk for r in reasons.cleaned_data["reasons"]]
+    flow.data["other"] = reasons.cleaned_data["other"]
+    return _check_in(request, office, flow, contact.cleaned_data)
+
+
+def _check_in(request, office, flow, data):
+    state = flow.data
     check_in = services.KioskCheckIn(
         first_name=state["first"],
         last_name=state["last"],
@@ -331,11 +427,23 @@ def _step_contact(request, office, flow):
 # --- Screens -------------------------------------------------------------------------------------
 
 
+def _identify_screen(request, office, flow, lang, form=None, factor=None, status=200):
+    """The name, then "have you been here before?": two pages of one form."""
+    context = {
+        "flow": flow,
+        "lang": lang,
+        "form": form or NameForm(),
+        "factor_form": factor or SecondFactorForm(factor=office.second_factor),
+    }
+    return _screen(request, office, "identify", context, status=status)
+
+
 def _verify_screen(request, office, flow, form, status=200):
     return _screen(request, office, "verify", {"flow": flow, "form": form}, status=status)
 
 
-def _reasons_screen(request, office, flow, *, returning=None, form=None, status=200):
+def _reasons_screen(request, office, flow, *, returning=None, form=None, contact=None, status=200):
+    """What brings them in, then how to reach them: two pages of one form (``finish``)."""
     day = office.local_date()
     if form is None:
         form = ReasonsForm(office=office, day=day)
@@ -366,16 +474,54 @@ def _reasons_screen(request, office, flow, *, returning=None, form=None, status=
         "returning_name": returning.display_name if returning else "",
         "reason_choices": choices,
         "closed_reasons": closed,
+        "contact_page": _contact_page(contact, lang, office.priority_notice(lang), returning),
     }
-    return _screen(request, office, "reasons", context, status=status)
+    return _screen(request, office, "finish", context, status=status)
 
 
-def _contact_initial(state) -> dict:
+def _contact_page(form, lang: str, notice: str, returning: Visitor | None) -> str:
+    """The finish screen's second page; a blank one made once per language, notice and
+    starting priority (the same for every visitor who gets it)."""
+    if form is None:
+        initial = _contact_initial(returning)["priority_category"]
+        return _blank_contact_page(lang, notice, initial)
+    return render_to_string("kiosk/_contact_page.html", {"form": form, "priority_notice": notice})
+
+
+@lru_cache(maxsize=64)
+def _blank_contact_page(lang: str, notice: str, priority: str) -> str:
+    """A blank contact page (lru: keyed by all it depends on; templates and catalogues change
+    only with a restart)."""
+    form = ContactForm(initial={"ahead_count": 3, "priority_category": priority})
+    with translation.override(lang):
+        context = {"form": form, "priority_notice": notice}
+        return mark_safe(render_to_string("kiosk/_contact_page.html", context))  # noqa: S308 — our template
+
+
+@lru_cache(maxsize=1024)
+def _identify_template(slug: str, factor: str, lang: str) -> str:
+    """A blank name screen for the welcome screen to carry (kiosk.js shows it when its language
+    is tapped): the same for every visitor at an office, so made once per office, second factor
+    and language. No CSRF input in it: the tablet's htmx sends the page's token in a header."""
+    office = Office(slug=slug, second_factor=factor)
+    context = {
+        "office": office,
+        "screen": "identify",
+        "lang": lang,
+        "form": NameForm(),
+        "factor_form": SecondFactorForm(factor=factor),
+        "state_token": "",
+        "without_csrf_input": True,
+    }
+    with translation.override(lang):
+        return mark_safe(render_to_string("kiosk/kiosk.html#screen", context))  # noqa: S308 — our template
+
+
+def _contact_initial(visitor: Visitor | None) -> dict:
+    """The contact form as it starts: a returning visitor's priority already chosen."""
     initial = {"ahead_count": 3, "priority_category": PriorityCategory.NONE}
-    if state.get("visitor_id"):
-        visitor = Visitor.objects.filter(pk=state["visitor_id"]).first()
-        if visitor is not None:
-            initial["priority_category"] = visitor.priority_category
+    if visitor is not None:
+        initial["priority_category"] = visitor.priority_category
     return initial
 
 
@@ -414,8 +560,14 @@ def _screen(request, office, screen, context, status=200):
         "office": office,
         "screen": screen,
         "state_token": flow.key if flow else "",
-        "lang": flow.data["lang"] if flow else translation.get_language(),
+        "lang": flow.data["lang"] if flow else context.get("lang") or translation.get_language(),
         "languages": Language.choices,
     }
+    if context.get("identify_screens"):
+        # The name screen in each language, for the tablet to show when a language is tapped.
+        context["identify_templates"] = [
+            (code, _identify_template(office.slug, office.second_factor, code))
+            for code, _label in Language.choices
+        ]
     template = "kiosk/kiosk.html#screen" if request.htmx else "kiosk/kiosk.html"
     return render(request, template, context, status=status)
