@@ -454,10 +454,15 @@ def _reasons_screen(request, office, flow, *, returning=None, form=None, contact
         usual = set(selectors.visitor_usual_reason_ids(visitor=returning, office=office))
     lang = flow.data["lang"]
     selected = {str(value) for value in (form["reasons"].value() or [])}
+    # The office's active reasons in one read: those closed today are shown, not offered.
+    active = ReasonForVisit.objects.filter(office=office, is_active=True)
+    open_today, closed_today = [], []
+    for reason in active:
+        (closed_today if reason.closed_on == day else open_today).append(reason)
     choices = [
         {"id": r.pk, "label": r.label_for(lang), "checked": str(r.pk) in selected,
          "last_time": r.pk in usual}
-        for r in form.fields["reasons"].queryset
+        for r in open_today
     ]  # fmt: skip
     # A note with no Spanish version is shown in English, marked as English for screen readers.
     closed = [
@@ -466,7 +471,7 @@ def _reasons_screen(request, office, flow, *, returning=None, form=None, contact
             "note": r.closed_note_for(lang),
             "note_lang": "en" if r.closed_note_is_english_only(lang) else "",
         }
-        for r in ReasonForVisit.objects.filter(office=office, is_active=True, closed_on=day)
+        for r in closed_today
     ]
     context = {
         "flow": flow,
