@@ -10,7 +10,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import VisitFactory, VisitorFactory
+from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
+from visitors.offices.models import KioskLink
 from visitors.views.kiosk import FLAG_WRONG_ANSWERS
 from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import KioskFlow, Visit
@@ -126,12 +127,8 @@ def test_after_hours_the_name_screen_starts_nothing(tablet, office):
 
 
 def test_another_tablet_s_key_starts_over(tablet, client, office):
-    other = KioskFlow.start(
-        link=__import__("visitors.offices.models", fromlist=["KioskLink"]).KioskLink.issue(
-            office=office, label="Other"
-        )[0],
-        data={"lang": "en"},
-    )
+    other_link, _token = KioskLink.issue(office=office, label="Other")
+    other = KioskFlow.start(link=other_link, data={"lang": "en"})
     tablet.state = other.key
     screen = tablet.identify("Ana", "Ruiz")
     assert 'data-screen="welcome"' in screen.text
@@ -184,3 +181,12 @@ def test_without_javascript_the_same_screens_post_one_at_a_time(tablet, reasons)
 def test_the_kiosk_s_screens_link_back_to_the_welcome_screen(tablet):
     screen = tablet.identify("Ana", "Ruiz")
     assert reverse("kiosk:home", args=[tablet.office.slug]) in screen.text
+
+
+def test_another_office_s_reason_is_refused_and_nothing_is_made(tablet, reasons):
+    theirs = ReasonFactory(office=OfficeFactory(slug="hillside"), label_en="Their reason")
+    tablet.identify("Ana", "Ruiz")
+    screen = tablet.finish(theirs)
+    assert screen.status_code == 422
+    assert "Their reason" not in screen.text
+    assert Visit.objects.count() == 0
