@@ -4,6 +4,7 @@ Not a benchmark (``make bench`` does not run it): a developer's tool for the fig
 docs/performance.md. It sets up the same office as bench_http.py in a database of its own
 (``<name>_bench_prof``), then plays through Django's test client, DEBUG off:
 
+- ``livez``: the floor, a minimal view through the same middleware;
 - ``console_page``: the whole staff page, 20 waiting;
 - ``call_next``: call next and put the visit back, over the waiting line;
 - ``kiosk``: one whole kiosk check-in per round (a new visitor: welcome, identify, finish),
@@ -77,7 +78,7 @@ class Timer:
 
 def main():
     parser = argparse.ArgumentParser()
-    everything = ["console_page", "call_next", "kiosk", "api_check_in"]
+    everything = ["livez", "console_page", "call_next", "kiosk", "api_check_in"]
     parser.add_argument("names", nargs="*", default=everything)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--profile")
@@ -96,6 +97,10 @@ def main():
     staff.cookies[settings.SESSION_COOKIE_NAME] = session_key
     staff.cookies[settings.CSRF_COOKIE_NAME] = csrf
     base = f"/desk/{office.slug}"
+    if "livez" in args.names:  # the floor: a minimal view through the same middleware
+        bare = Client()
+        for _ in range(args.rounds):
+            timer("livez", lambda: bare.get("/livez"))
     if "console_page" in args.names:
         staff.get(f"{base}/")
         for _ in range(args.rounds):
