@@ -109,6 +109,11 @@ def visit_check_in(
     # form's token) has no other visit, appointment or reminder to look for.
     new_visitor = options.pop("new_visitor", False)
     token_checked = options.pop("token_checked", False)
+    # Inside a caller's transaction that turns an IntegrityError into a replay or AlreadyWaiting
+    # itself, outside its atomic block (kiosk_check_in): no savepoint of our own. (Without one,
+    # an IntegrityError spoils the caller's whole transaction — on PostgreSQL nothing more can
+    # be asked in it — so only a handler outside that transaction may look up the winner.)
+    callers_conflicts = options.pop("callers_conflicts", False)
     service_date = office.local_date(at)
     if checkin_token and not token_checked:
         made = Visit.objects.filter(checkin_token=checkin_token).first()
@@ -141,7 +146,7 @@ def visit_check_in(
         if options["appointment"] is not None and options["appointment"].staff_id:
             options.setdefault("assigned_to_id", options["appointment"].staff_id)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not callers_conflicts):
             number = ticket_allocate(office=office, service_date=service_date)
             visit = Visit.objects.create(
                 office=office,
@@ -166,6 +171,8 @@ def visit_check_in(
             visit.new_visitor = new_visitor
             effects.visit_changed(visit, Event.CHECKED_IN, by=by)
     except IntegrityError:
+        if callers_conflicts:
+            raise
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
             made = Visit.objects.filter(checkin_token=checkin_token).first()
@@ -247,6 +254,8 @@ def kiosk_check_in(
     source: str = Source.KIOSK,
     by=None,
     extra: dict | None = None,
+    reasons: Iterable[ReasonForVisit] | None = None,
+    fresh_token: bool = False,
 ) -> Visit:
     """Create or update the visitor and check them in, once per form (``token``): the kiosk's,
     the front desk's when staff check someone in by hand (``by``), or an integration's
@@ -255,22 +264,32 @@ def kiosk_check_in(
     A repeated ``token`` — also ten at once — makes no second visitor and no second visit: it
     returns the first visit with ``replayed`` set. Raises AlreadyWaiting when the visitor
     already has an active visit here.
+
+    ``reasons``: the office's active reasons among ``data.reason_ids``, as the caller read them
+    in this same request (a form's validation); otherwise they are read here. (Read here they
+    are no fresher: nothing locks a reason between that read and the insert either.) A form
+    filled over earlier requests (the kiosk's steps) must leave them to be read here, so a
+    reason switched off meanwhile is dropped. ``fresh_token``: the caller made ``token`` just
+    now (random, never sent before), so no earlier visit can have it and none is looked for.
     """
     now = timezone.now()
     try:
         with transaction.atomic():
-            made = Visit.objects.filter(checkin_token=token).first()
-            if made is not None:
-                raise DuplicateSubmission(made)
+            if not fresh_token:
+                made = Visit.objects.filter(checkin_token=token).first()
+                if made is not None:
+                    raise DuplicateSubmission(made)
             visitor = _kiosk_visitor(data, now)
-            reasons = list(
-                ReasonForVisit.objects.filter(
-                    office=office, pk__in=data.reason_ids, is_active=True
-                ).only("pk")
-            )
+            if reasons is None:
+                reasons = list(
+                    ReasonForVisit.objects.filter(
+                        office=office, pk__in=data.reason_ids, is_active=True
+                    ).only("pk")
+                )
             visit = visit_check_in(
                 new_visitor=data.visitor_id is None,
                 token_checked=True,
+                callers_conflicts=True,
                 office=office,
                 visitor=visitor,
                 reasons=reasons,
@@ -288,12 +307,20 @@ def kiosk_check_in(
         repeat.visit.replayed = True
         return repeat.visit
     except IntegrityError:
-        # The same form, committed by a concurrent request after this one began.
+        # Lost a race, and the transaction is rolled back (this handler is outside it, so it
+        # may ask again): the same form, committed by a concurrent request after this one
+        # began, or the same visitor checked in elsewhere meanwhile (the desk, a phone).
         made = Visit.objects.filter(checkin_token=token).first()
-        if made is None:
-            raise
-        made.replayed = True
-        return made
+        if made is not None:
+            made.replayed = True
+            return made
+        if data.visitor_id is not None:
+            existing = Visit.objects.filter(
+                office=office, visitor_id=data.visitor_id, status__in=ACTIVE_STATUSES
+            ).first()
+            if existing is not None:
+                raise AlreadyWaiting(existing) from None
+        raise
     visit.replayed = False
     visit_quote_wait(visit=visit)
     return visit
