@@ -27,15 +27,15 @@ pytestmark = pytest.mark.django_db
 BUDGET = {
     # The whole last request of a kiosk check-in: device, flow, visitor, ticket, visit, reasons,
     # effects (audit, queue version, texts, webhooks), the quoted wait, the ticket screen.
-    "kiosk_last_step_new": 19,
-    "kiosk_last_step_returning": 22,
+    "kiosk_last_step_new": 17,
+    "kiosk_last_step_returning": 20,
     # A changed poll that builds the board, and one that finds it in the cache.
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
     "console_page": 8,
     # An integration's check-in of a new visitor: reasons (token and office from the cache),
     # the check-in's writes and effects, the quoted wait; the answer from what it wrote.
-    "api_check_in_new": 13,
+    "api_check_in_new": 11,
     "call_next": 9,
 }
 
