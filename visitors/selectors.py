@@ -191,10 +191,12 @@ def newcomer_wait(
     appointment_starts: dt.datetime | None,
     checked_in_at: dt.datetime,
     now: dt.datetime | None = None,
+    inputs: tuple[dict, int] | None = None,
 ) -> WaitEstimate:
     """The estimate :func:`wait_estimate` gives a visit once it is in the line, worked out
     just before it joins (so it can be stored with it): in one query for the line and its
-    reasons. The newcomer's id is not known yet; being made last, it is the highest."""
+    reasons. The newcomer's id is not known yet; being made last, it is the highest.
+    ``inputs``: :func:`estimate_inputs`, when read beforehand."""
     key = _line_key(office)
     mine = key(priority, appointment_starts, checked_in_at, math.inf)
     rows = (
@@ -212,7 +214,7 @@ def newcomer_wait(
                 ahead.append((place, pk))
         if reason_id is not None:
             reasons_of[pk].append(reason_id)
-    medians, staff = _estimate_inputs(office, now=now)
+    medians, staff = inputs if inputs is not None else _estimate_inputs(office, now=now)
     minutes = _minutes_each(reasons_of, medians)
     total = sum(minutes(pk) for _place, pk in sorted(ahead))  # in line order, as wait_estimate
     now = now or timezone.now()
@@ -251,6 +253,11 @@ ESTIMATE_INPUTS_SECONDS = 60
 
 def estimate_inputs_key(office_id: int) -> str:
     return f"estimate-inputs:{office_id}"
+
+
+def estimate_inputs(office: Office) -> tuple[dict, int]:
+    """The estimate's slow-moving inputs for now (cached), to be read ahead of newcomer_wait."""
+    return _estimate_inputs(office, now=None)
 
 
 def _estimate_inputs(office: Office, *, now) -> tuple[dict, int]:

@@ -30,7 +30,7 @@ from visitors.people.models import (
     Visitor,
     VisitorMerge,
 )
-from visitors.selectors import newcomer_wait, queue_waiting, wait_estimate
+from visitors.selectors import estimate_inputs, newcomer_wait, queue_waiting, wait_estimate
 from visitors.visits import lifecycle
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
 from visitors.visits.models import (
@@ -147,6 +147,10 @@ def visit_check_in(
         )
         if options["appointment"] is not None and options["appointment"].staff_id:
             options.setdefault("assigned_to_id", options["appointment"].staff_id)
+    # The estimate's slow inputs — cached, but worked out again (three queries) after each
+    # call or finish — are read before the ticket counter's lock is taken: every check-in at
+    # the office waits for that lock, so it is held for the line's one read and no more.
+    inputs = estimate_inputs(office) if quote_wait else None
     try:
         with transaction.atomic(savepoint=not callers_conflicts):
             number = ticket_allocate(office=office, service_date=service_date)
@@ -162,6 +166,7 @@ def visit_check_in(
                     priority=priority,
                     appointment_starts=appointment.starts_at if appointment else None,
                     checked_in_at=at,
+                    inputs=inputs,
                 )
                 # A wait that may run past closing is not quoted: the visitor hears "we may
                 # not reach you".
