@@ -30,7 +30,7 @@ from visitors.people.models import (
     Visitor,
     VisitorMerge,
 )
-from visitors.selectors import queue_waiting, wait_estimate
+from visitors.selectors import estimate_inputs, newcomer_wait, queue_waiting, wait_estimate
 from visitors.visits import lifecycle
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
 from visitors.visits.models import (
@@ -109,6 +109,13 @@ def visit_check_in(
     # form's token) has no other visit, appointment or reminder to look for.
     new_visitor = options.pop("new_visitor", False)
     token_checked = options.pop("token_checked", False)
+    # Inside a caller's transaction that turns an IntegrityError into a replay or AlreadyWaiting
+    # itself, outside its atomic block (kiosk_check_in): no savepoint of our own. (Without one,
+    # an IntegrityError spoils the caller's whole transaction — on PostgreSQL nothing more can
+    # be asked in it — so only a handler outside that transaction may look up the winner.)
+    callers_conflicts = options.pop("callers_conflicts", False)
+    # Quote the wait in the visit's own INSERT, worked out as it joins (kiosk_check_in).
+    quote_wait = options.pop("quote_wait", False) and "appointment_id" not in options
     service_date = office.local_date(at)
     if checkin_token and not token_checked:
         made = Visit.objects.filter(checkin_token=checkin_token).first()
@@ -140,16 +147,39 @@ def visit_check_in(
         )
         if options["appointment"] is not None and options["appointment"].staff_id:
             options.setdefault("assigned_to_id", options["appointment"].staff_id)
+    # The estimate's slow inputs — cached, but worked out again (three queries) after each
+    # call or finish — are read before the ticket counter's lock is taken: every check-in at
+    # the office waits for that lock, so it is held for the line's one read and no more.
+    inputs = estimate_inputs(office) if quote_wait else None
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not callers_conflicts):
             number = ticket_allocate(office=office, service_date=service_date)
+            priority = 1 if visitor.priority_category != PriorityCategory.NONE else 0
+            estimate = None
+            if quote_wait:
+                # Read under the ticket counter's lock: every check-in here that committed
+                # before this one is in the line it reads, as after the commit.
+                appointment = options.get("appointment")
+                estimate = newcomer_wait(
+                    office=office,
+                    day=service_date,
+                    priority=priority,
+                    appointment_starts=appointment.starts_at if appointment else None,
+                    checked_in_at=at,
+                    inputs=inputs,
+                )
+                # A wait that may run past closing is not quoted: the visitor hears "we may
+                # not reach you".
+                if not estimate.past_closing:
+                    options["quoted_wait_min"] = estimate.low
+                    options["quoted_wait_max"] = estimate.high
             visit = Visit.objects.create(
                 office=office,
                 visitor=visitor,
                 service_date=service_date,
                 ticket_number=number,
                 ticket_code=ticket_code(office=office, number=number),
-                priority=1 if visitor.priority_category != PriorityCategory.NONE else 0,
+                priority=priority,
                 source=source,
                 reason_other=reason_other,
                 checked_in_at=at,
@@ -164,8 +194,12 @@ def visit_check_in(
             if not new_visitor:
                 Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
             visit.new_visitor = new_visitor
+            if estimate is not None:
+                visit.wait_estimate = estimate  # the ticket screen shows the same figures
             effects.visit_changed(visit, Event.CHECKED_IN, by=by)
     except IntegrityError:
+        if callers_conflicts:
+            raise
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
             made = Visit.objects.filter(checkin_token=checkin_token).first()
@@ -247,6 +281,8 @@ def kiosk_check_in(
     source: str = Source.KIOSK,
     by=None,
     extra: dict | None = None,
+    reasons: Iterable[ReasonForVisit] | None = None,
+    fresh_token: bool = False,
 ) -> Visit:
     """Create or update the visitor and check them in, once per form (``token``): the kiosk's,
     the front desk's when staff check someone in by hand (``by``), or an integration's
@@ -255,22 +291,33 @@ def kiosk_check_in(
     A repeated ``token`` — also ten at once — makes no second visitor and no second visit: it
     returns the first visit with ``replayed`` set. Raises AlreadyWaiting when the visitor
     already has an active visit here.
+
+    ``reasons``: the office's active reasons among ``data.reason_ids``, as the caller read them
+    in this same request (a form's validation); otherwise they are read here. (Read here they
+    are no fresher: nothing locks a reason between that read and the insert either.) A form
+    filled over earlier requests (the kiosk's steps) must leave them to be read here, so a
+    reason switched off meanwhile is dropped. ``fresh_token``: the caller made ``token`` just
+    now (random, never sent before), so no earlier visit can have it and none is looked for.
     """
     now = timezone.now()
     try:
         with transaction.atomic():
-            made = Visit.objects.filter(checkin_token=token).first()
-            if made is not None:
-                raise DuplicateSubmission(made)
+            if not fresh_token:
+                made = Visit.objects.filter(checkin_token=token).first()
+                if made is not None:
+                    raise DuplicateSubmission(made)
             visitor = _kiosk_visitor(data, now)
-            reasons = list(
-                ReasonForVisit.objects.filter(
-                    office=office, pk__in=data.reason_ids, is_active=True
-                ).only("pk")
-            )
+            if reasons is None:
+                reasons = list(
+                    ReasonForVisit.objects.filter(
+                        office=office, pk__in=data.reason_ids, is_active=True
+                    ).only("pk")
+                )
             visit = visit_check_in(
                 new_visitor=data.visitor_id is None,
                 token_checked=True,
+                callers_conflicts=True,
+                quote_wait=True,
                 office=office,
                 visitor=visitor,
                 reasons=reasons,
@@ -288,14 +335,23 @@ def kiosk_check_in(
         repeat.visit.replayed = True
         return repeat.visit
     except IntegrityError:
-        # The same form, committed by a concurrent request after this one began.
+        # Lost a race, and the transaction is rolled back (this handler is outside it, so it
+        # may ask again): the same form, committed by a concurrent request after this one
+        # began, or the same visitor checked in elsewhere meanwhile (the desk, a phone).
         made = Visit.objects.filter(checkin_token=token).first()
-        if made is None:
-            raise
-        made.replayed = True
-        return made
+        if made is not None:
+            made.replayed = True
+            return made
+        if data.visitor_id is not None:
+            existing = Visit.objects.filter(
+                office=office, visitor_id=data.visitor_id, status__in=ACTIVE_STATUSES
+            ).first()
+            if existing is not None:
+                raise AlreadyWaiting(existing) from None
+        raise
     visit.replayed = False
-    visit_quote_wait(visit=visit)
+    if visit.wait_estimate is None:  # not quoted as it joined
+        visit_quote_wait(visit=visit)
     return visit
 
 

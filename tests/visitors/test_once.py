@@ -9,6 +9,7 @@ import json
 from collections import Counter
 
 import pytest
+from django.db import IntegrityError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -189,6 +190,28 @@ def test_ten_api_check_ins_with_one_key_make_one_visit_answered_201_once(office)
     assert len({visit_id for _status, visit_id in results}) == 1
     assert Visit.objects.count() == 1
     assert Visitor.objects.filter(last_name="Parks").count() == 1
+
+
+def test_a_kiosk_check_in_that_loses_the_race_for_its_visitor_hears_already_waiting(
+    office, monkeypatch
+):
+    """visit_check_in leaves a lost race to kiosk_check_in (no savepoint of its own inside the
+    form's transaction): the unique index's IntegrityError, caught outside the rolled-back
+    transaction, becomes AlreadyWaiting with the visit that won."""
+    reason = ReasonFactory(office=office)
+    visitor = VisitorFactory(first_name="Ada", last_name="Lovelace")
+    winner = VisitFactory(office=office, visitor=visitor)
+
+    def lost(**_kwargs):  # the insert refused by visit_one_active_per_visitor
+        raise IntegrityError("visit_one_active_per_visitor")
+
+    monkeypatch.setattr(services, "visit_check_in", lost)
+    data = services.KioskCheckIn(first_name="Ada", last_name="Lovelace", visitor_id=visitor.pk,
+                                 reason_ids=[reason.pk])  # fmt: skip
+    with pytest.raises(services.AlreadyWaiting) as already:
+        services.kiosk_check_in(office=office, data=data, token="race-1")
+    assert already.value.visit.pk == winner.pk
+    assert Visit.objects.filter(visitor=visitor).count() == 1
 
 
 # --- Broadcasts ------------------------------------------------------------------------------

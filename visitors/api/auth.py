@@ -36,7 +36,7 @@ class TokenAuth(HttpBearer):
             )  # fmt: skip
         now = timezone.now()
         if found.last_used_at is None or now - found.last_used_at > TOUCH_EVERY:
-            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+            found.touch(now)
         return found
 
 
@@ -61,7 +61,7 @@ class TokenThrottle(SimpleRateThrottle):
 def office_access(request, slug: str, *, roles=None) -> tuple[Office, Membership]:
     """The office named in the path, as this token may reach it; 404/403 otherwise."""
     token: ApiToken = request.auth
-    office = Office.objects.filter(slug=slug, api_tokens=token).first()
+    office = token.office(slug)  # cached briefly with the token, forgotten on a change
     if office is None:
         raise ApiError(404, "This token has no office with that slug.")
     # The maker's memberships as every staff page has them (cached, forgotten on a change).

@@ -136,6 +136,7 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
     names = name_form.cleaned_data if name_form is not None else {}
     contact = contact_form.cleaned_data
     key = f"api:{request.auth.pk}:{payload.idempotency_key or secrets.token_urlsafe(18)}"
+    reasons = list(reasons_form.cleaned_data["reasons"])
     try:
         visit = services.kiosk_check_in(
             office=office,
@@ -145,7 +146,7 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
                 preferred_name=names.get("preferred_name", ""),
                 language=visitor.preferred_language if visitor else payload.language,
                 visitor_id=visitor.pk if visitor else None,
-                reason_ids=[r.pk for r in reasons_form.cleaned_data["reasons"]],
+                reason_ids=[r.pk for r in reasons],
                 reason_other=reasons_form.cleaned_data["other"],
                 phone=contact["phone"],
                 email=contact["email"],
@@ -157,6 +158,10 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
             token=key,
             source=Source.API,
             by=actor(request),
+            # Validated just now by the form (active, this office's, open today): not read
+            # again. Without an idempotency key the token is new, so no earlier visit has it.
+            reasons=reasons,
+            fresh_token=not payload.idempotency_key,
         )
     except services.AlreadyWaiting as already:
         refuse(409, f"This visitor is already in line here as {already.visit.ticket_code} "
@@ -165,7 +170,6 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
         return Status(200, _queued(_visit(office, visit.pk)))
     # Just made in this request: the row as written, its reasons as validated, the wait as
     # quoted — nothing to read again.
-    reasons = reasons_form.cleaned_data["reasons"]
     return Status(201, _queued(visit, getattr(visit, "wait_estimate", _UNKNOWN), reasons=reasons))
 
 

@@ -1,13 +1,18 @@
 """Integrations: API tokens, webhook subscriptions and their deliveries."""
 
+import contextlib
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +25,54 @@ class ApiScope(models.TextChoices):
 
 
 API_TOKEN_PREFIX = "fd_"
+
+logger = logging.getLogger(__name__)
+
+# Every API request looks up its token, and most the office in their path: both are kept in the
+# cache for API_CACHE_SECONDS and forgotten as soon as what they were read from changes — the
+# token (saved, deleted, or changed by an UPDATE, which is how it is revoked), its offices, its
+# maker, or the office — so a revoked token is refused at the very next request.
+API_CACHE_SECONDS = 30
+TOUCH_SECONDS = 60
+
+
+def _token_key(token_hash: str) -> str:
+    return f"api-token:{token_hash}"
+
+
+def _office_key(slug: str) -> str:
+    return f"api-office:{slug}"
+
+
+def _forget(keys) -> None:
+    keys = list(keys)
+    if not keys:
+        return
+
+    def forget() -> None:
+        try:
+            cache.delete_many(keys)
+        except Exception:  # noqa: BLE001 — they expire by themselves within API_CACHE_SECONDS
+            logger.warning("cache unavailable; cached API tokens or offices not forgotten")
+
+    forget()
+    # Again once the change commits: a request between the two may have read (and cached) the
+    # rows as they were before it.
+    transaction.on_commit(forget, robust=True)
+
+
+def forget_tokens(hashes) -> None:
+    _forget(_token_key(h) for h in hashes)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        """As QuerySet.update, and the cached copies of the rows it changes are forgotten (a
+        token is revoked with an UPDATE)."""
+        hashes = list(self.values_list("token_hash", flat=True))
+        updated = super().update(**kwargs)
+        forget_tokens(hashes)
+        return updated
 
 
 class ApiToken(models.Model):
@@ -46,6 +99,9 @@ class ApiToken(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ApiTokenQuerySet.as_manager()
+    office_ids: frozenset[int]  # the pks of its offices, read with it (find_active)
 
     class Meta:
         ordering = ["revoked_at", "-created_at"]
@@ -76,13 +132,52 @@ class ApiToken(models.Model):
 
     @classmethod
     def find_active(cls, raw: str) -> "ApiToken | None":
+        """The active token, with its maker and ``office_ids`` (cached briefly, forgotten on
+        any change; a token not found is not remembered)."""
         if not raw or len(raw) > 100:
             return None
-        return (
+        token_hash = cls.hash_token(raw)
+        found = None
+        with contextlib.suppress(Exception):  # no cache: read the row
+            found = cache.get(_token_key(token_hash))
+        if found is not None:
+            return found
+        found = (
             cls.objects.select_related("created_by")
-            .filter(token_hash=cls.hash_token(raw), revoked_at__isnull=True)
+            .defer("created_by__password")  # not to be copied into the cache
+            .filter(token_hash=token_hash, revoked_at__isnull=True)
             .first()
         )
+        if found is not None:
+            found.office_ids = frozenset(found.offices.values_list("pk", flat=True))
+            with contextlib.suppress(Exception):
+                cache.set(_token_key(token_hash), found, API_CACHE_SECONDS)
+        return found
+
+    def office(self, slug: str) -> Office | None:
+        """The office named ``slug`` if it is one of this token's (cached briefly by slug,
+        forgotten when the office is saved or deleted)."""
+        if not hasattr(self, "office_ids"):
+            self.office_ids = frozenset(self.offices.values_list("pk", flat=True))
+        found = None
+        with contextlib.suppress(Exception):
+            found = cache.get(_office_key(slug))
+        if found is None or found.slug != slug or found.pk not in self.office_ids:
+            found = Office.objects.filter(slug=slug).first()
+            if found is not None:
+                with contextlib.suppress(Exception):
+                    cache.set(_office_key(slug), found, API_CACHE_SECONDS)
+        return found if found is not None and found.pk in self.office_ids else None
+
+    def touch(self, now) -> None:
+        """Record that the token was used, at most once a minute (TOUCH_SECONDS): a mark in the
+        cache says it was just done, as the cached copy keeps the time it was read with. Use
+        changes nothing the token may do, so the cached copy is not forgotten."""
+        with contextlib.suppress(Exception):  # no cache: recorded now
+            if not cache.add(f"api-token-used:{self.pk}", True, TOUCH_SECONDS):
+                return
+        models.QuerySet.update(ApiToken.objects.filter(pk=self.pk), last_used_at=now)
+        self.last_used_at = now
 
     @property
     def is_active(self) -> bool:
@@ -91,6 +186,50 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == ApiScope.WRITE
+
+
+@receiver(post_save, sender=ApiToken, dispatch_uid="api-token-saved")
+@receiver(post_delete, sender=ApiToken, dispatch_uid="api-token-deleted")
+def _token_changed(sender, instance, **kwargs) -> None:
+    forget_tokens([instance.token_hash])
+
+
+@receiver(m2m_changed, sender=ApiToken.offices.through, dispatch_uid="api-token-offices")
+def _token_offices_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if not reverse:  # token.offices.…
+        forget_tokens([instance.token_hash])
+    else:  # office.api_tokens.…
+        tokens = ApiToken.objects.filter(pk__in=pk_set) if pk_set else instance.api_tokens.all()
+        forget_tokens(tokens.values_list("token_hash", flat=True))
+
+
+@receiver(pre_save, sender=Office, dispatch_uid="api-office-saving")
+def _office_saving(sender, instance, update_fields=None, **kwargs) -> None:
+    if instance.pk is None:
+        return
+    # Under its old slug too, when the slug changes (the cached copy checks it, but only
+    # against itself).
+    old = Office.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
+    if old and old != instance.slug:
+        _forget([_office_key(old)])
+
+
+@receiver(post_save, sender=Office, dispatch_uid="api-office-saved")
+@receiver(post_delete, sender=Office, dispatch_uid="api-office-deleted")
+def _office_changed(sender, instance, **kwargs) -> None:
+    _forget([_office_key(instance.slug)])
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="api-token-maker-saved")
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="api-token-maker-deleted")
+def _maker_changed(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields and set(update_fields) <= {"last_login"}:
+        return  # signing in changes nothing a token depends on
+    forget_tokens(
+        ApiToken.objects.filter(created_by_id=instance.pk).values_list("token_hash", flat=True)
+    )
 
 
 class WebhookEvent(models.TextChoices):
