@@ -382,10 +382,13 @@ def main():
                 "BENCH_PACING": "1",
                 "BENCH_RETURNING": str(returning_file),
             }
+            access_log.write_text("")
             result = _locust(port, "KioskCheckIn", users=KIOSK_RATE, env=kiosk)
             per_s = f"{result['flows_per_s']:.1f}"
+            served = _server_times(access_log, f"/kiosk/{office.slug}/step/")
             _line("kiosk_checkin", vendor, result, base, load="rate",
-                  target_per_s=KIOSK_RATE, checkins_per_s=per_s)  # fmt: skip
+                  target_per_s=KIOSK_RATE, checkins_per_s=per_s,
+                  server_p50_ms=served[0], server_p95_ms=served[1])  # fmt: skip
         if _wanted("remote_join"):
             _close_all(office)
             phones = {

@@ -29,6 +29,14 @@ BUDGET = {
     # effects (audit, queue version, texts, webhooks), the quoted wait, the ticket screen.
     "kiosk_last_step_new": 17,
     "kiosk_last_step_returning": 20,
+    # The two requests a tablet sends: "who are you" (link and its last sight, the flow made,
+    # the reasons page; a returning visitor: the attempt, recognition, their usual reasons,
+    # the flow kept) and "what for" (the last step; the reasons chosen are read once, as the
+    # form checks them).
+    "kiosk_identify_new": 4,
+    "kiosk_identify_returning": 10,
+    "kiosk_finish_new": 17,
+    "kiosk_finish_returning": 20,
     # A changed poll that builds the board, and one that finds it in the cache.
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
@@ -86,6 +94,32 @@ def test_the_kiosk_s_last_step(client, office, waiting):
     print(f"QUERIES kiosk new={new} returning={returning} waiting={waiting}")
     assert new <= BUDGET["kiosk_last_step_new"]
     assert returning <= BUDGET["kiosk_last_step_returning"]
+
+
+@pytest.mark.parametrize("waiting", [5, 50])
+def test_the_kiosk_s_two_requests(client, office, waiting):
+    reason = ReasonFactory(office=office, label_en="Looking for work")
+    _fill(office, waiting, reason)
+    _link, token = KioskLink.issue(office=office, label="Lobby")
+    client.cookies[KIOSK_COOKIE] = token
+    tablet = Tablet(client, office)
+    identify_new = _count(lambda: tablet.identify("Nadia", "Okafor"))
+    finish_new = _count(lambda: tablet.finish(reason))
+    known = VisitorFactory(first_name="Tomás", last_name="Reyes", phone="(555) 301-9876")
+    tablet.state = ""
+    identify_returning = _count(lambda: tablet.identify("Tomas", "Reyes", phone_last4="9876"))
+    assert "Welcome back, Tomás!" in tablet.last.text
+    finish_returning = _count(lambda: tablet.finish(reason))
+    assert 'class="ticket"' in tablet.last.text
+    assert known.visits.count() == 1
+    print(
+        f"QUERIES kiosk identify new={identify_new} returning={identify_returning}; "
+        f"finish new={finish_new} returning={finish_returning} waiting={waiting}"
+    )
+    assert identify_new <= BUDGET["kiosk_identify_new"]
+    assert identify_returning <= BUDGET["kiosk_identify_returning"]
+    assert finish_new <= BUDGET["kiosk_finish_new"]
+    assert finish_returning <= BUDGET["kiosk_finish_returning"]
 
 
 @pytest.mark.parametrize("waiting", [5, 50])

@@ -396,10 +396,11 @@ def _step_finish(request, office, flow):
         )  # fmt: skip
     flow.data["reasons"] = [r.pk for r in reasons.cleaned_data["reasons"]]
     flow.data["other"] = reasons.cleaned_data["other"]
-    return _check_in(request, office, flow, contact.cleaned_data)
+    # Chosen and checked in this very request: the check-in need not read them again.
+    return _check_in(request, office, flow, contact.cleaned_data, reasons.cleaned_data["reasons"])
 
 
-def _check_in(request, office, flow, data):
+def _check_in(request, office, flow, data, reasons=None):
     state = flow.data
     check_in = services.KioskCheckIn(
         first_name=state["first"],
@@ -418,7 +419,9 @@ def _check_in(request, office, flow, data):
         priority_category=data["priority_category"],
     )
     try:
-        visit = services.kiosk_check_in(office=office, data=check_in, token=flow.checkin_token)
+        visit = services.kiosk_check_in(
+            office=office, data=check_in, token=flow.checkin_token, reasons=reasons
+        )
     except services.AlreadyWaiting as already:
         return _ticket_screen(request, office, already.visit, already=True)
     return _ticket_screen(request, office, visit, already=False)
