@@ -164,67 +164,6 @@ def _estimate(office: Office, waiting, ahead: list[int], *, now) -> WaitEstimate
     return _range(len(ahead), total / staff, now=now, closes=office.closes_at(now))
 
 
-NO_START = dt.datetime.min.replace(tzinfo=dt.UTC)  # any: all without one sort alike
-
-
-def _line_key(office: Office):
-    """:func:`queue_order` as a Python sort key of (priority, appointment start, check-in time,
-    id), for placing a visit that is not in the line yet (tests hold the two to each other)."""
-    rule = office.queue_rule
-
-    def key(priority, starts, checked_in_at, pk):
-        appointment = (starts is None, starts if starts is not None else NO_START)
-        if rule == Office.QueueRule.ARRIVAL:
-            return (checked_in_at, pk)
-        if rule == Office.QueueRule.APPOINTMENTS_FIRST:
-            return (*appointment, -priority, checked_in_at, pk)
-        return (-priority, *appointment, checked_in_at, pk)
-
-    return key
-
-
-def newcomer_wait(
-    *,
-    office: Office,
-    day: dt.date,
-    priority: int,
-    appointment_starts: dt.datetime | None,
-    checked_in_at: dt.datetime,
-    now: dt.datetime | None = None,
-    inputs: tuple[dict, int] | None = None,
-) -> WaitEstimate:
-    """The estimate :func:`wait_estimate` gives a visit once it is in the line, worked out
-    just before it joins (so it can be stored with it): the line in one query, the reasons of
-    those ahead in another. The newcomer's id is not known yet; being made last, it is the highest.
-    ``inputs``: :func:`estimate_inputs`, when read beforehand."""
-    key = _line_key(office)
-    mine = key(priority, appointment_starts, checked_in_at, math.inf)
-    rows = (
-        queue_waiting(office=office, day=day)
-        .order_by()
-        .values_list("pk", "priority", "appointment__starts_at", "checked_in_at")
-    )
-    ahead = []
-    for pk, other_priority, starts, at in rows:
-        place = key(other_priority, starts, at, pk)
-        if place < mine:
-            ahead.append((place, pk))
-    # The reasons of those ahead by their ids: an index lookup whatever the planner believes
-    # of the tables (joined to the line, a plan made on stale statistics compared every
-    # waiting visit with every reason row — 92 ms with 800 waiting, under the counter's lock).
-    reasons_of: dict[int, list[int]] = {}
-    if ahead:
-        for visit_id, reason_id in Visit.reasons.through.objects.filter(
-            visit_id__in=[pk for _place, pk in ahead]
-        ).values_list("visit_id", "reasonforvisit_id"):
-            reasons_of.setdefault(visit_id, []).append(reason_id)
-    medians, staff = inputs if inputs is not None else _estimate_inputs(office, now=now)
-    minutes = _minutes_each(reasons_of, medians)
-    total = sum(minutes(pk) for _place, pk in sorted(ahead))  # in line order, as wait_estimate
-    now = now or timezone.now()
-    return _range(len(ahead), total / staff, now=now, closes=office.closes_at(now))
-
-
 def line_estimates(
     *, office: Office, day: dt.date | None = None, now=None, upto: set[int] | None = None
 ) -> dict:
@@ -257,11 +196,6 @@ ESTIMATE_INPUTS_SECONDS = 60
 
 def estimate_inputs_key(office_id: int) -> str:
     return f"estimate-inputs:{office_id}"
-
-
-def estimate_inputs(office: Office) -> tuple[dict, int]:
-    """The estimate's slow-moving inputs for now (cached), to be read ahead of newcomer_wait."""
-    return _estimate_inputs(office, now=None)
 
 
 def _estimate_inputs(office: Office, *, now) -> tuple[dict, int]:

@@ -30,7 +30,7 @@ from visitors.people.models import (
     Visitor,
     VisitorMerge,
 )
-from visitors.selectors import estimate_inputs, newcomer_wait, queue_waiting, wait_estimate
+from visitors.selectors import queue_waiting, wait_estimate
 from visitors.visits import lifecycle
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
 from visitors.visits.models import (
@@ -114,8 +114,6 @@ def visit_check_in(
     # an IntegrityError spoils the caller's whole transaction — on PostgreSQL nothing more can
     # be asked in it — so only a handler outside that transaction may look up the winner.)
     callers_conflicts = options.pop("callers_conflicts", False)
-    # Quote the wait in the visit's own INSERT, worked out as it joins (kiosk_check_in).
-    quote_wait = options.pop("quote_wait", False) and "appointment_id" not in options
     service_date = office.local_date(at)
     if checkin_token and not token_checked:
         made = Visit.objects.filter(checkin_token=checkin_token).first()
@@ -147,32 +145,10 @@ def visit_check_in(
         )
         if options["appointment"] is not None and options["appointment"].staff_id:
             options.setdefault("assigned_to_id", options["appointment"].staff_id)
-    # The estimate's slow inputs — cached, but worked out again (three queries) after each
-    # call or finish — are read before the ticket counter's lock is taken: every check-in at
-    # the office waits for that lock, so it is held for the line's one read and no more.
-    inputs = estimate_inputs(office) if quote_wait else None
     try:
         with transaction.atomic(savepoint=not callers_conflicts):
             number = ticket_allocate(office=office, service_date=service_date)
             priority = 1 if visitor.priority_category != PriorityCategory.NONE else 0
-            estimate = None
-            if quote_wait:
-                # Read under the ticket counter's lock: every check-in here that committed
-                # before this one is in the line it reads, as after the commit.
-                appointment = options.get("appointment")
-                estimate = newcomer_wait(
-                    office=office,
-                    day=service_date,
-                    priority=priority,
-                    appointment_starts=appointment.starts_at if appointment else None,
-                    checked_in_at=at,
-                    inputs=inputs,
-                )
-                # A wait that may run past closing is not quoted: the visitor hears "we may
-                # not reach you".
-                if not estimate.past_closing:
-                    options["quoted_wait_min"] = estimate.low
-                    options["quoted_wait_max"] = estimate.high
             visit = Visit.objects.create(
                 office=office,
                 visitor=visitor,
@@ -194,8 +170,6 @@ def visit_check_in(
             if not new_visitor:
                 Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
             visit.new_visitor = new_visitor
-            if estimate is not None:
-                visit.wait_estimate = estimate  # the ticket screen shows the same figures
             effects.visit_changed(visit, Event.CHECKED_IN, by=by)
     except IntegrityError:
         if callers_conflicts:
@@ -317,7 +291,6 @@ def kiosk_check_in(
                 new_visitor=data.visitor_id is None,
                 token_checked=True,
                 callers_conflicts=True,
-                quote_wait=True,
                 office=office,
                 visitor=visitor,
                 reasons=reasons,
@@ -350,8 +323,10 @@ def kiosk_check_in(
                 raise AlreadyWaiting(existing) from None
         raise
     visit.replayed = False
-    if visit.wait_estimate is None:  # not quoted as it joined
-        visit_quote_wait(visit=visit)
+    # Quoted once committed, outside the ticket counter's lock: every check-in at the office
+    # waits for that lock, and reading the line under it (O(line)) made them wait for each
+    # other's reads (API check-ins 102 → 75 a second with a long line in bench_http).
+    visit_quote_wait(visit=visit)
     return visit
 
 

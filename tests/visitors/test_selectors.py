@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.factories import ReasonFactory, UserFactory, VisitFactory, VisitorFactory
+from tests.factories import ReasonFactory, UserFactory, VisitFactory
 from visitors import selectors
 from visitors.followups.models import Appointment
 from visitors.visits.lifecycle import Outcome, Status
@@ -93,50 +93,3 @@ def test_the_queue_rule_is_an_office_setting(office, rule, expected):
     veteran = VisitFactory(office=office, priority=1, checked_in_at=now)
     names = {first_in.pk: "first_in", booked.pk: "booked", veteran.pk: "veteran"}
     assert [names[v.pk] for v in selectors.queue_waiting(office=office)] == expected
-
-
-@pytest.mark.parametrize("rule", ["priority_first", "appointments_first", "arrival"])
-def test_a_newcomer_s_wait_worked_out_before_it_joins_is_the_one_it_has_once_in(office, rule):
-    """newcomer_wait places a visit not yet in the line by the office's queue rule, in Python;
-    it must agree with the database's ORDER BY (wait_estimate) for every kind of newcomer."""
-    office.queue_rule = rule
-    office.save()
-    quick, slow = ReasonFactory(office=office), ReasonFactory(office=office)
-    for _ in range(3):
-        _served(office, quick, 5)
-        _served(office, slow, 40)
-    now = timezone.now()
-
-    def appointment(minutes):
-        starts = now + dt.timedelta(minutes=minutes)
-        return Appointment.objects.create(
-            office=office, visitor=VisitorFactory(), purpose="Review", starts_at=starts
-        )
-
-    line = [
-        ({"priority": 0}, [slow], -50),
-        ({"priority": 1}, [quick], -40),
-        ({"priority": 0, "appointment": appointment(10)}, [slow, quick], -30),
-        ({"priority": 0}, [], -20),
-        ({"priority": 1, "appointment": appointment(-10)}, [slow], -10),
-        ({"priority": 0}, [quick], 0),  # the same moment as a newcomer: the id decides
-    ]
-    for fields, reasons, minutes in line:
-        VisitFactory(office=office, checked_in_at=now + dt.timedelta(minutes=minutes),
-                     **fields).reasons.set(reasons)  # fmt: skip
-    newcomers = [(0, None), (1, None), (0, appointment(5)), (1, appointment(-20)),
-                 (0, appointment(60))]  # fmt: skip
-    for priority, booked in newcomers:
-        before = selectors.newcomer_wait(
-            office=office, day=office.local_date(now), priority=priority,
-            appointment_starts=booked.starts_at if booked else None, checked_in_at=now, now=now,
-        )  # fmt: skip
-        visit = VisitFactory(office=office, priority=priority, appointment=booked,
-                             checked_in_at=now)  # fmt: skip
-        visit.reasons.set([slow])
-        after = selectors.wait_estimate(visit, now=now)
-        assert (before.ahead, before.low, before.high) == (after.ahead, after.low, after.high), (
-            priority,
-            booked,
-        )
-        visit.delete()
