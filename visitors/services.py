@@ -147,6 +147,11 @@ def visit_check_in(
             options.setdefault("assigned_to_id", options["appointment"].staff_id)
     try:
         with transaction.atomic(savepoint=not callers_conflicts):
+            if not new_visitor:
+                # The visitor's row before the day's ticket counter, as the kiosk takes them
+                # (it locks the visitor it updates first): a kiosk and a desk checking the same
+                # person in at once then wait for each other instead of deadlocking.
+                Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
             number = ticket_allocate(office=office, service_date=service_date)
             priority = 1 if visitor.priority_category != PriorityCategory.NONE else 0
             visit = Visit.objects.create(
@@ -167,8 +172,6 @@ def visit_check_in(
                 Visit.reasons.through(visit_id=visit.pk, reasonforvisit_id=reason.pk)
                 for reason in reasons
             )
-            if not new_visitor:
-                Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
             visit.new_visitor = new_visitor
             effects.visit_changed(visit, Event.CHECKED_IN, by=by)
     except IntegrityError:

@@ -9,8 +9,9 @@ import json
 from collections import Counter
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -235,3 +236,44 @@ def test_two_broadcasts_at_once_both_reach_everyone(office, clerk, memory_sms):
     assert {"".join(c for c in to if c.isdigit())[-10:] for to, _ in received} == digits
     for message in messages:
         assert sum(1 for (_to, body) in received if message in body) == 4
+
+
+# --- The same person at the kiosk and at the desk at once ------------------------------------
+
+
+def test_a_known_visitor_s_row_is_taken_before_the_day_s_ticket_counter(office):
+    """Every check-in of someone already on record locks their row before the ticket counter,
+    as the kiosk does (it locks the visitor it updates first): two check-ins of the same person
+    that took them in opposite orders could each hold what the other waits for."""
+    three_days_ago = timezone.now() - dt.timedelta(days=3)
+    visitor = VisitorFactory(first_seen_at=three_days_ago, last_seen_at=three_days_ago)
+    with CaptureQueriesContext(connection) as captured:
+        services.visit_check_in(office=office, visitor=visitor)
+    statements = [q["sql"] for q in captured.captured_queries]
+    touched = next(
+        i for i, sql in enumerate(statements) if sql.startswith('UPDATE "people_visitor"')
+    )
+    counter = next(i for i, sql in enumerate(statements) if "visits_ticketcounter" in sql)
+    assert touched < counter, statements
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_kiosk_and_the_desk_checking_the_same_person_in_at_once_make_one_visit(office):
+    """Five rounds of a kiosk check-in (by the second factor) and a desk check-in of the same
+    person released together: one visit each round, the other hears AlreadyWaiting — never a
+    deadlock or another error."""
+    reason = ReasonFactory(office=office)
+    for round_ in range(5):
+        visitor = VisitorFactory(first_name="Grace", last_name=f"Hopper{round_}")
+        data = services.KioskCheckIn(first_name="Grace", last_name=visitor.last_name,
+                                     visitor_id=visitor.pk, reason_ids=[reason.pk])  # fmt: skip
+
+        def check_in(i, visitor=visitor, data=data, round_=round_):
+            if i == 0:
+                return services.kiosk_check_in(office=office, data=data, token=f"k-{round_}")
+            return services.visit_check_in(office=office, visitor=visitor, source="desk")
+
+        results = together(2, check_in)
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert all(isinstance(e, services.AlreadyWaiting) for e in errors), results
+        assert Visit.objects.filter(visitor=visitor, status="waiting").count() == 1
