@@ -9,6 +9,7 @@ Personas, and what each may reach once the staff views exist:
 
 import pytest
 from django.core.cache import caches
+from django.core.cache.backends import locmem
 from django.core.cache.backends.locmem import LocMemCache
 
 from frontdesk import cache as cache_backend
@@ -79,6 +80,10 @@ def _broker_and_cache_not_paused():
     # an id; its suite's Redis keeps entries that no later test can reach.)
     if isinstance(caches["default"], LocMemCache):
         caches["default"].clear()
+    # The same for the stand-in a test with Redis down answered from (one per process, kept
+    # by name): a later test of that kind must not meet an earlier one's subscriptions.
+    for name in [n for n in locmem._caches if n.startswith("frontdesk-stand-in:")]:
+        LocMemCache(name, {}).clear()
     yield
     broker.resume()
     cache_backend.reset()
