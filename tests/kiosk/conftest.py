@@ -1,13 +1,16 @@
 """A kiosk tablet that walks the check-in screens through the real views, as htmx would."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from tests.factories import ReasonFactory
+from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
 from visitors.offices.models import KioskLink
 from visitors.views.kiosk import KIOSK_COOKIE
+from visitors.visits.lifecycle import Outcome, Status
 
 STATE = re.compile(r'name="state" value="([^"]*)"')
 
@@ -100,3 +103,17 @@ def reasons(office):
             office=office, label_en="Unemployment insurance", label_es="Seguro de desempleo"
         ),
     ]
+
+
+@pytest.fixture
+def jose(office, reasons):
+    """A returning visitor who came last month about his résumé."""
+    visitor = VisitorFactory(first_name="José", last_name="García", phone="(555) 201-4477")
+    past = VisitFactory(
+        office=office, visitor=visitor, status=Status.DONE,
+        service_date=timezone.localdate() - dt.timedelta(days=30),
+        called_at=timezone.now(), greeted_at=timezone.now(), determined_at=timezone.now(),
+        responded_at=timezone.now(), concluded_at=timezone.now(), outcome=Outcome.RESOLVED,
+    )  # fmt: skip
+    past.reasons.set([reasons[1]])
+    return visitor

@@ -12,24 +12,10 @@ from visitors.offices.models import KioskLink
 from visitors.people.models import PriorityCategory, Visitor
 from visitors.selectors import visitor_match
 from visitors.views.kiosk import FLAG_SEVERAL, FLAG_WRONG_ANSWERS, KIOSK_COOKIE
-from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.lifecycle import Status
 from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def jose(office, reasons):
-    """A returning visitor who came last month about his résumé."""
-    visitor = VisitorFactory(first_name="José", last_name="García", phone="(555) 201-4477")
-    past = VisitFactory(
-        office=office, visitor=visitor, status=Status.DONE,
-        service_date=timezone.localdate() - dt.timedelta(days=30),
-        called_at=timezone.now(), greeted_at=timezone.now(), determined_at=timezone.now(),
-        responded_at=timezone.now(), concluded_at=timezone.now(), outcome=Outcome.RESOLVED,
-    )  # fmt: skip
-    past.reasons.set([reasons[1]])
-    return visitor
 
 
 # --- The kiosk link ------------------------------------------------------------------------------

@@ -8,28 +8,14 @@ import datetime as dt
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone
 
-from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
+from tests.factories import OfficeFactory, ReasonFactory, VisitFactory
 from visitors.offices.models import KioskLink
 from visitors.views.kiosk import FLAG_WRONG_ANSWERS
-from visitors.visits.lifecycle import Outcome, Status
+from visitors.visits.lifecycle import Status
 from visitors.visits.models import KioskFlow, Visit
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def jose(office, reasons):
-    visitor = VisitorFactory(first_name="José", last_name="García", phone="(555) 201-4477")
-    past = VisitFactory(
-        office=office, visitor=visitor, status=Status.DONE,
-        service_date=timezone.localdate() - dt.timedelta(days=30),
-        called_at=timezone.now(), greeted_at=timezone.now(), determined_at=timezone.now(),
-        responded_at=timezone.now(), concluded_at=timezone.now(), outcome=Outcome.RESOLVED,
-    )  # fmt: skip
-    past.reasons.set([reasons[1]])
-    return visitor
 
 
 def test_the_welcome_screen_carries_the_name_screen_in_both_languages(tablet):
