@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.update(
     DEBUG="0", ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0", LOG_LEVEL="WARNING",
     SECRET_KEY="profile-only-" + "x7Pq" * 12, RATELIMIT_KIOSK="1000000/m",
+    RATELIMIT_API="1000000/m",
 )  # fmt: skip
 
 from _setup import django_for_bench  # noqa: E402

@@ -3,6 +3,7 @@ the stored visitors a typed name may be (recognition's rules applied to the data
 
 import contextlib
 import datetime as dt
+import functools
 import math
 import statistics
 from dataclasses import dataclass
@@ -55,16 +56,37 @@ RECENT_DAYS = 28
 RECENT_SAMPLE = 300
 
 
+# Each queue rule's keys, first to last: (field, descending, nullable). A nullable key sorts its
+# empty values last. The line's ORDER BY (queue_order) and "who is ahead of this visit"
+# (_ahead_of) are both read off this one list, so a place in line and the line shown agree.
+_QUEUE_KEYS: dict[str, list[tuple[str, bool, bool]]] = {
+    Office.QueueRule.ARRIVAL: [("checked_in_at", False, False), ("pk", False, False)],
+    Office.QueueRule.APPOINTMENTS_FIRST: [
+        ("appointment__starts_at", False, True),
+        ("priority", True, False),
+        ("checked_in_at", False, False),
+        ("pk", False, False),
+    ],
+}
+_PRIORITY_KEYS = [
+    ("priority", True, False),
+    ("appointment__starts_at", False, True),
+    ("checked_in_at", False, False),
+    ("pk", False, False),
+]
+
+
+def _queue_keys(office: Office) -> list[tuple[str, bool, bool]]:
+    return _QUEUE_KEYS.get(office.queue_rule, _PRIORITY_KEYS)
+
+
 def queue_order(office: Office) -> list:
     """The office's queue rule as an ORDER BY. By default, the veterans' priority of service:
     covered veterans and eligible spouses first, then appointment time, then check-in time."""
-    appointment = F("appointment__starts_at").asc(nulls_last=True)
-    rule = office.queue_rule
-    if rule == Office.QueueRule.ARRIVAL:
-        return ["checked_in_at", "pk"]
-    if rule == Office.QueueRule.APPOINTMENTS_FIRST:
-        return [appointment, "-priority", "checked_in_at", "pk"]
-    return ["-priority", appointment, "checked_in_at", "pk"]
+    return [
+        F(name).asc(nulls_last=True) if nullable else f"-{name}" if descending else name
+        for name, descending, nullable in _queue_keys(office)
+    ]
 
 
 def queue_waiting(*, office: Office, day: dt.date | None = None) -> QuerySet[Visit]:
@@ -79,10 +101,8 @@ def queue_position(visit: Visit) -> int | None:
     """1 for the next to be called; None once the visit is no longer waiting."""
     if visit.status != Status.WAITING:
         return None
-    order = list(
-        queue_waiting(office=visit.office, day=visit.service_date).values_list("pk", flat=True)
-    )
-    return order.index(visit.pk) + 1 if visit.pk in order else None
+    line = _line_before(visit, medians=None)
+    return None if line is None else line[0] + 1
 
 
 def service_minutes_by_reason(*, office: Office, now: dt.datetime | None = None) -> dict:
@@ -138,12 +158,11 @@ def wait_estimate(visit: Visit, *, now: dt.datetime | None = None) -> WaitEstima
     their reasons usually take, shared among the staff on duty."""
     if visit.status != Status.WAITING:
         return None
-    # Plain ids, not model instances: on a busy day hundreds wait, and every check-in asks.
-    waiting = queue_waiting(office=visit.office, day=visit.service_date)
-    ids = list(waiting.values_list("pk", flat=True))
-    if visit.pk not in ids:
+    medians, staff = _estimate_inputs(visit.office, now=now)
+    line = _line_before(visit, medians=medians)
+    if line is None:
         return None
-    return _estimate(visit.office, waiting, ids[: ids.index(visit.pk)], now=now)
+    return _range_now(visit.office, line, staff, now=now)
 
 
 def newcomer_estimate(*, office: Office, now: dt.datetime | None = None) -> WaitEstimate | None:
@@ -152,16 +171,107 @@ def newcomer_estimate(*, office: Office, now: dt.datetime | None = None) -> Wait
     now = now or timezone.now()
     if not office.is_open_at(now):
         return None
-    waiting = queue_waiting(office=office, day=office.local_date(now))
-    return _estimate(office, waiting, list(waiting.values_list("pk", flat=True)), now=now)
-
-
-def _estimate(office: Office, waiting, ahead: list[int], *, now) -> WaitEstimate:
     medians, staff = _estimate_inputs(office, now=now)
-    minutes = _service_minutes_each(office, waiting, now=now, medians=medians)
-    total = sum(minutes(other) for other in ahead)
+    sql, known = _line_sql(None, tuple(medians))
+    day = connection.ops.adapt_datefield_value(office.local_date(now))
+    # No visit has id 0: everyone waiting is counted as ahead.
+    params = [0, 0, 0, *_median_params(known, medians), office.pk, day, Status.WAITING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        _none, ahead, minutes = cursor.fetchone()
+    return _range_now(office, (ahead or 0, float(minutes or 0.0)), staff, now=now)
+
+
+def _line_before(visit: Visit, *, medians: dict | None) -> tuple[int, float] | None:
+    """(how many wait ahead of ``visit``, their usual minutes of service in all), counted by the
+    database in one statement whatever the length of the line; None when ``visit`` no longer
+    waits. Without ``medians``, the count alone."""
+    starts = visit.appointment.starts_at if visit.appointment is not None else None
+    mine = {"priority": visit.priority, "appointment__starts_at": starts,
+            "checked_in_at": visit.checked_in_at, "pk": visit.pk}  # fmt: skip
+    keys = tuple((name, desc, mine[name] is None) for name, desc, _ in _queue_keys(visit.office))
+    sql, known = _line_sql(keys, tuple(medians or ()))
+    ops = connection.ops
+    values = {"priority": visit.priority, "pk": visit.pk,
+              "appointment__starts_at": ops.adapt_datetimefield_value(starts),
+              "checked_in_at": ops.adapt_datetimefield_value(visit.checked_in_at)}  # fmt: skip
+    params: list = [visit.pk, visit.pk]
+    if medians is not None:
+        params += [visit.pk, *_median_params(known, medians)]
+    params += [visit.office_id, ops.adapt_datefield_value(visit.service_date), Status.WAITING]
+    for i, (name, _desc, empty) in enumerate(keys):
+        params += [values[n] for n, _d, e in keys[:i] if not e]
+        if not empty:
+            params.append(values[name])
+    params.append(visit.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        me, ahead, minutes = cursor.fetchone()
+    if not me:
+        return None
+    return ahead, float(minutes or 0.0)
+
+
+def _median_params(known: tuple, medians: dict) -> list:
+    params: list = []
+    for reason in known:
+        params += [reason, float(medians[reason])]
+    return [*params, float(medians[None])]
+
+
+_COLUMNS = {
+    "priority": "v.priority",
+    "appointment__starts_at": "a.starts_at",
+    "checked_in_at": "v.checked_in_at",
+    "pk": "v.id",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _line_sql(keys: tuple | None, reasons: tuple) -> tuple[str, tuple]:
+    """The statement _line_before runs, for a queue rule's keys (each with whether the visit's
+    own value is empty) and the reasons with a median: its text depends on nothing else.
+    Without keys, the whole line."""
+    visits, through = Visit._meta.db_table, Visit.reasons.through._meta.db_table
+    appointments = Visit._meta.get_field("appointment").related_model._meta.db_table
+    known = tuple(r for r in reasons if r is not None)
+    ahead: list[str] = []
+    level: list[str] = []
+    for name, descending, empty in keys or ():
+        column = _COLUMNS[name]
+        if empty:  # an empty value sorts last: everyone with one is before
+            before, same = f"{column} IS NOT NULL", f"{column} IS NULL"
+        else:
+            before, same = f"{column} {'>' if descending else '<'} %s", f"{column} = %s"
+        ahead.append("(" + " AND ".join([*level, before]) + ")")
+        level.append(same)
+    if reasons:
+        cases = " ".join("WHEN %s THEN %s" for _ in known)
+        longest = (
+            f"(SELECT MAX(CASE r.reasonforvisit_id {cases} END) FROM {through} r"
+            " WHERE r.visit_id = v.id)"
+            if known
+            else "NULL"
+        )
+        minutes = f"SUM(CASE WHEN v.id = %s THEN 0 ELSE COALESCE({longest}, %s) END)"
+    else:
+        minutes = "0"
+    sql = (
+        "SELECT SUM(CASE WHEN v.id = %s THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN v.id = %s THEN 0 ELSE 1 END),"
+        f" {minutes}"
+        f" FROM {visits} v LEFT JOIN {appointments} a ON a.id = v.appointment_id"
+        " WHERE v.office_id = %s AND v.service_date = %s AND v.status = %s"
+    )
+    if keys is not None:
+        sql += f" AND ({' OR '.join(ahead)} OR v.id = %s)"
+    return sql, known
+
+
+def _range_now(office: Office, line: tuple[int, float], staff: int, *, now) -> WaitEstimate:
     now = now or timezone.now()
-    return _range(len(ahead), total / staff, now=now, closes=office.closes_at(now))
+    ahead, minutes = line
+    return _range(ahead, minutes / staff, now=now, closes=office.closes_at(now))
 
 
 def line_estimates(
@@ -239,6 +349,7 @@ def _minutes_each(reasons_of: dict[int, list[int]], medians: dict):
 
 
 def _range(ahead: int, per_desk: float, *, now, closes) -> WaitEstimate:
+    per_desk = round(per_desk, 6)  # the same range whichever order the minutes were added in
     low = 5 * math.floor(per_desk * 0.7 / 5)
     high = max(low + 5, 5 * math.ceil(per_desk * 1.3 / 5))
     past_closing = closes is not None and now + dt.timedelta(minutes=high) > closes

@@ -93,3 +93,64 @@ def test_the_queue_rule_is_an_office_setting(office, rule, expected):
     veteran = VisitFactory(office=office, priority=1, checked_in_at=now)
     names = {first_in.pk: "first_in", booked.pk: "booked", veteran.pk: "veteran"}
     assert [names[v.pk] for v in selectors.queue_waiting(office=office)] == expected
+
+
+@pytest.mark.parametrize("rule", ["priority_first", "appointments_first", "arrival"])
+def test_each_place_and_wait_counted_by_the_database_agrees_with_the_line_in_order(office, rule):
+    """wait_estimate and queue_position count who is ahead in SQL; line_estimates walks the
+    line as the console shows it. A mixed line — priorities, appointments (two at the same time),
+    check-ins at the same instant, reasons with and without a median — must give the same
+    answers both ways for every visit."""
+    office.queue_rule = rule
+    office.save()
+    quick, slow, unknown = (ReasonFactory(office=office) for _ in range(3))
+    for _ in range(3):
+        _served(office, quick, 6)
+        _served(office, slow, 40)
+    now = timezone.now()
+    nine = now + dt.timedelta(minutes=10)
+    shapes = [  # (priority, appointment at, minutes before now, reasons)
+        (0, None, 30, [quick]), (1, None, 5, [slow]), (0, nine, 20, [quick, slow]),
+        (2, None, 1, []), (0, nine, 20, [unknown]), (1, now, 25, [quick]),
+        (0, None, 20, [slow, unknown]), (0, None, 20, [quick]), (1, None, 5, []),
+        (0, now, 2, [slow]), (2, nine, 40, [quick]), (0, None, 0, [unknown, quick]),
+    ]  # fmt: skip
+    for priority, starts_at, ago, reasons in shapes:
+        visit = VisitFactory(office=office, priority=priority,
+                             checked_in_at=now - dt.timedelta(minutes=ago))  # fmt: skip
+        if starts_at is not None:
+            visit.appointment = Appointment.objects.create(
+                office=office, visitor=visit.visitor, starts_at=starts_at, purpose="Review"
+            )
+            visit.save()
+        visit.reasons.set(reasons)
+    line = list(selectors.queue_waiting(office=office).select_related("office", "appointment"))
+    walked = selectors.line_estimates(office=office)
+    assert len({(e.low, e.high) for e in walked.values()}) > 4  # the minutes differ by reason
+    for place, visit in enumerate(line, start=1):
+        assert selectors.queue_position(visit) == place
+        assert selectors.wait_estimate(visit) == walked[visit.pk]
+    everyone = selectors.newcomer_estimate(office=office)
+    assert everyone.ahead == len(line)
+    latest = VisitFactory(office=office, checked_in_at=now + dt.timedelta(minutes=1))
+    latest.reasons.set([slow])
+    assert selectors.wait_estimate(latest) == everyone  # the newcomer: behind everyone
+
+
+def test_a_visit_s_wait_costs_the_same_statements_with_5_or_50_waiting(office):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reason = ReasonFactory(office=office)
+    _served(office, reason, 10)
+    counts = []
+    for size in (5, 50):
+        while selectors.queue_waiting(office=office).count() < size:
+            VisitFactory(office=office).reasons.set([reason])
+        last = selectors.queue_waiting(office=office).select_related("office").last()
+        selectors.wait_estimate(last)  # the estimate's inputs cached
+        with CaptureQueriesContext(connection) as captured:
+            estimate = selectors.wait_estimate(last)
+        assert estimate.ahead == size - 1
+        counts.append(len(captured))
+    assert counts == [1, 1]
