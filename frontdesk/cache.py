@@ -151,3 +151,24 @@ class ResilientRedisCache(RedisCache):
             _mark_down(error)
             raise
         _mark_up()
+
+
+def forget(keys, *, what: str) -> None:
+    """Delete cached copies of rows that are changing: now, and again once the change commits
+    (a request between the two may have read the rows as they were, and cached them again).
+    Without Redis they are left to expire by themselves; ``what`` names them in the warning."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    keys = list(keys)
+    if not keys:
+        return
+
+    def delete() -> None:
+        try:
+            cache.delete_many(keys)
+        except Exception:  # noqa: BLE001 — they expire by themselves
+            logger.warning("cache unavailable; cached %s not forgotten", what)
+
+    delete()
+    transaction.on_commit(delete, robust=True)

@@ -9,13 +9,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from frontdesk.cache import forget
 from visitors.offices.models import Office
 
 
@@ -45,20 +46,7 @@ def _office_key(slug: str) -> str:
 
 
 def _forget(keys) -> None:
-    keys = list(keys)
-    if not keys:
-        return
-
-    def forget() -> None:
-        try:
-            cache.delete_many(keys)
-        except Exception:  # noqa: BLE001 — they expire by themselves within API_CACHE_SECONDS
-            logger.warning("cache unavailable; cached API tokens or offices not forgotten")
-
-    forget()
-    # Again once the change commits: a request between the two may have read (and cached) the
-    # rows as they were before it.
-    transaction.on_commit(forget, robust=True)
+    forget(keys, what="API tokens or offices")
 
 
 def forget_tokens(hashes) -> None:

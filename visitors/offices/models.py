@@ -1,5 +1,6 @@
 """Offices, their staff, devices and what they offer."""
 
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
@@ -7,12 +8,17 @@ import zoneinfo
 from functools import cached_property
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from frontdesk.cache import forget
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -456,6 +462,30 @@ class ReferralPartner(models.Model):
         return is_english_only(language, self.helps_with, self.helps_with_es)
 
 
+# Every kiosk and display request looks up its device's link and the office: the link, with its
+# office, is kept in the cache for LINK_CACHE_SECONDS under the token's hash and forgotten as
+# soon as either changes — saved, deleted, or changed by an UPDATE (which is how a link is
+# revoked) — so a revoked tablet is still locked at its very next request.
+LINK_CACHE_SECONDS = 30
+
+
+def _link_key(token_hash: str) -> str:
+    return f"kiosk-link:{token_hash}"
+
+
+def forget_links(hashes) -> None:
+    forget((_link_key(h) for h in hashes), what="kiosk links")
+
+
+class KioskLinkQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        """As QuerySet.update, and the cached copies of the links it changes are forgotten."""
+        hashes = list(self.values_list("token_hash", flat=True))
+        updated = super().update(**kwargs)
+        forget_links(hashes)
+        return updated
+
+
 class KioskLink(models.Model):
     """A link that opens an office's kiosk on a tablet: a long random token, stored hashed.
 
@@ -479,6 +509,8 @@ class KioskLink(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = KioskLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["office", "label"]
@@ -514,18 +546,35 @@ class KioskLink(models.Model):
         slug: str | None = None,
         capability: str = "check_in",
     ) -> "KioskLink | None":
-        """The active link of ``office`` (or, in the same query, of the office named ``slug``,
-        loaded with it) that ``token`` opens."""
+        """The active link of ``office`` (or of the office named ``slug``, loaded with it) that
+        ``token`` opens. Cached briefly with its office; a token not found is not remembered."""
         if not token or len(token) > 100:
             return None
-        where = {"office": office} if office is not None else {"office__slug": slug}
-        links = cls.objects.filter(
-            **where,
-            token_hash=cls.hash_token(token),
-            capability=capability,
-            revoked_at__isnull=True,
-        )
-        return (links if office is not None else links.select_related("office")).first()
+        token_hash = cls.hash_token(token)
+        link = None
+        with contextlib.suppress(Exception):  # no cache: read the row
+            link = cache.get(_link_key(token_hash))
+        if link is None:
+            link = cls.objects.select_related("office").filter(token_hash=token_hash).first()
+            if link is None:
+                return None
+            with contextlib.suppress(Exception):
+                cache.set(_link_key(token_hash), link, LINK_CACHE_SECONDS)
+        if not link.is_active or link.capability != capability:
+            return None
+        if office is not None:
+            return link if link.office_id == office.pk else None
+        return link if link.office.slug == slug else None
+
+    def seen(self, now) -> None:
+        """Record that the device was seen, at most once a minute: a mark in the cache says it
+        was just done, as the cached copy keeps the time it was read with. Being seen changes
+        nothing the device may do, so the cached copy is not forgotten."""
+        with contextlib.suppress(Exception):  # no cache: recorded now
+            if not cache.add(f"kiosk-link-seen:{self.pk}", True, 60):
+                return
+        models.QuerySet.update(KioskLink.objects.filter(pk=self.pk), last_seen_at=now)
+        self.last_seen_at = now
 
     @property
     def is_active(self) -> bool:
@@ -560,3 +609,14 @@ class DevicePairing(models.Model):
     @staticmethod
     def new_code() -> str:
         return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(6))
+
+
+@receiver(post_save, sender=KioskLink, dispatch_uid="kiosk-link-saved")
+@receiver(post_delete, sender=KioskLink, dispatch_uid="kiosk-link-deleted")
+def _link_changed(sender, instance, **kwargs) -> None:
+    forget_links([instance.token_hash])
+
+
+@receiver(post_save, sender=Office, dispatch_uid="kiosk-link-office-saved")
+def _link_office_changed(sender, instance, **kwargs) -> None:
+    forget_links(KioskLink.objects.filter(office=instance).values_list("token_hash", flat=True))

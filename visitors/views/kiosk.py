@@ -73,9 +73,7 @@ def kiosk_view(view):
             )
             response = render(request, "kiosk/locked.html", {"office": office}, status=403)
         else:
-            now = timezone.now()
-            if link.last_seen_at is None or (now - link.last_seen_at).total_seconds() > 60:
-                KioskLink.objects.filter(pk=link.pk).update(last_seen_at=now)
+            link.seen(timezone.now())
             timezone.activate(office.zone)
             response = view(request, office, link, *args, **kwargs)
         add_never_cache_headers(response)  # no-store: nothing of a visitor in the browser cache
