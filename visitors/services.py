@@ -126,6 +126,8 @@ def visit_check_in(
             status__in=ACTIVE_STATUSES,
         ).first()
         if existing is not None:
+            if checkin_token and existing.checkin_token == checkin_token:
+                raise DuplicateSubmission(existing)  # this very form, sent again
             raise AlreadyWaiting(existing)
     if new_visitor:
         options.setdefault("appointment", None)
@@ -259,7 +261,6 @@ def kiosk_check_in(
     by=None,
     extra: dict | None = None,
     reasons: Iterable[ReasonForVisit] | None = None,
-    fresh_token: bool = False,
 ) -> Visit:
     """Create or update the visitor and check them in, once per form (``token``): the kiosk's,
     the front desk's when staff check someone in by hand (``by``), or an integration's
@@ -267,22 +268,19 @@ def kiosk_check_in(
 
     A repeated ``token`` — also ten at once — makes no second visitor and no second visit: it
     returns the first visit with ``replayed`` set. Raises AlreadyWaiting when the visitor
-    already has an active visit here.
+    already has an active visit here. The token is not looked for first: a first submission
+    (nearly all of them) pays nothing for it. A repeat is found by the unique token on the visit
+    (or, for someone on record, as their active visit), its transaction rolled back whole.
 
     ``reasons``: the office's active reasons among ``data.reason_ids``, as the caller read them
     in this same request (a form's validation); otherwise they are read here. (Read here they
     are no fresher: nothing locks a reason between that read and the insert either.) A form
     filled over earlier requests (the kiosk's steps) must leave them to be read here, so a
-    reason switched off meanwhile is dropped. ``fresh_token``: the caller made ``token`` just
-    now (random, never sent before), so no earlier visit can have it and none is looked for.
+    reason switched off meanwhile is dropped.
     """
     now = timezone.now()
     try:
         with transaction.atomic():
-            if not fresh_token:
-                made = Visit.objects.filter(checkin_token=token).first()
-                if made is not None:
-                    raise DuplicateSubmission(made)
             visitor = _kiosk_visitor(data, now)
             if reasons is None:
                 reasons = list(

@@ -176,3 +176,18 @@ def test_another_office_s_reason_is_refused_and_nothing_is_made(tablet, reasons)
     assert screen.status_code == 422
     assert "Their reason" not in screen.text
     assert Visit.objects.count() == 0
+
+
+def test_a_returning_visitor_s_last_request_sent_again_shows_the_same_ticket(tablet, jose, reasons):
+    """Not "already in line": the visit in line is this very form's, so it is a repeat."""
+    tablet.identify("José", "García", phone_last4="4477")
+    state = tablet.state
+    screens = []
+    for _ in range(3):
+        tablet.state = state
+        screens.append(tablet.finish(reasons[0]))
+    visit = Visit.objects.get(visitor=jose, status=Status.WAITING)
+    for screen in screens:
+        assert screen.status_code == 200
+        assert "You are already in line." not in screen.text
+        assert visit.ticket_code in screen.text

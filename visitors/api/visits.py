@@ -159,9 +159,8 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
             source=Source.API,
             by=actor(request),
             # Validated just now by the form (active, this office's, open today): not read
-            # again. Without an idempotency key the token is new, so no earlier visit has it.
+            # again.
             reasons=reasons,
-            fresh_token=not payload.idempotency_key,
         )
     except services.AlreadyWaiting as already:
         refuse(409, f"This visitor is already in line here as {already.visit.ticket_code} "
