@@ -3,7 +3,7 @@
 // It also turns the pages the server need not see: the language tapped shows that language's
 // name screen (carried by the welcome screen), and a screen of two pages (name, then "been
 // here before?"; reasons, then contact) turns with Next and Back. Without this script the
-// same forms post one step at a time, every page showing.
+// same forms post one step at a time, every page showing. It draws the ticket's QR code too.
 (function () {
   "use strict";
   var root = document.getElementById("kiosk");
@@ -131,12 +131,27 @@
     }
   });
 
+  // The ticket screen's QR code (the visitor's status page), drawn here rather than by the
+  // server: qrcode-generator (vendored), error correction M, 5 px a module, 2 modules of margin.
+  function drawQr() {
+    var spots = root.querySelectorAll("[data-qr]");
+    for (var i = 0; i < spots.length; i++) {
+      if (spots[i].firstChild || typeof qrcode !== "function") continue;
+      var qr = qrcode(0, "M");
+      qr.addData(spots[i].getAttribute("data-qr"));
+      qr.make();
+      spots[i].innerHTML = qr.createSvgTag({ cellSize: 5, margin: 10, title: "QR" });
+    }
+  }
+
   document.body.addEventListener("htmx:afterSwap", function () {
     arm();
+    drawQr();
     if (!paginate()) focusScreen();
   });
   // A page restored from the back-forward cache may hold a visitor's answers: start over.
   window.addEventListener("pageshow", function (event) { if (event.persisted) reset(); });
   arm();
+  drawQr();
   paginate();
 })();

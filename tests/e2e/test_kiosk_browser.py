@@ -1,8 +1,10 @@
 """A new and a returning visitor check in on the kiosk in a real browser (tablet viewport)."""
 
 import datetime as dt
+import re
 
 import pytest
+import zxingcpp
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +15,26 @@ from visitors.visits.lifecycle import Outcome, Status
 from visitors.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+MODULE = re.compile(r"M(\d+),(\d+)l5,0")
+
+
+def _scanned(page) -> str | None:
+    """What a phone reads from the QR code the tablet drew: its dark modules (5 px squares
+    after 10 px of margin, in the SVG's path) painted 4 px each on white and decoded by
+    zxing-cpp, as a scanner would."""
+    path = page.locator(".qr svg path").get_attribute("d")
+    dark = [((int(y) - 10) // 5, (int(x) - 10) // 5) for x, y in MODULE.findall(path)]
+    modules = max(max(r, c) for r, c in dark) + 1
+    scale, quiet = 4, 4
+    size = (modules + 2 * quiet) * scale
+    pixels = bytearray([255]) * (size * size)
+    for r, c in dark:
+        for dy in range(scale):
+            start = ((r + quiet) * scale + dy) * size + (c + quiet) * scale
+            pixels[start : start + scale] = bytes(scale)
+    found = zxingcpp.read_barcode(memoryview(bytes(pixels)).cast("B", (size, size)))
+    return found.text if found is not None else None
 
 
 @pytest.fixture
@@ -48,6 +70,9 @@ def test_a_new_visitor_checks_in_without_a_page_reload(tablet_page, kiosk):
     assert page.locator(".ticket").inner_text() == "A-001"
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator(".qr svg").count() == 1
+    visit = Visit.objects.get()
+    status_url = page.url.split("/kiosk/")[0] + reverse("status:page", args=[visit.status_token])
+    assert _scanned(page) == status_url  # the tablet drew this visit's status page
     _shot(page, "kiosk-ticket")
     # After the confirmation the kiosk starts over by itself, leaving nothing behind.
     page.get_by_role("heading", name="Welcome · Bienvenido").wait_for(timeout=10_000)
