@@ -64,7 +64,9 @@ def test_a_hand_over_and_an_arrival_reach_the_right_person(open_page, live_serve
     # Wen's open console shows her, live, and alerts.
     wens.locator("#for-you-h", has_text="For you (1)").wait_for(timeout=6_000)
     assert "Handed over to you" in wens.locator(".for-you").inner_text()
-    wens.wait_for_function("document.body.getAttribute('data-for-you-alerts') === '1'")
+    # A selector, not wait_for_function: a string predicate that must be polled is compiled
+    # with eval, which the page's Content-Security-Policy refuses.
+    wens.locator("body[data-for-you-alerts='1']").wait_for(state="attached")
     assert_accessible(wens, "console-for-you")
     _shot(wens, "docs-for-you")
 
@@ -86,7 +88,7 @@ def test_a_hand_over_and_an_arrival_reach_the_right_person(open_page, live_serve
     services.visit_check_in(office=office, visitor=imani, source="desk", appointment=appointment)
     wens.locator("#for-you-h", has_text="For you (2)").wait_for(timeout=6_000)
     assert "Your appointment at" in wens.locator(".for-you").inner_text()
-    wens.wait_for_function("document.body.getAttribute('data-for-you-alerts') === '2'")
+    wens.locator("body[data-for-you-alerts='2']").wait_for(state="attached")
     # Wen's own "Call next" takes hers first.
     wens.get_by_label("Your desk").fill("Desk 4")
     wens.get_by_role("button", name="Call next").click()
