@@ -9,6 +9,8 @@ docs/performance.md. It sets up the same office as bench_http.py in a database o
 - ``call_next``: call next and put the visit back, over the waiting line;
 - ``kiosk``: one whole kiosk check-in per round (a new visitor: welcome, identify, finish),
   each request timed;
+- ``kiosk_returning``: the same for returning visitors found by name and phone digits, as
+  the benchmark's kiosk plays them (identify then finish);
 - ``api_check_in``: ``POST /api/v1/visits/`` with an API key.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fd REDIS_URL=redis://127.0.0.1:6379/9 \\
@@ -79,7 +81,7 @@ class Timer:
 
 def main():
     parser = argparse.ArgumentParser()
-    everything = ["livez", "console_page", "call_next", "kiosk", "api_check_in"]
+    everything = ["livez", "console_page", "call_next", "kiosk", "kiosk_returning", "api_check_in"]
     parser.add_argument("names", nargs="*", default=everything)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--profile")
@@ -91,7 +93,7 @@ def main():
 
     from visitors.views.kiosk import KIOSK_COOKIE
 
-    office, people, session_key, csrf, kiosk_token, _ = bench_http._prepare()
+    office, people, session_key, csrf, kiosk_token, returning = bench_http._prepare()
     profiler = cProfile.Profile() if args.profile else None
     timer = Timer(profiler)
     staff = Client(HTTP_X_CSRFTOKEN=csrf)
@@ -132,6 +134,25 @@ def main():
             page = step("finish", {"step": "finish", "reasons": REASON.findall(page)[:1],
                                    "priority_category": "none"}, page)  # fmt: skip
             assert 'class="ticket"' in page
+    if "kiosk_returning" in args.names:  # as the bench's kiosk: visitors found by name and phone
+        bench_http._close_all(office)
+        kiosk = Client(HTTP_X_CSRFTOKEN=csrf, HTTP_HX_REQUEST="true")
+        kiosk.cookies[KIOSK_COOKIE] = kiosk_token
+        kiosk.cookies[settings.CSRF_COOKIE_NAME] = csrf
+        url = f"/kiosk/{office.slug}/step/"
+        for first, last, last4 in returning[: args.rounds]:
+            page = timer("kiosk_r_home", lambda: kiosk.get(f"/kiosk/{office.slug}/"))
+            data = {"state": STATE.search(page.content.decode()).group(1), "step": "identify",
+                    "lang": "en", "first_name": first, "last_name": last, "action": "find",
+                    "phone_last4": last4}  # fmt: skip
+            page = timer("kiosk_r_identify", lambda data=data: kiosk.post(url, data))
+            page = page.content.decode()
+            if 'class="ticket"' in page or "reasons" not in page:
+                continue  # already in line, or not found by those digits
+            data = {"state": STATE.search(page).group(1), "step": "finish",
+                    "reasons": REASON.findall(page)[:1], "priority_category": "none"}  # fmt: skip
+            page = timer("kiosk_r_finish", lambda data=data: kiosk.post(url, data))
+            assert 'class="ticket"' in page.content.decode()
     if "api_check_in" in args.names:
         bench_http._close_all(office)
         key = _api_key(office)

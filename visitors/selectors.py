@@ -182,34 +182,42 @@ def newcomer_estimate(*, office: Office, now: dt.datetime | None = None) -> Wait
     return _range_now(office, (ahead or 0, float(minutes or 0.0)), staff, now=now)
 
 
+# The id of a visit not yet saved (a check-in quoting its wait before its INSERT): it will be
+# the highest, so everyone level with it on every other key is ahead.
+_PENDING_PK = 2**62
+
+
 def _line_before(visit: Visit, *, medians: dict | None) -> tuple[int, float] | None:
     """(how many wait ahead of ``visit``, their usual minutes of service in all), counted by the
     database in one statement whatever the length of the line; None when ``visit`` no longer
-    waits. Without ``medians``, the count alone."""
+    waits. Without ``medians``, the count alone. A visit not yet saved is placed where it will
+    join."""
     starts = visit.appointment.starts_at if visit.appointment is not None else None
+    pending = visit.pk is None
+    pk = _PENDING_PK if pending else visit.pk
     mine = {"priority": visit.priority, "appointment__starts_at": starts,
-            "checked_in_at": visit.checked_in_at, "pk": visit.pk}  # fmt: skip
+            "checked_in_at": visit.checked_in_at, "pk": pk}  # fmt: skip
     keys = tuple((name, desc, mine[name] is None) for name, desc, _ in _queue_keys(visit.office))
     sql, known = _line_sql(keys, tuple(medians or ()))
     ops = connection.ops
-    values = {"priority": visit.priority, "pk": visit.pk,
+    values = {"priority": visit.priority, "pk": pk,
               "appointment__starts_at": ops.adapt_datetimefield_value(starts),
               "checked_in_at": ops.adapt_datetimefield_value(visit.checked_in_at)}  # fmt: skip
-    params: list = [visit.pk, visit.pk]
+    params: list = [pk, pk]
     if medians is not None:
-        params += [visit.pk, *_median_params(known, medians)]
+        params += [pk, *_median_params(known, medians)]
     params += [visit.office_id, ops.adapt_datefield_value(visit.service_date), Status.WAITING]
     for i, (name, _desc, empty) in enumerate(keys):
         params += [values[n] for n, _d, e in keys[:i] if not e]
         if not empty:
             params.append(values[name])
-    params.append(visit.pk)
+    params.append(pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         me, ahead, minutes = cursor.fetchone()
-    if not me:
+    if not me and not pending:
         return None
-    return ahead, float(minutes or 0.0)
+    return ahead or 0, float(minutes or 0.0)
 
 
 def _median_params(known: tuple, medians: dict) -> list:
@@ -572,7 +580,8 @@ def _candidates(keys: set[str], *, phone_last4: str, month_day: int | None) -> l
         )
         params += [*keys_sorted, *(value for _column, value in given), FACTOR_POOL]
     meta = Visitor._meta
-    fields = ["id", "first_name", "last_name", "preferred_name", "phone_last4", "birth_date"]
+    fields = ["id", "first_name", "last_name", "preferred_name", "phone_last4", "birth_date",
+              "priority_category"]  # fmt: skip
     columns = ", ".join(quote(_column(Visitor, f)) for f in [*fields, "last_seen_at"])
     sql = f"""
         WITH capped AS MATERIALIZED ({capped}),

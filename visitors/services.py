@@ -114,12 +114,20 @@ def visit_check_in(
     # an IntegrityError spoils the caller's whole transaction — on PostgreSQL nothing more can
     # be asked in it — so only a handler outside that transaction may look up the winner.)
     callers_conflicts = options.pop("callers_conflicts", False)
+    # The caller has already marked the visitor seen at ``at`` (kiosk_check_in, with the rest
+    # of what it writes to the record): one UPDATE of the row, not two.
+    visitor_seen = options.pop("visitor_seen", False)
+    # Quote the wait (kiosk_check_in): worked out before the ticket is taken and stored with
+    # the visit, in its INSERT.
+    quote = options.pop("quote", False)
     service_date = office.local_date(at)
     if checkin_token and not token_checked:
         made = Visit.objects.filter(checkin_token=checkin_token).first()
         if made is not None:
             raise DuplicateSubmission(made)
-    if not new_visitor:
+    if not new_visitor and not callers_conflicts:
+        # (A caller that handles conflicts is told by the index of one active visit per visitor
+        # and office instead, which also holds under a concurrent check-in: a SELECT less.)
         existing = Visit.objects.filter(
             office=office,
             visitor=visitor,
@@ -149,19 +157,16 @@ def visit_check_in(
             options.setdefault("assigned_to_id", options["appointment"].staff_id)
     try:
         with transaction.atomic(savepoint=not callers_conflicts):
-            if not new_visitor:
+            if not new_visitor and not visitor_seen:
                 # The visitor's row before the day's ticket counter, as the kiosk takes them
                 # (it locks the visitor it updates first): a kiosk and a desk checking the same
                 # person in at once then wait for each other instead of deadlocking.
                 Visitor.objects.filter(pk=visitor.pk, last_seen_at__lt=at).update(last_seen_at=at)
-            number = ticket_allocate(office=office, service_date=service_date)
             priority = 1 if visitor.priority_category != PriorityCategory.NONE else 0
-            visit = Visit.objects.create(
+            visit = Visit(
                 office=office,
                 visitor=visitor,
                 service_date=service_date,
-                ticket_number=number,
-                ticket_code=ticket_code(office=office, number=number),
                 priority=priority,
                 source=source,
                 reason_other=reason_other,
@@ -169,6 +174,21 @@ def visit_check_in(
                 checkin_token=checkin_token,
                 **options,
             )
+            estimate = None
+            if quote:
+                # Before the ticket counter's lock, which every check-in at the office waits
+                # for: reading the line under it (O(line)) made them wait for each other's reads
+                # (API check-ins 102 → 75 a second with a long line in bench_http).
+                estimate = wait_estimate(visit)
+                # A wait that may run past closing is not quoted: "we may not reach you".
+                if estimate is not None and not estimate.past_closing:
+                    visit.quoted_wait_min, visit.quoted_wait_max = estimate.low, estimate.high
+            number = ticket_allocate(office=office, service_date=service_date)
+            visit.ticket_number = number
+            visit.ticket_code = ticket_code(office=office, number=number)
+            visit.save(force_insert=True)
+            if quote:
+                visit.wait_estimate = estimate  # the ticket screen shows the same figures
             # A new visit has no reasons yet: one INSERT for all of them.
             Visit.reasons.through.objects.bulk_create(
                 Visit.reasons.through(visit_id=visit.pk, reasonforvisit_id=reason.pk)
@@ -218,18 +238,6 @@ def visits_close_stale(*, now: dt.datetime | None = None) -> int:
                 continue  # moved on meanwhile
             closed += 1
     return closed
-
-
-def visit_quote_wait(*, visit: Visit) -> None:
-    """Store the wait range quoted at check-in, so quotes can be compared with real waits."""
-    estimate = wait_estimate(visit)
-    visit.wait_estimate = estimate  # the ticket screen shows the same figures: no second pass
-    # A wait that may run past closing is not quoted: the visitor hears "we may not reach you".
-    if estimate is not None and not estimate.past_closing:
-        Visit.objects.filter(pk=visit.pk).update(
-            quoted_wait_min=estimate.low, quoted_wait_max=estimate.high
-        )
-        visit.quoted_wait_min, visit.quoted_wait_max = estimate.low, estimate.high
 
 
 @dataclass
@@ -292,6 +300,8 @@ def kiosk_check_in(
                 new_visitor=data.visitor_id is None,
                 token_checked=True,
                 callers_conflicts=True,
+                visitor_seen=True,
+                quote=True,
                 office=office,
                 visitor=visitor,
                 reasons=reasons,
@@ -324,14 +334,14 @@ def kiosk_check_in(
                 raise AlreadyWaiting(existing) from None
         raise
     visit.replayed = False
-    # Quoted once committed, outside the ticket counter's lock: every check-in at the office
-    # waits for that lock, and reading the line under it (O(line)) made them wait for each
-    # other's reads (API check-ins 102 → 75 a second with a long line in bench_http).
-    visit_quote_wait(visit=visit)
     return visit
 
 
 def _kiosk_visitor(data: KioskCheckIn, now: dt.datetime) -> Visitor:
+    """The visitor the check-in is for: a new record, or the returning one's row, locked, with
+    what they told the kiosk today and seen now. A returning visitor's row is written once, and
+    only what changed (their name keys are rebuilt only when the phone did)."""
+    returning = data.visitor_id is not None
     if data.visitor_id is not None:
         visitor = Visitor.objects.select_for_update().get(pk=data.visitor_id)
     else:
@@ -341,6 +351,7 @@ def _kiosk_visitor(data: KioskCheckIn, now: dt.datetime) -> Visitor:
             first_seen_at=now,
             last_seen_at=now,
         )
+    before = {name: getattr(visitor, name) for name in _KIOSK_FIELDS}
     visitor.preferred_name = data.preferred_name or visitor.preferred_name
     visitor.preferred_language = data.language
     visitor.phone = data.phone or visitor.phone
@@ -352,10 +363,31 @@ def _kiosk_visitor(data: KioskCheckIn, now: dt.datetime) -> Visitor:
         visitor.consent_email = data.consent_reminders
     if data.phone or data.email:
         visitor.consent_updated_at = now
-    if data.priority_category != PriorityCategory.NONE or data.visitor_id is None:
+    if data.priority_category != PriorityCategory.NONE or not returning:
         visitor.priority_category = data.priority_category
-    visitor.save()
+    if not returning:
+        visitor.save()
+        return visitor
+    changed = [name for name in _KIOSK_FIELDS if getattr(visitor, name) != before[name]]
+    if visitor.last_seen_at < now:
+        visitor.last_seen_at = now  # visit_check_in is told (visitor_seen) not to do it again
+        changed.append("last_seen_at")
+    if changed:
+        visitor.save(update_fields=[*changed, "updated_at"])
     return visitor
+
+
+# What the kiosk may change on a returning visitor's record.
+_KIOSK_FIELDS = (
+    "preferred_name",
+    "preferred_language",
+    "phone",
+    "email",
+    "consent_sms",
+    "consent_email",
+    "consent_updated_at",
+    "priority_category",
+)
 
 
 def _move_conversations(*, merge: Visitor, keep: Visitor) -> int:

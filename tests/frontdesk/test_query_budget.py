@@ -24,30 +24,32 @@ from visitors.views.kiosk import KIOSK_COOKIE
 
 pytestmark = pytest.mark.django_db
 
-# The quoted wait is worked out once the check-in has committed (the line, its reasons, the
-# quote's UPDATE): outside the ticket counter's lock, which every check-in at the office waits
-# for.
+# The quoted wait is worked out in the check-in, before the ticket counter's lock (which every
+# check-in at the office waits for), and stored in the visit's INSERT.
 BUDGET = {
     # The whole last request of a kiosk check-in: flow, visitor, ticket, visit, reasons,
     # effects (audit, queue version, texts, webhooks), the quoted wait, the ticket screen (the
     # device's link from the cache; a repeated form found by its token's unique index, not
-    # looked for first).
-    "kiosk_last_step_new": 16,
-    "kiosk_last_step_returning": 19,
+    # looked for first; a returning visitor's record written once, their active visit found by
+    # its unique index, not looked for first).
+    "kiosk_last_step_new": 15,
+    "kiosk_last_step_returning": 14,
     # The two requests a tablet sends: "who are you" (the flow made, the reasons page; a
-    # returning visitor: the attempt, recognition, their usual reasons, the flow kept) and "what
-    # for" (the last step; the reasons chosen are read once, as the form checks them).
+    # returning visitor: recognition, their active visit, the flow written once with its attempt,
+    # their usual reasons) and "what for" (the last step; the reasons chosen are read once, as
+    # the form checks them).
     "kiosk_identify_new": 4,
-    "kiosk_identify_returning": 9,
-    "kiosk_finish_new": 16,
-    "kiosk_finish_returning": 19,
+    "kiosk_identify_returning": 5,
+    "kiosk_finish_new": 15,
+    "kiosk_finish_returning": 14,
     # A changed poll that builds the board, and one that finds it in the cache.
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
     "console_page": 8,
     # An integration's check-in of a new visitor: reasons (token and office from the cache),
-    # the check-in's writes and effects, the quoted wait; the answer from what it wrote.
-    "api_check_in_new": 12,
+    # the check-in's writes and effects, the quoted wait (in the visit's INSERT); the answer
+    # from what it wrote.
+    "api_check_in_new": 11,
     "call_next": 9,
 }
 

@@ -215,6 +215,53 @@ def test_a_kiosk_check_in_that_loses_the_race_for_its_visitor_hears_already_wait
     assert Visit.objects.filter(visitor=visitor).count() == 1
 
 
+def test_a_returning_visitor_already_in_line_is_told_by_the_index_and_nothing_is_kept(office):
+    """The kiosk does not look for the visitor's active visit before its writes: the index of
+    one active visit per visitor refuses the INSERT, the whole check-in is rolled back (their
+    record as it was, no ticket used) and they hear which visit they already have."""
+    reason = ReasonFactory(office=office)
+    visitor = VisitorFactory(first_name="Ada", last_name="Lovelace", phone="(555) 301-1111")
+    winner = VisitFactory(office=office, visitor=visitor, ticket_number=500)
+    data = services.KioskCheckIn(first_name="Ada", last_name="Lovelace", visitor_id=visitor.pk,
+                                 reason_ids=[reason.pk], phone="(555) 301-2222")  # fmt: skip
+    with CaptureQueriesContext(connection) as captured:
+        with pytest.raises(services.AlreadyWaiting) as already:
+            services.kiosk_check_in(office=office, data=data, token="second-form")
+    assert already.value.visit.pk == winner.pk
+    # Not looked for first: the visit's INSERT was tried, and refused.
+    assert any('INSERT INTO "visits_visit"' in q["sql"] for q in captured.captured_queries)
+    visitor.refresh_from_db()
+    assert visitor.phone == "(555) 301-1111"
+    assert set(visitor.name_keys.values_list("phone_last4", flat=True)) == {"1111"}
+    assert Visit.objects.filter(visitor=visitor).count() == 1
+    data.visitor_id = VisitorFactory(first_name="Ada", last_name="King").pk
+    assert services.kiosk_check_in(office=office, data=data, token="third").ticket_number == 1
+
+
+def test_a_returning_visitor_s_record_is_written_once_and_its_keys_only_for_a_new_phone(office):
+    reason = ReasonFactory(office=office)
+    visitor = VisitorFactory(first_name="Ada", last_name="Lovelace", phone="(555) 301-1111",
+                             first_seen_at=timezone.now() - dt.timedelta(days=99),
+                             last_seen_at=timezone.now() - dt.timedelta(days=9))  # fmt: skip
+    keys = set(visitor.name_keys.values_list("pk", flat=True))
+    data = services.KioskCheckIn(first_name="Ada", last_name="Lovelace", visitor_id=visitor.pk,
+                                 reason_ids=[reason.pk], language="es")  # fmt: skip
+    with CaptureQueriesContext(connection) as captured:
+        visit = services.kiosk_check_in(office=office, data=data, token="one")
+    writes = [q["sql"] for q in captured.captured_queries if '"people_visitor' in q["sql"]]
+    assert sum(w.startswith("UPDATE") for w in writes) == 1
+    assert not any("people_visitornamekey" in w for w in writes)
+    visitor.refresh_from_db()
+    assert (visitor.preferred_language, visitor.last_seen_at) == ("es", visit.checked_in_at)
+    assert set(visitor.name_keys.values_list("pk", flat=True)) == keys  # untouched
+    services.visit_mark_left(visit=visit, by=None)
+    data.phone, data.consent_reminders = "(555) 301-2222", True
+    services.kiosk_check_in(office=office, data=data, token="two")
+    visitor.refresh_from_db()
+    assert (visitor.phone, visitor.consent_sms) == ("(555) 301-2222", True)
+    assert set(visitor.name_keys.values_list("phone_last4", flat=True)) == {"2222"}
+
+
 # --- Broadcasts ------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.factories import ReasonFactory, UserFactory, VisitFactory
+from tests.factories import ReasonFactory, UserFactory, VisitFactory, VisitorFactory
 from visitors import selectors
 from visitors.followups.models import Appointment
 from visitors.visits.lifecycle import Outcome, Status
@@ -135,6 +135,23 @@ def test_each_place_and_wait_counted_by_the_database_agrees_with_the_line_in_ord
     latest = VisitFactory(office=office, checked_in_at=now + dt.timedelta(minutes=1))
     latest.reasons.set([slow])
     assert selectors.wait_estimate(latest) == everyone  # the newcomer: behind everyone
+    # A check-in quotes its wait before its INSERT (services.visit_check_in): the visit not yet
+    # saved is placed where it then joins, level ones (the same instant too) ahead of it.
+    latest.delete()
+    for priority, starts_at, ago in [(0, None, 20), (1, None, 5), (0, nine, 20), (2, now, 2),
+                                     (1, now, 25), (0, None, 60)]:  # fmt: skip
+        appointment = None
+        if starts_at is not None:
+            appointment = Appointment.objects.create(
+                office=office, visitor=VisitorFactory(), starts_at=starts_at, purpose="Review"
+            )
+        pending = VisitFactory.build(office=office, visitor=VisitorFactory(), priority=priority,
+                                     appointment=appointment,
+                                     checked_in_at=now - dt.timedelta(minutes=ago))  # fmt: skip
+        quoted = selectors.wait_estimate(pending)
+        pending.save()
+        assert quoted == selectors.wait_estimate(pending), (priority, starts_at, ago)
+        pending.delete()
 
 
 def test_a_visit_s_wait_costs_the_same_statements_with_5_or_50_waiting(office):

@@ -265,7 +265,9 @@ def _step_identify(request, office, link):
             "preferred": form.cleaned_data["preferred_name"],
         }
         if flow is None:
-            flow = KioskFlow.start(link=link, data={"lang": lang, **names})
+            # Written once this request knows what it found (the first save_data), unless the
+            # next screen needs it at once.
+            flow = KioskFlow.start(link=link, data={"lang": lang, **names}, save=first_visit)
         else:
             # Names given again drop what was found for the last ones; the attempts stay.
             for found in ("visitor_id", "reasons", "other", "ask", "answer"):
@@ -550,7 +552,7 @@ def _ticket_screen(request, office, visit, *, already):
         # need not try all eight (5 ms → 1.5 ms); any mask scans the same.
         qr = segno.make(status_url, error="m", mask=0)
         qr_svg = mark_safe(qr.svg_inline(scale=5, border=2, title="QR"))  # noqa: S308 — segno's own markup
-    # The check-in has just worked it out to quote it (services.visit_quote_wait).
+    # The check-in has just worked it out to quote it (services.visit_check_in).
     estimate = getattr(visit, "wait_estimate", None) or selectors.wait_estimate(visit)
     context = {
         "visit": visit,

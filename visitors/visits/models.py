@@ -481,8 +481,13 @@ class KioskFlow(models.Model):
         return f"Kiosk flow {self.pk}"
 
     @classmethod
-    def start(cls, *, link, data: dict) -> "KioskFlow":
-        return cls.objects.create(link=link, data=data, expires_at=timezone.now() + cls.TTL)
+    def start(cls, *, link, data: dict, save: bool = True) -> "KioskFlow":
+        """A new flow; with ``save=False`` not written yet: its first ``save_data`` inserts it,
+        with whatever the request found meanwhile (one INSERT instead of three statements)."""
+        flow = cls(link=link, data=data, expires_at=timezone.now() + cls.TTL)
+        if save:
+            flow.save(force_insert=True)
+        return flow
 
     @classmethod
     def find(cls, *, link, key: str) -> "KioskFlow | None":
@@ -494,10 +499,19 @@ class KioskFlow(models.Model):
     def save_data(self) -> None:
         """Keep ``data`` and give the flow another ``TTL`` from now."""
         self.expires_at = timezone.now() + self.TTL
-        self.save(update_fields=["data", "expires_at"])
+        if self._state.adding:
+            self.save(force_insert=True)
+        else:
+            self.save(update_fields=["data", "expires_at"])
 
     def claim_attempt(self, *, limit: int) -> bool:
         """Take one of the flow's ``limit`` second-factor attempts; False once all are taken."""
+        if self._state.adding:
+            # Not written yet, so its key has not left this request: no one else can take one.
+            if self.attempts >= limit:
+                return False
+            self.attempts += 1
+            return True
         taken = KioskFlow.objects.filter(pk=self.pk, attempts__lt=limit).update(
             attempts=models.F("attempts") + 1
         )
