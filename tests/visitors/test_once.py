@@ -224,9 +224,11 @@ def test_a_returning_visitor_already_in_line_is_told_by_the_index_and_nothing_is
     winner = VisitFactory(office=office, visitor=visitor, ticket_number=500)
     data = services.KioskCheckIn(first_name="Ada", last_name="Lovelace", visitor_id=visitor.pk,
                                  reason_ids=[reason.pk], phone="(555) 301-2222")  # fmt: skip
-    with CaptureQueriesContext(connection) as captured:
-        with pytest.raises(services.AlreadyWaiting) as already:
-            services.kiosk_check_in(office=office, data=data, token="second-form")
+    with (
+        CaptureQueriesContext(connection) as captured,
+        pytest.raises(services.AlreadyWaiting) as already,
+    ):
+        services.kiosk_check_in(office=office, data=data, token="second-form")
     assert already.value.visit.pk == winner.pk
     # Not looked for first: the visit's INSERT was tried, and refused.
     assert any('INSERT INTO "visits_visit"' in q["sql"] for q in captured.captured_queries)
