@@ -172,3 +172,25 @@ def forget(keys, *, what: str) -> None:
 
     delete()
     transaction.on_commit(delete, robust=True)
+
+
+class Recently:
+    """What this process did within the last ``seconds``, by key: in front of a cache mark that
+    says the same for every process ("last seen" written at most once a minute), so a busy
+    device or token costs no round trip to Redis on each request either. Keys must be unique for
+    the thing's whole life (a token's hash, not a row id a test database may give again)."""
+
+    def __init__(self, seconds: float, *, size: int = 10_000) -> None:
+        self.seconds, self.size = seconds, size
+        self._at: dict[str, float] = {}
+
+    def check_and_note(self, key: str) -> bool:
+        """True when ``key`` was noted within ``seconds``; otherwise note it now."""
+        now = time.monotonic()
+        at = self._at.get(key)
+        if at is not None and now - at < self.seconds:
+            return True
+        if len(self._at) >= self.size:
+            self._at.clear()  # long-lived processes see many tokens: start again, cheaply
+        self._at[key] = now
+        return False

@@ -77,3 +77,42 @@ def test_a_cached_link_opens_neither_another_office_nor_another_device_s_pages(t
     screen = Client()
     screen.cookies[DISPLAY_COOKIE] = tablet.client.cookies[KIOSK_COOKIE].value
     assert screen.get(reverse("display:board", args=[office.slug])).status_code == 403
+
+
+def test_last_seen_is_written_once_a_minute_without_asking_redis_each_time(
+    tablet, kiosk_link, monkeypatch
+):
+    from django.core.cache import cache
+
+    asked = []
+    add = cache.add
+    monkeypatch.setattr(cache, "add", lambda key, *a, **k: asked.append(key) or add(key, *a, **k))
+    link = kiosk_link[0]
+    assert _home(tablet).status_code == 200
+    link.refresh_from_db()
+    assert link.last_seen_at is not None  # the first request of this link, here: written
+    assert [key for key in asked if key.startswith("kiosk-link-seen")] == [
+        f"kiosk-link-seen:{link.pk}"
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            assert _home(tablet).status_code == 200
+    assert len([key for key in asked if key.startswith("kiosk-link-seen")]) == 1
+    assert "offices_kiosklink" not in " ".join(q["sql"] for q in captured.captured_queries)
+
+
+def test_recently_remembers_a_key_for_its_seconds_only(monkeypatch):
+    from frontdesk import cache as cache_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])
+    recently = cache_module.Recently(60, size=2)
+    assert not recently.check_and_note("a")
+    assert recently.check_and_note("a")
+    clock[0] += 59
+    assert recently.check_and_note("a")
+    assert not recently.check_and_note("b")
+    clock[0] += 2  # "a" noted 61 s ago
+    assert not recently.check_and_note("a")
+    assert not recently.check_and_note("c")  # full: starts again
+    assert not recently.check_and_note("b")

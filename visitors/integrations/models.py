@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from frontdesk.cache import forget
+from frontdesk.cache import Recently, forget
 from visitors.offices.models import Office
 
 
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 # maker, or the office — so a revoked token is refused at the very next request.
 API_CACHE_SECONDS = 30
 TOUCH_SECONDS = 60
+_USED_HERE = Recently(TOUCH_SECONDS)
 
 
 def _token_key(token_hash: str) -> str:
@@ -160,7 +161,10 @@ class ApiToken(models.Model):
     def touch(self, now) -> None:
         """Record that the token was used, at most once a minute (TOUCH_SECONDS): a mark in the
         cache says it was just done, as the cached copy keeps the time it was read with. Use
-        changes nothing the token may do, so the cached copy is not forgotten."""
+        changes nothing the token may do, so the cached copy is not forgotten. This process
+        remembers its own mark too, and asks Redis only when that has lapsed."""
+        if _USED_HERE.check_and_note(self.token_hash):
+            return
         with contextlib.suppress(Exception):  # no cache: recorded now
             if not cache.add(f"api-token-used:{self.pk}", True, TOUCH_SECONDS):
                 return

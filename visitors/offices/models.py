@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from frontdesk.cache import forget
+from frontdesk.cache import Recently, forget
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -467,6 +467,8 @@ class ReferralPartner(models.Model):
 # soon as either changes — saved, deleted, or changed by an UPDATE (which is how a link is
 # revoked) — so a revoked tablet is still locked at its very next request.
 LINK_CACHE_SECONDS = 30
+SEEN_SECONDS = 60  # a device's last_seen_at is written at most this often
+_SEEN_HERE = Recently(SEEN_SECONDS)
 
 
 def _link_key(token_hash: str) -> str:
@@ -569,9 +571,12 @@ class KioskLink(models.Model):
     def seen(self, now) -> None:
         """Record that the device was seen, at most once a minute: a mark in the cache says it
         was just done, as the cached copy keeps the time it was read with. Being seen changes
-        nothing the device may do, so the cached copy is not forgotten."""
+        nothing the device may do, so the cached copy is not forgotten. This process remembers
+        its own mark too, and asks Redis only when that has lapsed."""
+        if _SEEN_HERE.check_and_note(self.token_hash):
+            return
         with contextlib.suppress(Exception):  # no cache: recorded now
-            if not cache.add(f"kiosk-link-seen:{self.pk}", True, 60):
+            if not cache.add(f"kiosk-link-seen:{self.pk}", True, SEEN_SECONDS):
                 return
         models.QuerySet.update(KioskLink.objects.filter(pk=self.pk), last_seen_at=now)
         self.last_seen_at = now

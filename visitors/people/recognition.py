@@ -50,6 +50,8 @@ _FOLD = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", 
                        "ð": "d", "ħ": "h", "ŧ": "t"})  # fmt: skip
 
 
+# Scoring compares the query's name with each candidate's, over and over: ~200 calls per lookup.
+@lru_cache(maxsize=8192)
 def normalise_name(name: str, *, keep_enye: bool = False) -> str:
     """Fold case, strip accents and collapse punctuation so "José-Luis " keys as "jose luis".
 
