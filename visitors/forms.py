@@ -15,7 +15,13 @@ from visitors.followups.models import (
 )
 from visitors.identify import Answer
 from visitors.messaging.models import ReminderChannel
-from visitors.offices.models import Language, ReasonForVisit, ReferralPartner, Service
+from visitors.offices.models import (
+    Language,
+    ReasonForVisit,
+    ReferralPartner,
+    Service,
+    active_reasons,
+)
 from visitors.people.models import PriorityCategory
 from visitors.people.recognition import phone_digits
 from visitors.visits.lifecycle import Outcome
@@ -103,8 +109,39 @@ class SecondFactorForm(forms.Form):
         return data
 
 
+class OfferedReasonsField(forms.ModelMultipleChoiceField):
+    """Reasons checked against a list the caller already has (``offered``: a callable, for the
+    office's active reasons from the cache), not a query per form; the same answers and errors
+    as the model field's, the chosen ones in the list's order."""
+
+    offered = None
+
+    def _check_values(self, value):
+        if self.offered is None:
+            return super()._check_values(value)
+        by_pk = {str(reason.pk): reason for reason in self.offered()}
+        for pk in value:
+            if str(pk) in by_pk:
+                continue
+            try:
+                int(pk)
+            except (TypeError, ValueError):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                ) from None
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": pk},
+            )
+        chosen = {str(pk) for pk in value}
+        return [reason for key, reason in by_pk.items() if key in chosen]
+
+
 class ReasonsForm(forms.Form):
-    reasons = forms.ModelMultipleChoiceField(
+    reasons = OfferedReasonsField(
         queryset=ReasonForVisit.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -124,6 +161,9 @@ class ReasonsForm(forms.Form):
         self.fields["reasons"].queryset = ReasonForVisit.objects.filter(
             office=office, is_active=True
         ).exclude(closed_on=day)
+        self.fields["reasons"].offered = lambda: [
+            reason for reason in active_reasons(office) if reason.closed_on != day
+        ]
 
     def clean(self):
         data = super().clean()

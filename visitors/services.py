@@ -21,7 +21,13 @@ from visitors import effects, hires, polling, reminders
 from visitors.effects import Event
 from visitors.followups.models import Appointment, FollowUp, FollowUpContact, WorkshopSignup
 from visitors.messaging.models import Conversation, OfficeMessage, Reminder
-from visitors.offices.models import DevicePairing, Office, ReasonForVisit, ReferralPartner
+from visitors.offices.models import (
+    DevicePairing,
+    Office,
+    ReasonForVisit,
+    ReferralPartner,
+    active_reasons,
+)
 from visitors.people.models import (
     AuditAction,
     AuditEvent,
@@ -291,11 +297,8 @@ def kiosk_check_in(
         with transaction.atomic():
             visitor = _kiosk_visitor(data, now)
             if reasons is None:
-                reasons = list(
-                    ReasonForVisit.objects.filter(
-                        office=office, pk__in=data.reason_ids, is_active=True
-                    ).only("pk")
-                )
+                wanted = set(data.reason_ids)
+                reasons = [r for r in active_reasons(office) if r.pk in wanted]
             visit = visit_check_in(
                 new_visitor=data.visitor_id is None,
                 token_checked=True,

@@ -32,24 +32,25 @@ BUDGET = {
     # device's link from the cache; a repeated form found by its token's unique index, not
     # looked for first; a returning visitor's record written once, their active visit found by
     # its unique index, not looked for first).
-    "kiosk_last_step_new": 15,
-    "kiosk_last_step_returning": 14,
+    "kiosk_last_step_new": 14,
+    "kiosk_last_step_returning": 13,
     # The two requests a tablet sends: "who are you" (the flow made, the reasons page; a
     # returning visitor: recognition, their active visit, the flow written once with its attempt,
     # their usual reasons) and "what for" (the last step; the reasons chosen are read once, as
     # the form checks them).
     "kiosk_identify_new": 4,
-    "kiosk_identify_returning": 5,
-    "kiosk_finish_new": 15,
-    "kiosk_finish_returning": 14,
+    "kiosk_identify_returning": 4,
+    "kiosk_finish_new": 14,
+    "kiosk_finish_returning": 13,
     # A changed poll that builds the board, and one that finds it in the cache.
     "board_changed_poll": 6,
     "board_changed_poll_cached": 1,
     "console_page": 8,
     # An integration's check-in of a new visitor: reasons (token and office from the cache),
-    # the check-in's writes and effects, the quoted wait (in the visit's INSERT); the answer
+    # the check-in's writes and effects, the quoted wait (in the visit's INSERT), the office's
+    # reasons from the cache; the answer
     # from what it wrote.
-    "api_check_in_new": 11,
+    "api_check_in_new": 10,
     "call_next": 9,
 }
 

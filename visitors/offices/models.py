@@ -373,6 +373,15 @@ class StaffMembership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.office}"
 
 
+class ReasonForVisitQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        """As QuerySet.update, and the cached lists of the offices it changes are forgotten."""
+        offices = list(self.values_list("office_id", flat=True).distinct())
+        updated = super().update(**kwargs)
+        forget_reasons(offices)
+        return updated
+
+
 class ReasonForVisit(models.Model):
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="reasons")
     label_en = models.CharField(_("label (English)"), max_length=80)
@@ -389,6 +398,8 @@ class ReasonForVisit(models.Model):
         default=True,
         help_text=_("Offered to people joining the line from the office's public page."),
     )
+
+    objects = ReasonForVisitQuerySet.as_manager()
 
     class Meta:
         ordering = ["office", "position", "label_en"]
@@ -614,6 +625,39 @@ class DevicePairing(models.Model):
     @staticmethod
     def new_code() -> str:
         return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(6))
+
+
+# Every kiosk check-in and API check-in reads the office's active reasons (the reasons screen,
+# the form that checks the ones chosen): kept in the cache per office and forgotten whenever a
+# reason is saved or deleted (staff close one for the day, an admin edits one). Written in bulk
+# (bulk_create), the writer calls forget_reasons itself.
+REASONS_CACHE_SECONDS = 300
+
+
+def _reasons_key(office_id: int) -> str:
+    return f"office-reasons:{office_id}"
+
+
+def active_reasons(office: Office) -> list[ReasonForVisit]:
+    """The office's active reasons, in their order (closed today or not: callers tell)."""
+    found = None
+    with contextlib.suppress(Exception):  # no cache: read them
+        found = cache.get(_reasons_key(office.pk))
+    if found is None:
+        found = list(ReasonForVisit.objects.filter(office=office, is_active=True))
+        with contextlib.suppress(Exception):
+            cache.set(_reasons_key(office.pk), found, REASONS_CACHE_SECONDS)
+    return found
+
+
+def forget_reasons(office_ids) -> None:
+    forget([_reasons_key(pk) for pk in set(office_ids)], what="reasons")
+
+
+@receiver(post_save, sender=ReasonForVisit, dispatch_uid="office-reason-saved")
+@receiver(post_delete, sender=ReasonForVisit, dispatch_uid="office-reason-deleted")
+def _reason_changed(sender, instance, **kwargs) -> None:
+    forget_reasons([instance.office_id])
 
 
 @receiver(post_save, sender=KioskLink, dispatch_uid="kiosk-link-saved")

@@ -47,7 +47,7 @@ from visitors.forms import (
     SecondFactorForm,
 )
 from visitors.identify import Answer, identify
-from visitors.offices.models import KioskLink, Language, Office, ReasonForVisit
+from visitors.offices.models import KioskLink, Language, Office, active_reasons
 from visitors.people.models import PriorityCategory, Visitor
 from visitors.visits.models import KioskFlow
 
@@ -458,9 +458,8 @@ def _reasons_screen(request, office, flow, *, returning=None, form=None, contact
     lang = flow.data["lang"]
     selected = {str(value) for value in (form["reasons"].value() or [])}
     # The office's active reasons in one read: those closed today are shown, not offered.
-    active = ReasonForVisit.objects.filter(office=office, is_active=True)
     open_today, closed_today = [], []
-    for reason in active:
+    for reason in active_reasons(office):
         (closed_today if reason.closed_on == day else open_today).append(reason)
     choices = [
         {"id": r.pk, "label": r.label_for(lang), "checked": str(r.pk) in selected,

@@ -20,7 +20,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from visitors.offices.models import Office, ReasonForVisit, ReferralPartner, Service
+from visitors.offices.models import (
+    Office,
+    ReasonForVisit,
+    ReferralPartner,
+    Service,
+    forget_reasons,
+)
 from visitors.people.models import PriorityCategory, Visitor
 from visitors.people.recognition import normalise_name, phone_digits
 from visitors.visits.lifecycle import Outcome, Status
@@ -92,6 +98,7 @@ class Command(BaseCommand):
                         for i, label in enumerate(REASONS)
                     ]  # fmt: skip
                 )
+                forget_reasons([office.pk])  # bulk_create sends no post_save
             reasons[office.pk] = [r.pk for r in existing]
         services = [
             Service.objects.get_or_create(
