@@ -194,3 +194,15 @@ class Recently:
             self._at.clear()  # long-lived processes see many tokens: start again, cheaply
         self._at[key] = now
         return False
+
+    def due(self, key: str, mark: str) -> bool:
+        """Whether a write done at most once per ``seconds`` is due now: not done by this
+        process (``key``) nor, by the cache's ``mark``, by any other. Without a cache: due."""
+        if self.check_and_note(key):
+            return False
+        from django.core.cache import cache
+
+        try:
+            return bool(cache.add(mark, True, int(self.seconds)))
+        except Exception:  # noqa: BLE001 — no cache: written now
+            return True

@@ -131,3 +131,15 @@ def open_page(chromium):
     yield factory
     for context in contexts:
         context.close()
+
+
+def kiosk_to_contact_page(page) -> None:
+    """From the welcome screen, as a new visitor: English, Aaliyah Brooks, first visit,
+    "Looking for work", on to the contact page (the tablet turns these pages itself)."""
+    page.get_by_role("button", name="Check in English").tap()
+    page.get_by_label("First name").fill("Aaliyah")
+    page.get_by_label("Last name").fill("Brooks")
+    page.get_by_role("button", name="Next").tap()
+    page.get_by_role("button", name="This is my first visit").tap()
+    page.get_by_text("Looking for work").tap()
+    page.get_by_role("button", name="Next").tap()

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import TABLET, _shot, assert_accessible
+from tests.e2e.conftest import TABLET, _shot, assert_accessible, kiosk_to_contact_page
 from tests.factories import (
     MembershipFactory,
     OfficeFactory,
@@ -65,13 +65,7 @@ def test_check_in_call_serve_and_display(open_page, office_setup):
 
     kiosk = open_page(errors, viewport=TABLET, has_touch=True)
     kiosk.goto(office_setup["kiosk"])
-    kiosk.get_by_role("button", name="Check in English").tap()
-    kiosk.get_by_label("First name").fill("Aaliyah")
-    kiosk.get_by_label("Last name").fill("Brooks")
-    kiosk.get_by_role("button", name="Next").tap()
-    kiosk.get_by_role("button", name="This is my first visit").tap()
-    kiosk.get_by_text("Looking for work").tap()
-    kiosk.get_by_role("button", name="Next").tap()
+    kiosk_to_contact_page(kiosk)
     kiosk.get_by_role("button", name="Check in").tap()
     kiosk.locator(".ticket").wait_for()
 

@@ -8,7 +8,7 @@ import zxingcpp
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.e2e.conftest import _shot, assert_accessible
+from tests.e2e.conftest import _shot, assert_accessible, kiosk_to_contact_page
 from tests.factories import OfficeFactory, ReasonFactory, VisitFactory, VisitorFactory
 from visitors.offices.models import KioskLink
 from visitors.visits.lifecycle import Outcome, Status
@@ -37,18 +37,6 @@ def _scanned(page) -> str | None:
     return found.text if found is not None else None
 
 
-def _to_contact_page(page) -> None:
-    """From the welcome screen, as a new visitor: English, Aaliyah Brooks, first visit,
-    "Looking for work", on to the contact page (the tablet turns these pages itself)."""
-    page.get_by_role("button", name="Check in English").tap()
-    page.get_by_label("First name").fill("Aaliyah")
-    page.get_by_label("Last name").fill("Brooks")
-    page.get_by_role("button", name="Next").tap()
-    page.get_by_role("button", name="This is my first visit").tap()
-    page.get_by_text("Looking for work").tap()
-    page.get_by_role("button", name="Next").tap()
-
-
 @pytest.fixture
 def kiosk(live_server):
     office = OfficeFactory(name="Riverside Job Center", slug="riverside", kiosk_reset_seconds=3)
@@ -69,7 +57,7 @@ def test_a_new_visitor_checks_in_without_a_page_reload(tablet_page, kiosk):
     page.goto(url)
     page.evaluate("window.__sameDocument = true")  # lost if any step reloads the page
     _shot(page, "kiosk-welcome")
-    _to_contact_page(page)
+    kiosk_to_contact_page(page)
     page.get_by_role("radio", name="No").check()
     page.get_by_role("button", name="Check in").tap()
     page.get_by_role("heading", name="You are checked in!").wait_for()
@@ -156,7 +144,7 @@ def test_the_ticket_can_be_kept_on_screen_where_the_office_offers_it(tablet_page
     office.save()
     page = tablet_page
     page.goto(url)
-    _to_contact_page(page)
+    kiosk_to_contact_page(page)
     page.get_by_role("radio", name="No").check()
     page.get_by_role("button", name="Check in").tap()
     page.get_by_role("heading", name="You are checked in!").wait_for()
@@ -229,7 +217,7 @@ def test_a_mistake_on_the_second_page_opens_on_that_page(tablet_page, kiosk):
     _office, _reasons, url = kiosk
     page = tablet_page
     page.goto(url)
-    _to_contact_page(page)
+    kiosk_to_contact_page(page)
     page.get_by_label("Text me when I'm called").check()
     page.get_by_role("button", name="Check in").tap()
     page.get_by_text("Type your mobile number").first.wait_for()

@@ -163,11 +163,8 @@ class ApiToken(models.Model):
         cache says it was just done, as the cached copy keeps the time it was read with. Use
         changes nothing the token may do, so the cached copy is not forgotten. This process
         remembers its own mark too, and asks Redis only when that has lapsed."""
-        if _USED_HERE.check_and_note(self.token_hash):
+        if not _USED_HERE.due(self.token_hash, f"api-token-used:{self.pk}"):
             return
-        with contextlib.suppress(Exception):  # no cache: recorded now
-            if not cache.add(f"api-token-used:{self.pk}", True, TOUCH_SECONDS):
-                return
         models.QuerySet.update(ApiToken.objects.filter(pk=self.pk), last_used_at=now)
         self.last_used_at = now
 

@@ -584,11 +584,8 @@ class KioskLink(models.Model):
         was just done, as the cached copy keeps the time it was read with. Being seen changes
         nothing the device may do, so the cached copy is not forgotten. This process remembers
         its own mark too, and asks Redis only when that has lapsed."""
-        if _SEEN_HERE.check_and_note(self.token_hash):
+        if not _SEEN_HERE.due(self.token_hash, f"kiosk-link-seen:{self.pk}"):
             return
-        with contextlib.suppress(Exception):  # no cache: recorded now
-            if not cache.add(f"kiosk-link-seen:{self.pk}", True, SEEN_SECONDS):
-                return
         models.QuerySet.update(KioskLink.objects.filter(pk=self.pk), last_seen_at=now)
         self.last_seen_at = now
 
