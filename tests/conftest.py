@@ -13,7 +13,7 @@ from django.core.cache.backends import locmem
 from django.core.cache.backends.locmem import LocMemCache
 
 from frontdesk import cache as cache_backend
-from tests.factories import MembershipFactory, OfficeFactory, UserFactory
+from tests.factories import MembershipFactory, OfficeFactory, UserFactory, zone_at_midday
 from visitors import broker, sms
 from visitors.offices.models import StaffRole
 
@@ -23,6 +23,14 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def office(db):
     return OfficeFactory(name="Riverside Job Center", slug="riverside", time_zone="America/Chicago")
+
+
+@pytest.fixture
+def midday_office(db):
+    """Riverside in a zone where it is midday now, for a module that backdates today's visits by
+    the hour: in Chicago, just past midnight, they would be yesterday's. Such a module's own
+    ``office`` fixture returns this one, and every persona of the module works there."""
+    return OfficeFactory(name="Riverside Job Center", slug="riverside", time_zone=zone_at_midday())
 
 
 @pytest.fixture

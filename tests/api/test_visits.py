@@ -13,6 +13,12 @@ from visitors.visits.models import OpenRequest, Visit
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def office(midday_office):  # its visits are backdated by the hour: today's at any hour of the run
+    return midday_office
+
+
 CHECK_IN = "/offices/riverside/check-ins"
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def last_seat():
     """A type with one slot on Tuesday (Dana, 09:00–09:30) and one proved number per person."""
-    office = OfficeFactory(slug="riverside", remote_booking=True)
+    office = OfficeFactory(slug="riverside", remote_booking=True, time_zone="America/Chicago")
     dana = UserFactory(username="dana")
     MembershipFactory(user=dana, office=office, role="counsellor")
     StaffAvailability.objects.create(
@@ -109,7 +109,7 @@ def test_one_counsellor_is_not_booked_twice_at_overlapping_times(frozen_now, mon
         return seats
 
     monkeypatch.setattr(services, "_free_seats", slow_free_seats)
-    office = OfficeFactory(slug="riverside", remote_booking=True)
+    office = OfficeFactory(slug="riverside", remote_booking=True, time_zone="America/Chicago")
     dana = UserFactory(username="dana")
     MembershipFactory(user=dana, office=office, role="counsellor")
     StaffAvailability.objects.create(

@@ -18,6 +18,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def office(midday_office):  # its visits are backdated by the hour: today's at any hour of the run
+    return midday_office
+
+
+@pytest.fixture
 def colleague(office):
     user = UserFactory(username="wioa", first_name="Wen", last_name="Ortiz")
     MembershipFactory(user=user, office=office, role="counsellor")

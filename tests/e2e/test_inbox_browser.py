@@ -29,6 +29,7 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
     VisitorFactory,
+    zone_at_midday,
 )
 from visitors import sms
 from visitors.followups.models import FollowUp
@@ -62,7 +63,7 @@ def texts(live_server, settings):
     settings.TWILIO_AUTH_TOKEN = TOKEN
     sms.MemoryBackend.outbox = []
     office = OfficeFactory(
-        name="Riverside Job Center", slug="riverside", time_zone="UTC",
+        name="Riverside Job Center", slug="riverside", time_zone=zone_at_midday(),
         quiet_hours_start=dt.time(0), quiet_hours_end=dt.time(0),  # texts at any hour of the run
     )  # fmt: skip
     marta = UserFactory(username="marta", first_name="Marta", last_name="Ruiz")

@@ -21,7 +21,13 @@ from django.utils import timezone
 from frontdesk.celery import QUEUES, app
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, PHONE, TABLET, TV, _shot, assert_accessible
-from tests.factories import MembershipFactory, OfficeFactory, ReasonFactory, UserFactory
+from tests.factories import (
+    MembershipFactory,
+    OfficeFactory,
+    ReasonFactory,
+    UserFactory,
+    zone_at_midday,
+)
 from visitors import sms
 from visitors.messaging.models import Reminder
 from visitors.offices.models import KioskLink, ReferralPartner, Service
@@ -37,7 +43,8 @@ def journey(live_server, settings):
     settings.REMINDERS_DISPATCH_ON_COMMIT = True  # a call kicks the worker, as in production
     sms.MemoryBackend.outbox = []
     office = OfficeFactory(
-        name="Riverside Job Center", slug="riverside", time_zone="UTC", kiosk_reset_seconds=60,
+        name="Riverside Job Center", slug="riverside", time_zone=zone_at_midday(),
+        kiosk_reset_seconds=60,
         quiet_hours_start=dt.time(0), quiet_hours_end=dt.time(0),  # texts at any hour of the run
     )  # fmt: skip
     ReasonFactory(office=office, label_en="Looking for work", label_es="Busco trabajo")

@@ -18,6 +18,7 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
     VisitorFactory,
+    zone_at_midday,
 )
 from visitors import services, sms
 from visitors.messaging.models import Reminder, ReminderKind
@@ -33,7 +34,7 @@ def world(live_server, settings):
     settings.SMS_BACKEND = "visitors.sms.MemoryBackend"
     sms.MemoryBackend.outbox = []
     office = OfficeFactory(
-        name="Riverside Job Center", slug="riverside", time_zone="UTC", remote_join=True,
+        name="Riverside Job Center", slug="riverside", time_zone=zone_at_midday(), remote_join=True,
         address="100 River St, Springfield", phone="555-0100",
     )  # fmt: skip
     ReasonFactory(office=office, label_en="Looking for work", label_es="Busco trabajo")

@@ -19,6 +19,7 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
     VisitorFactory,
+    zone_at_midday,
 )
 from visitors import services
 from visitors.offices.models import ReferralPartner, Service
@@ -40,7 +41,8 @@ NAMES = [
 
 @pytest.fixture
 def morning(live_server):
-    office = OfficeFactory(name="Riverside Job Center", slug="riverside", time_zone="UTC")
+    office = OfficeFactory(name="Riverside Job Center", slug="riverside",
+                           time_zone=zone_at_midday())  # fmt: skip
     work = ReasonFactory(office=office, label_en="Looking for work", label_es="Busco trabajo")
     claim = ReasonFactory(office=office, label_en="Unemployment claim", label_es="Desempleo")
     training = ReasonFactory(office=office, label_en="WIOA training", label_es="Capacitación WIOA")

@@ -14,6 +14,11 @@ from visitors.visits.lifecycle import Outcome, Status
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def office(midday_office):  # its visits are backdated by the hour: today's at any hour of the run
+    return midday_office
+
+
 def _served(office, reason, minutes, *, by=None, ago=dt.timedelta(hours=2)):
     end = timezone.now() - ago
     start = end - dt.timedelta(minutes=minutes)
