@@ -37,6 +37,7 @@ def test_booking_a_time_from_a_phone_then_moving_and_cancelling_it(
     office = OfficeFactory(
         name="Riverside Job Center",
         slug="riverside",
+        time_zone="America/Chicago",
         remote_booking=True,
         opening_hours=WEEKDAYS,
         address="12 River Road",
@@ -137,7 +138,12 @@ def test_booking_a_time_from_a_phone_then_moving_and_cancelling_it(
 
 
 def test_the_desk_books_a_time_for_someone_and_sees_it_listed(open_page, live_server):
-    office = OfficeFactory(name="Riverside Job Center", slug="riverside", opening_hours=WEEKDAYS)
+    office = OfficeFactory(
+        name="Riverside Job Center",
+        slug="riverside",
+        time_zone="America/Chicago",
+        opening_hours=WEEKDAYS,
+    )
     dana = UserFactory(username="dana", first_name="Dana", last_name="Reyes")
     MembershipFactory(user=dana, office=office, role="counsellor")
     StaffAvailability.objects.create(
