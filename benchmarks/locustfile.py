@@ -6,11 +6,6 @@ environment variables the driver sets:
 - ``PollUnchanged``  an open console's poll while nothing changed: GET
                      /desk/<office>/queue/?v=<current> with HX-Request (204), once every
                      ``BENCH_PACING`` seconds per user.
-- ``KioskCheckIn``   a whole check-in on a paired kiosk, one per ``BENCH_PACING`` seconds per
-                     user, as the tablet sends it: the welcome screen (a fresh page for every
-                     visitor), then "who are you" (language, name, and "first visit" or the
-                     phone's last digits; a returning visitor not found goes on as new), then
-                     "what for" (reasons and contact) → ticket. Half are returning visitors.
 - ``RemoteJoin``     a phone joining the line, one per ``BENCH_PACING`` seconds per user: the
                      office's public page → the join form → "text me a code" → the code (read
                      from the server's file SMS backend in ``BENCH_SMS_DIR``) → the place.
@@ -19,7 +14,6 @@ environment variables the driver sets:
 import hashlib
 import json
 import os
-import random
 import re
 import secrets
 import time
@@ -34,14 +28,11 @@ COOKIE = os.environ.get("BENCH_COOKIE", "")
 CSRF = os.environ.get("BENCH_CSRF", "")
 VERSION = os.environ.get("BENCH_VERSION", "0")
 PACING = float(os.environ.get("BENCH_PACING", "0"))
-RETURNING = os.environ.get("BENCH_RETURNING", "")  # a JSON file: [[first, last, last4], ...]
 SMS_DIR = os.environ.get("BENCH_SMS_DIR", "")
 PROOF = re.compile(r'name="proof" value="([^"]+)"')
 JOIN_REASON = re.compile(r'name="j-reasons" value="(\d+)"')
 CODE = re.compile(r"code is (\d{6})")
 
-STATE = re.compile(r'name="state" value="([^"]*)"')
-REASON = re.compile(r'name="reasons" value="(\d+)"')
 HTMX = {"HX-Request": "true"}
 OUT = os.environ.get("BENCH_OUT", "")
 
@@ -120,77 +111,6 @@ class PollUnchanged(_Console):
                              catch_response=True) as r:  # fmt: skip
             if r.status_code != 204:
                 r.failure(f"status {r.status_code}")
-
-
-_returning: list = []
-_serial = count()
-
-
-class KioskCheckIn(_Base):
-    """One paired kiosk per user; each iteration is one visitor's whole check-in.
-
-    The kiosk's device cookie and the CSRF cookie are Secure (production settings), which a
-    client keeps off plain http; the driver hands them over as a Cookie header instead.
-    """
-
-    def on_start(self):
-        global _returning
-        if RETURNING and not _returning:
-            with open(RETURNING, encoding="utf-8") as fh:
-                _returning = json.load(fh)
-            random.shuffle(_returning)
-        self.headers = HTMX | {"Cookie": COOKIE, "X-CSRFToken": CSRF,
-                               "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
-
-    def _step(self, name, fields, page, *, ok=(200,)):
-        state = STATE.search(page)
-        data = {"state": state.group(1) if state else ""} | fields
-        body = urlencode(data, doseq=True)  # reasons is a list: one field per value
-        with self.client.post(f"/kiosk/{OFFICE}/step/", data=body, headers=self.headers,
-                              name=f"kiosk_{name}", catch_response=True) as r:  # fmt: skip
-            if r.status_code not in ok:
-                r.failure(f"status {r.status_code}")
-                raise _Abandon
-            if r.status_code != 200:
-                r.success()  # an expected answer (the kiosk did not find them)
-            return r.status_code, r.text
-
-    @task
-    def check_in(self):
-        with self.client.get(f"/kiosk/{OFFICE}/", headers=self.headers, name="kiosk_home",
-                             catch_response=True) as r:  # fmt: skip
-            if r.status_code != 200:
-                r.failure(f"status {r.status_code}")
-                return
-            home = r.text
-        try:
-            # The tablet turns the language and name pages itself (kiosk.js): one request.
-            who = {"step": "identify", "lang": "en", "last_name": secrets.token_hex(4)}
-            status = 0
-            if _returning:
-                first, last, last4 = _returning.pop()
-                who |= {"first_name": first, "last_name": last, "action": "find",
-                        "phone_last4": last4}  # fmt: skip
-                status, page = self._step("identify", who, home, ok=(200, 422))
-                if status == 422:  # not found by those digits: on as new
-                    _, page = self._step("verify", {"step": "verify", "action": "first_visit"},
-                                         page)  # fmt: skip
-            else:
-                who |= {"first_name": f"Bench{next(_serial)}", "action": "first_visit"}
-                _, page = self._step("identify", who, home)
-            if 'class="ticket"' in page:
-                return  # a returning visitor already in line is shown their ticket
-            reasons = REASON.findall(page)[:1]
-            _, page = self._step("finish", {"step": "finish", "reasons": reasons,
-                                            "priority_category": "none"}, page)  # fmt: skip
-            if 'class="ticket"' not in page:
-                raise RuntimeError("no ticket after the last step")
-            self.environment.events.request.fire(
-                request_type="FLOW", name="kiosk_checkin_done", response_time=0,
-                response_length=0, exception=None, context={},
-            )  # fmt: skip
-        except _Abandon:
-            return
 
 
 class _Abandon(Exception):
