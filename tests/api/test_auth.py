@@ -5,6 +5,7 @@ still works; the dashboard needs a manager or an office admin; a read token only
 """
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from tests.conftest import _member
@@ -130,6 +131,30 @@ def test_it_limits_the_rate_per_token(api, write_token, read_token, settings):
     _error(response, 429, "rate_limited")
     assert int(response["Retry-After"]) > 0
     assert api("get", QUEUE, read_token).status_code == 200
+    cache.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twelve_requests_at_once_for_the_last_four_places_let_exactly_four_through(
+    write_token, settings
+):
+    """The count is one atomic increment: requests at once cannot each take the last place (a
+    list of times read and written back let several through)."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from tests.api.conftest import Api
+    from tests.concurrency import together
+
+    cache.clear()
+    settings.RATELIMIT_ENABLE = True
+    settings.RATELIMIT_API = "5/m"
+    # The clock held still: the window cannot turn between the requests.
+    with time_machine.travel(timezone.now(), tick=False):
+        # One first, alone: the token's "last used" is written then, not by twelve at once.
+        assert Api(Client())("get", QUEUE, write_token).status_code == 200
+        codes = together(12, lambda i: Api(Client())("get", QUEUE, write_token).status_code)
+    assert sorted(codes) == [200] * 4 + [429] * 8
     cache.clear()
 
 

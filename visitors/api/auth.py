@@ -10,8 +10,9 @@ import datetime as dt
 
 from django.conf import settings
 from django.utils import timezone
+from django_ratelimit.core import get_usage
 from ninja.security import HttpBearer
-from ninja.throttling import SimpleRateThrottle
+from ninja.throttling import BaseThrottle
 
 from visitors.access import Membership, memberships_of
 from visitors.api.errors import ApiError
@@ -40,22 +41,33 @@ class TokenAuth(HttpBearer):
         return found
 
 
-class TokenThrottle(SimpleRateThrottle):
-    """RATELIMIT_API requests per token, counted in the cache (Redis in production)."""
-
-    def __init__(self) -> None:
-        super().__init__(rate="600/m")  # replaced by RATELIMIT_API at each request
+class TokenThrottle(BaseThrottle):
+    """RATELIMIT_API requests per token and window, counted like every other limit here: one
+    counter in the cache (Redis in production), raised atomically (django-ratelimit's add and
+    incr). Ten requests at once cannot all take the last place, and a count costs the same at any
+    rate. (ninja's SimpleRateThrottle keeps every request's time in one cached list, read and
+    written back whole: it grows with the rate, and two requests at once each write their own.)
+    """
 
     def allow_request(self, request) -> bool:
-        if not settings.RATELIMIT_ENABLE:
-            return True
-        self.rate = settings.RATELIMIT_API
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request)
-
-    def get_cache_key(self, request) -> str | None:
         token = getattr(request, "auth", None)
-        return f"throttle_api_token_{token.pk}" if token is not None else None
+        if token is None:
+            return True
+        usage = get_usage(
+            request, group="api:token", key=_token_key, rate=settings.RATELIMIT_API,
+            increment=True,
+        )  # fmt: skip
+        if usage is None:  # RATELIMIT_ENABLE off
+            return True
+        request.api_retry_after = max(usage["time_left"], 1)
+        return not usage["should_limit"]
+
+    def wait(self) -> float | None:
+        return None  # Retry-After is set by the API's handler for Throttled (request-local)
+
+
+def _token_key(group: str, request) -> str:
+    return str(request.auth.pk)
 
 
 def office_access(request, slug: str, *, roles=None) -> tuple[Office, Membership]:

@@ -118,7 +118,10 @@ def install(api) -> None:
 
     @api.exception_handler(Throttled)
     def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
-        return respond(request, 429, "Too many requests for this token; slow down.")
+        response = respond(request, 429, "Too many requests for this token; slow down.")
+        # Seconds until this token's window turns (TokenThrottle keeps them on the request).
+        response["Retry-After"] = str(getattr(request, "api_retry_after", 60))
+        return response
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
