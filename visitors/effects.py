@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, TextChoices
 
+from frontdesk import db
 from visitors import polling, reminders, selectors, webhooks
 from visitors.offices.models import Office
 from visitors.people.models import AuditAction, AuditEvent
@@ -101,13 +102,15 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
         webhooks.emit(
             WEBHOOK_EVENTS[event], office_id=visit.office_id, data=webhooks.visit_data(visit)
         )
-    AuditEvent.objects.create(
-        user=by if getattr(by, "is_authenticated", False) else None,
-        office_id=visit.office_id,
-        visitor_id=visit.visitor_id,
-        visit_id=visit.pk,
-        action=AuditAction.CHANGE,
-        what=(what or f"visit {event.value}")[:120],
+    db.insert(
+        AuditEvent(
+            user=by if getattr(by, "is_authenticated", False) else None,
+            office_id=visit.office_id,
+            visitor_id=visit.visitor_id,
+            visit_id=visit.pk,
+            action=AuditAction.CHANGE,
+            what=(what or f"visit {event.value}")[:120],
+        )
     )
     # Last: moving the version locks the office's row until the commit, and every change at
     # the office waits for that lock; the shorter it is held, the more changes a second.

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from frontdesk import db
 from visitors.offices.models import Language, Office
 from visitors.people.recognition import normalise_name, phone_digits, visitor_keys
 
@@ -81,7 +82,10 @@ class Visitor(models.Model):
             derived = {"first_key", "last_key", "phone_last4"}
             kwargs["update_fields"] = set(update_fields) | derived
         adding = self._state.adding
-        super().save(*args, **kwargs)
+        if adding and self.pk is None and not args and not kwargs:
+            db.insert(self)  # a new record (every newcomer's check-in): one INSERT, as save()'s
+        else:
+            super().save(*args, **kwargs)
         # The key rows carry the names' keys and the second factors (phone digits, birthday).
         if adding:
             VisitorNameKey.objects.bulk_create(VisitorNameKey.rows_for(self))  # none to replace
