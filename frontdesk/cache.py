@@ -15,6 +15,7 @@ forgotten when Redis returns: counters start again, polls ask the database once,
 ``degraded()`` tells /healthz that the stand-in is in use.
 """
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.signals import request_finished, request_started
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -109,21 +111,44 @@ class ResilientRedisCache(RedisCache):
                 return answer
         return getattr(self.stand_in, name)(*args, **kwargs)
 
+    def prefetch(self, keys) -> None:
+        """Read ``keys`` in one round trip: this thread's next ``get`` of each (in this request)
+        is answered from what was read, once; any write of a key drops it first. For a request
+        that knows which several keys it will read one after the other (an API check-in: its
+        office, the office's reasons, wait-estimate inputs and webhook subscriptions)."""
+        keys = list(keys)
+        found = self.get_many(keys)
+        memo = _prefetched.__dict__.setdefault("values", {})
+        for key in keys:
+            memo[key] = found.get(key, _MISSING)
+
+    def _drop(self, key) -> None:
+        memo = _prefetched.__dict__.get("values")
+        if memo:
+            memo.pop(key, None)
+
     # Every operation Frontdesk and its libraries use goes through _either.
-    def add(self, *args, **kwargs):
-        return self._either("add", *args, **kwargs)
+    def add(self, key, *args, **kwargs):
+        self._drop(key)
+        return self._either("add", key, *args, **kwargs)
 
-    def get(self, *args, **kwargs):
-        return self._either("get", *args, **kwargs)
+    def get(self, key, default=None, version=None):
+        memo = _prefetched.__dict__.get("values")
+        if memo and version is None and key in memo:
+            value = memo.pop(key)
+            return default if value is _MISSING else value
+        return self._either("get", key, default, version)
 
-    def set(self, *args, **kwargs):
-        return self._either("set", *args, **kwargs)
+    def set(self, key, *args, **kwargs):
+        self._drop(key)
+        return self._either("set", key, *args, **kwargs)
 
-    def touch(self, *args, **kwargs):
-        return self._either("touch", *args, **kwargs)
+    def touch(self, key, *args, **kwargs):
+        return self._either("touch", key, *args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        return self._either("delete", *args, **kwargs)
+    def delete(self, key, *args, **kwargs):
+        self._drop(key)
+        return self._either("delete", key, *args, **kwargs)
 
     def get_many(self, *args, **kwargs):
         return self._either("get_many", *args, **kwargs)
@@ -131,16 +156,23 @@ class ResilientRedisCache(RedisCache):
     def has_key(self, *args, **kwargs):
         return self._either("has_key", *args, **kwargs)
 
-    def incr(self, *args, **kwargs):
-        return self._either("incr", *args, **kwargs)
+    def incr(self, key, *args, **kwargs):
+        self._drop(key)
+        return self._either("incr", key, *args, **kwargs)
 
-    def set_many(self, *args, **kwargs):
-        return self._either("set_many", *args, **kwargs)
+    def set_many(self, data, *args, **kwargs):
+        for key in data:
+            self._drop(key)
+        return self._either("set_many", data, *args, **kwargs)
 
-    def delete_many(self, *args, **kwargs):
-        return self._either("delete_many", *args, **kwargs)
+    def delete_many(self, keys, *args, **kwargs):
+        keys = list(keys)
+        for key in keys:
+            self._drop(key)
+        return self._either("delete_many", keys, *args, **kwargs)
 
     def clear(self, *args, **kwargs):
+        forget_prefetched()
         return self._either("clear", *args, **kwargs)
 
     def reach(self) -> None:
@@ -151,6 +183,32 @@ class ResilientRedisCache(RedisCache):
             _mark_down(error)
             raise
         _mark_up()
+
+
+# What ResilientRedisCache.prefetch read, per thread, until used or the request ends.
+_prefetched = threading.local()
+_MISSING = object()
+
+
+def forget_prefetched(**kwargs) -> None:
+    """Drop what was prefetched and not used (connected to request_started and _finished)."""
+    _prefetched.__dict__.pop("values", None)
+
+
+request_started.connect(forget_prefetched, dispatch_uid="cache-prefetched-started")
+request_finished.connect(forget_prefetched, dispatch_uid="cache-prefetched-finished")
+
+
+def prefetch(keys) -> None:
+    """Read ``keys`` from the default cache in one round trip for this request's next ``get``
+    of each (see ResilientRedisCache.prefetch). A cache that cannot, or a failure: nothing is
+    read ahead, and each ``get`` asks for itself."""
+    from django.core.cache import cache
+
+    ahead = getattr(cache, "prefetch", None)
+    if ahead is not None:
+        with contextlib.suppress(Exception):
+            ahead(keys)
 
 
 def forget(keys, *, what: str) -> None:

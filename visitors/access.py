@@ -63,7 +63,7 @@ class Membership(NamedTuple):
     name: str
 
 
-def _memberships_key(user_id) -> str:
+def memberships_key(user_id) -> str:
     return f"staff-memberships:{user_id}"
 
 
@@ -73,7 +73,7 @@ def memberships_of(user) -> dict[int, Membership]:
         return {}
     found = None
     with contextlib.suppress(Exception):  # no cache: read the rows
-        found = cache.get(_memberships_key(user.pk))
+        found = cache.get(memberships_key(user.pk))
     if found is None:
         rows = (
             StaffMembership.objects.filter(user_id=user.pk, is_active=True)
@@ -82,13 +82,13 @@ def memberships_of(user) -> dict[int, Membership]:
         )
         found = {row[0]: Membership(*row) for row in rows}
         with contextlib.suppress(Exception):
-            cache.set(_memberships_key(user.pk), found, MEMBERSHIP_SECONDS)
+            cache.set(memberships_key(user.pk), found, MEMBERSHIP_SECONDS)
     return found
 
 
 def _forget_memberships(user_ids) -> None:
     try:
-        cache.delete_many([_memberships_key(pk) for pk in user_ids])
+        cache.delete_many([memberships_key(pk) for pk in user_ids])
     except Exception:  # noqa: BLE001 — they expire by themselves within MEMBERSHIP_SECONDS
         logger.warning("cache unavailable; cached memberships not forgotten")
 

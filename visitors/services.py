@@ -28,6 +28,7 @@ from visitors.offices.models import (
     ReasonForVisit,
     ReferralPartner,
     active_reasons,
+    reasons_key,
 )
 from visitors.people.models import (
     AuditAction,
@@ -37,7 +38,7 @@ from visitors.people.models import (
     Visitor,
     VisitorMerge,
 )
-from visitors.selectors import queue_waiting, wait_estimate
+from visitors.selectors import estimate_inputs_key, queue_waiting, wait_estimate
 from visitors.visits import lifecycle
 from visitors.visits.lifecycle import ACTIVE_STATUSES, Action, Stage, Status, TransitionNotAllowed
 from visitors.visits.models import (
@@ -49,6 +50,7 @@ from visitors.visits.models import (
     TicketCounter,
     Visit,
 )
+from visitors.webhooks import subscriptions_key
 
 
 class AlreadyWaiting(Exception):
@@ -245,6 +247,13 @@ def visits_close_stale(*, now: dt.datetime | None = None) -> int:
                 continue  # moved on meanwhile
             closed += 1
     return closed
+
+
+def check_in_cache_keys(office_id: int) -> list[str]:
+    """What a check-in at the office reads from the cache (after its office): the reasons
+    offered, the wait estimate's inputs and the webhook subscriptions, for a caller to read
+    ahead in one round trip (``frontdesk.cache.prefetch``)."""
+    return [reasons_key(office_id), estimate_inputs_key(office_id), subscriptions_key(office_id)]
 
 
 @dataclass

@@ -154,7 +154,7 @@ def reminder_data(reminder: Reminder) -> dict:
 SUBSCRIPTIONS_SECONDS = 60
 
 
-def _subscriptions_key(office_id: int) -> str:
+def subscriptions_key(office_id: int) -> str:
     return f"webhook-subscriptions:{office_id}"
 
 
@@ -162,7 +162,7 @@ def _active_subscriptions(office_id: int) -> list[tuple[int, list]]:
     """(id, events) of the office's active subscriptions."""
     found = None
     with contextlib.suppress(Exception):  # no cache: ask the database
-        found = cache.get(_subscriptions_key(office_id))
+        found = cache.get(subscriptions_key(office_id))
     if found is None:
         found = list(
             WebhookSubscription.objects.filter(office_id=office_id, is_active=True)
@@ -170,13 +170,13 @@ def _active_subscriptions(office_id: int) -> list[tuple[int, list]]:
             .values_list("pk", "events")
         )
         with contextlib.suppress(Exception):
-            cache.set(_subscriptions_key(office_id), found, SUBSCRIPTIONS_SECONDS)
+            cache.set(subscriptions_key(office_id), found, SUBSCRIPTIONS_SECONDS)
     return found
 
 
 def _forget_subscriptions(office_id: int) -> None:
     try:
-        cache.delete(_subscriptions_key(office_id))
+        cache.delete(subscriptions_key(office_id))
     except Exception:  # noqa: BLE001 — it expires by itself within SUBSCRIPTIONS_SECONDS
         logger.warning("cache unavailable; webhook subscriptions of %s not forgotten", office_id)
 

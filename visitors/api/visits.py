@@ -109,7 +109,7 @@ def _invalid(*forms_and_renames) -> None:
     "request; 409 when the visitor is already in line here.",
 )
 def check_in(request, office: OfficeSlug, payload: CheckInIn):
-    office, _membership = office_access(request, office)
+    office, _membership = office_access(request, office, ahead=services.check_in_cache_keys)
     visitor = None
     if payload.visitor_id is not None:
         visitor = access.visitor_for_check_in(office, payload.visitor_id)

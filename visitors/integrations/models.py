@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from frontdesk.cache import Recently, forget
+from frontdesk.cache import Recently, forget, prefetch
 from visitors.offices.models import Office
 
 
@@ -38,11 +38,11 @@ TOUCH_SECONDS = 60
 _USED_HERE = Recently(TOUCH_SECONDS)
 
 
-def _token_key(token_hash: str) -> str:
+def token_key(token_hash: str) -> str:
     return f"api-token:{token_hash}"
 
 
-def _office_key(slug: str) -> str:
+def office_key(slug: str) -> str:
     return f"api-office:{slug}"
 
 
@@ -51,7 +51,7 @@ def _forget(keys) -> None:
 
 
 def forget_tokens(hashes) -> None:
-    _forget(_token_key(h) for h in hashes)
+    _forget(token_key(h) for h in hashes)
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -120,15 +120,18 @@ class ApiToken(models.Model):
         return token, raw
 
     @classmethod
-    def find_active(cls, raw: str) -> "ApiToken | None":
+    def find_active(cls, raw: str, *, office_slug: str | None = None) -> "ApiToken | None":
         """The active token, with its maker and ``office_ids`` (cached briefly, forgotten on
-        any change; a token not found is not remembered)."""
+        any change; a token not found is not remembered). ``office_slug``: the office the
+        request names, whose cached copy (``office()``) is read in the same round trip."""
         if not raw or len(raw) > 100:
             return None
         token_hash = cls.hash_token(raw)
+        if office_slug:
+            prefetch([token_key(token_hash), office_key(office_slug)])
         found = None
         with contextlib.suppress(Exception):  # no cache: read the row
-            found = cache.get(_token_key(token_hash))
+            found = cache.get(token_key(token_hash))
         if found is not None:
             return found
         found = (
@@ -140,7 +143,7 @@ class ApiToken(models.Model):
         if found is not None:
             found.office_ids = frozenset(found.offices.values_list("pk", flat=True))
             with contextlib.suppress(Exception):
-                cache.set(_token_key(token_hash), found, API_CACHE_SECONDS)
+                cache.set(token_key(token_hash), found, API_CACHE_SECONDS)
         return found
 
     def office(self, slug: str) -> Office | None:
@@ -150,12 +153,12 @@ class ApiToken(models.Model):
             self.office_ids = frozenset(self.offices.values_list("pk", flat=True))
         found = None
         with contextlib.suppress(Exception):
-            found = cache.get(_office_key(slug))
+            found = cache.get(office_key(slug))
         if found is None or found.slug != slug or found.pk not in self.office_ids:
             found = Office.objects.filter(slug=slug).first()
             if found is not None:
                 with contextlib.suppress(Exception):
-                    cache.set(_office_key(slug), found, API_CACHE_SECONDS)
+                    cache.set(office_key(slug), found, API_CACHE_SECONDS)
         return found if found is not None and found.pk in self.office_ids else None
 
     def touch(self, now) -> None:
@@ -202,13 +205,13 @@ def _office_saving(sender, instance, update_fields=None, **kwargs) -> None:
     # against itself).
     old = Office.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
     if old and old != instance.slug:
-        _forget([_office_key(old)])
+        _forget([office_key(old)])
 
 
 @receiver(post_save, sender=Office, dispatch_uid="api-office-saved")
 @receiver(post_delete, sender=Office, dispatch_uid="api-office-deleted")
 def _office_changed(sender, instance, **kwargs) -> None:
-    _forget([_office_key(instance.slug)])
+    _forget([office_key(instance.slug)])
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="api-token-maker-saved")

@@ -631,7 +631,7 @@ class DevicePairing(models.Model):
 REASONS_CACHE_SECONDS = 300
 
 
-def _reasons_key(office_id: int) -> str:
+def reasons_key(office_id: int) -> str:
     return f"office-reasons:{office_id}"
 
 
@@ -639,16 +639,16 @@ def active_reasons(office: Office) -> list[ReasonForVisit]:
     """The office's active reasons, in their order (closed today or not: callers tell)."""
     found = None
     with contextlib.suppress(Exception):  # no cache: read them
-        found = cache.get(_reasons_key(office.pk))
+        found = cache.get(reasons_key(office.pk))
     if found is None:
         found = list(ReasonForVisit.objects.filter(office=office, is_active=True))
         with contextlib.suppress(Exception):
-            cache.set(_reasons_key(office.pk), found, REASONS_CACHE_SECONDS)
+            cache.set(reasons_key(office.pk), found, REASONS_CACHE_SECONDS)
     return found
 
 
 def forget_reasons(office_ids) -> None:
-    forget([_reasons_key(pk) for pk in set(office_ids)], what="reasons")
+    forget([reasons_key(pk) for pk in set(office_ids)], what="reasons")
 
 
 @receiver(post_save, sender=ReasonForVisit, dispatch_uid="office-reason-saved")
