@@ -11,7 +11,8 @@ docs/performance.md. It sets up the same office as bench_http.py in a database o
   each request timed;
 - ``kiosk_returning``: the same for returning visitors found by name and phone digits, as
   the benchmark's kiosk plays them (identify then finish);
-- ``api_check_in``: ``POST /api/v1/visits/`` with an API key.
+- ``api_check_in``: ``POST /api/v1/offices/<slug>/check-ins`` with an API key, a new visitor
+  each round.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fd REDIS_URL=redis://127.0.0.1:6379/9 \\
       .venv/bin/python benchmarks/profile_hot.py [names…] [--rounds N] [--profile FILE]
