@@ -35,6 +35,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from frontdesk import ratelimits
+from frontdesk.cache import prefetch
 from frontdesk.ratelimits import rate
 from visitors import conversations, remote, selectors, services
 from visitors.forms import (
@@ -375,6 +376,7 @@ def _step_reasons(request, office, flow):
 
 
 def _step_contact(request, office, flow):
+    prefetch(services.check_in_cache_keys(office.pk))  # what the check-in reads, in one trip
     form = ContactForm(request.POST)
     if not form.is_valid():
         return _contact_screen(request, office, flow, form, status=422)
@@ -383,6 +385,7 @@ def _step_contact(request, office, flow):
 
 def _step_finish(request, office, flow):
     """Reasons and contact, in one request: check them in, or show what to fix."""
+    prefetch(services.check_in_cache_keys(office.pk))  # what the check-in reads, in one trip
     reasons = ReasonsForm(request.POST, office=office, day=office.local_date())
     contact = ContactForm(request.POST)
     reasons_ok, contact_ok = reasons.is_valid(), contact.is_valid()
