@@ -7,6 +7,9 @@ list and SQL are made once per model, and each call only asks every field for it
 ``save()`` would (``pre_save`` with ``add=True``, then ``get_db_prep_save``), so auto-now times,
 defaults and the fields' own conversions are the ORM's own.
 
+``insert_rows`` does the same for a few rows of one model (a visit's reasons, a new visitor's name
+keys) in one multi-row INSERT.
+
 It is for models that nothing listens to (no ``pre_save``/``post_save`` receivers: it sends no
 signals) and whose only column the database fills in is the primary key; a value that is an
 expression (``db_default`` with no Python default, ``F()``) falls back to ``save()``.
@@ -58,3 +61,45 @@ def insert(instance: Model) -> Model:
     instance._state.adding = False
     instance._state.db = alias
     return instance
+
+
+@cache
+def _rows_statement(model: type[Model], alias: str, count: int) -> tuple[str, tuple]:
+    quote = connections[alias].ops.quote_name
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * count)}"
+    return sql, fields
+
+
+# A few rows (a visit's reasons, a new visitor's name keys): more go through bulk_create.
+ROWS_AT_ONCE = 20
+
+
+def insert_rows(rows) -> None:
+    """Write a few new rows of one model in one INSERT, as ``bulk_create`` would, without
+    reading their ids back (they are left unset). Same terms as ``insert``."""
+    rows = list(rows)
+    if not rows:
+        return
+    model: type[Model] = type(rows[0])
+    alias = router.db_for_write(model, instance=rows[0])
+    connection = connections[alias]
+    if len(rows) > ROWS_AT_ONCE or any(type(row) is not model for row in rows):
+        model._default_manager.using(alias).bulk_create(rows)
+        return
+    sql, fields = _rows_statement(model, alias, len(rows))
+    values = []
+    for row in rows:
+        for field in fields:
+            value = field.pre_save(row, True)
+            if hasattr(value, "resolve_expression"):
+                model._default_manager.using(alias).bulk_create(rows)
+                return
+            values.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+    for row in rows:
+        row._state.adding = False
+        row._state.db = alias

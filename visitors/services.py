@@ -199,7 +199,7 @@ def visit_check_in(
             if quote:
                 visit.wait_estimate = estimate  # the ticket screen shows the same figures
             # A new visit has no reasons yet: one INSERT for all of them.
-            Visit.reasons.through.objects.bulk_create(
+            db.insert_rows(
                 Visit.reasons.through(visit_id=visit.pk, reasonforvisit_id=reason.pk)
                 for reason in reasons
             )

@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from frontdesk import db
-from tests.factories import VisitorFactory
+from tests.factories import ReasonFactory, VisitorFactory
 from visitors.people.models import AuditAction, AuditEvent, Visitor, VisitorNameKey
 from visitors.visits.models import Source, Visit
 
@@ -84,3 +84,24 @@ def test_a_row_that_breaks_a_constraint_is_refused_and_nothing_is_written(office
     with pytest.raises(IntegrityError), transaction.atomic():
         db.insert(_visit(office, VisitorFactory(), 1))  # the same ticket code that day
     assert Visit.objects.filter(office=office).count() == 1
+
+
+def test_a_visit_s_reasons_go_in_as_one_statement_and_read_back(office):
+    visit = db.insert(_visit(office, VisitorFactory(), 1))
+    reasons = [ReasonFactory(office=office) for _ in range(3)]
+    through = Visit.reasons.through
+    with CaptureQueriesContext(connection) as queries:
+        db.insert_rows(through(visit_id=visit.pk, reasonforvisit_id=r.pk) for r in reasons)
+        db.insert_rows([])  # nothing to write: no statement
+    assert len(queries) == 1
+    assert set(visit.reasons.values_list("pk", flat=True)) == {r.pk for r in reasons}
+
+
+def test_many_rows_are_written_as_bulk_create_writes_them():
+    visitors = [VisitorFactory() for _ in range(db.ROWS_AT_ONCE + 5)]
+    rows = [
+        VisitorNameKey(visitor_id=v.pk, key=f"zz{n}", phone_last4="", birth_month_day=None)
+        for n, v in enumerate(visitors)
+    ]
+    db.insert_rows(rows)
+    assert VisitorNameKey.objects.filter(key__startswith="zz").count() == len(visitors)

@@ -88,7 +88,7 @@ class Visitor(models.Model):
             super().save(*args, **kwargs)
         # The key rows carry the names' keys and the second factors (phone digits, birthday).
         if adding:
-            VisitorNameKey.objects.bulk_create(VisitorNameKey.rows_for(self))  # none to replace
+            db.insert_rows(VisitorNameKey.rows_for(self))  # none to replace
         elif update_fields is None or VisitorNameKey.SOURCE_FIELDS & set(update_fields):
             VisitorNameKey.rebuild([self])
 
