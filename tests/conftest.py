@@ -19,6 +19,17 @@ from visitors.offices.models import StaffRole
 
 PASSWORD = "correct horse battery staple"
 
+# The production cache pointed at a stopped Redis: nothing listens on port 1, so every call is
+# refused at once, as by a Redis that stopped, and the local stand-in answers
+# (frontdesk/cache.py).
+STOPPED_REDIS = {
+    "default": {
+        "BACKEND": "frontdesk.cache.ResilientRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
 
 @pytest.fixture
 def office(db):

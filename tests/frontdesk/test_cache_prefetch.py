@@ -10,14 +10,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished
 
 from frontdesk.cache import prefetch
-
-STOPPED_REDIS = {
-    "default": {
-        "BACKEND": "frontdesk.cache.ResilientRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-    }
-}
+from tests.conftest import STOPPED_REDIS
 
 
 @pytest.fixture

@@ -8,21 +8,13 @@ poll are what used to answer 500.
 import pytest
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, STOPPED_REDIS
 from tests.factories import ReasonFactory, VisitFactory
 from tests.kiosk.conftest import Tablet
 from visitors.integrations.models import ApiToken
 from visitors.offices.models import KioskLink
 from visitors.views.kiosk import KIOSK_COOKIE
 from visitors.visits.models import Visit
-
-STOPPED_REDIS = {
-    "default": {
-        "BACKEND": "frontdesk.cache.ResilientRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-    }
-}
 
 
 @pytest.fixture

@@ -9,22 +9,14 @@ import pytest
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.conftest import STOPPED_REDIS
 from tests.factories import MembershipFactory, UserFactory, VisitFactory, VisitorFactory
 from visitors.integrations.models import ApiToken, WebhookDelivery, WebhookSubscription
 from visitors.messaging.models import Reminder
 from visitors.offices.models import StaffRole
 from visitors.visits.models import Visit
 
-# Nothing listens on port 1: every cache call fails the way a stopped Redis does, and the
-# production backend answers from its local stand-in (frontdesk/cache.py) — sessions, read from
-# the cache, depend on that.
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "frontdesk.cache.ResilientRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }
-}
+DEAD_REDIS = STOPPED_REDIS  # sessions, read from the cache, depend on its stand-in
 
 
 @pytest.fixture
