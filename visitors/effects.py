@@ -21,7 +21,7 @@ import logging
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, TextChoices
+from django.db.models import TextChoices
 
 from frontdesk import db
 from visitors import polling, reminders, selectors, webhooks
@@ -121,7 +121,7 @@ def visit_changed(visit: Visit, event: Event, *, by=None, what: str = "") -> Non
 
 def queue_moved(office_id: int) -> None:
     """Move the office's queue version now; forget the cached copy once that commits."""
-    Office.objects.filter(pk=office_id).update(queue_version=F("queue_version") + 1)
+    db.increment(Office, office_id, "queue_version")  # update(F() + 1), compiled once
     transaction.on_commit(lambda: polling.forget_version_now(office_id), robust=True)
 
 

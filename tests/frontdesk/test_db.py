@@ -8,7 +8,8 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from frontdesk import db
-from tests.factories import ReasonFactory, VisitorFactory
+from tests.factories import OfficeFactory, ReasonFactory, VisitorFactory
+from visitors.offices.models import Office
 from visitors.people.models import AuditAction, AuditEvent, Visitor, VisitorNameKey
 from visitors.visits.models import Source, Visit
 
@@ -105,3 +106,18 @@ def test_many_rows_are_written_as_bulk_create_writes_them():
     ]
     db.insert_rows(rows)
     assert VisitorNameKey.objects.filter(key__startswith="zz").count() == len(visitors)
+
+
+def test_increment_adds_to_one_row_s_counter_in_one_statement(office):
+    other = OfficeFactory(name="Elsewhere", slug="elsewhere")
+    before, other_before = office.queue_version, other.queue_version
+    with CaptureQueriesContext(connection) as queries:
+        changed = db.increment(Office, office.pk, "queue_version")
+        db.increment(Office, office.pk, "queue_version", by=2)
+    assert changed == 1
+    assert len(queries) == 2 and queries[0]["sql"].startswith("UPDATE")
+    office.refresh_from_db()
+    other.refresh_from_db()
+    assert office.queue_version == before + 3
+    assert other.queue_version == other_before  # only the row asked for
+    assert db.increment(Office, 10**9, "queue_version") == 0  # no such row: nothing changed
