@@ -12,7 +12,9 @@ docs/performance.md. It sets up the same office as bench_http.py in a database o
 - ``kiosk_returning``: the same for returning visitors found by name and phone digits, as
   the benchmark's kiosk plays them (identify then finish);
 - ``api_check_in``: ``POST /api/v1/offices/<slug>/check-ins`` with an API key, a new visitor
-  each round.
+  each round;
+- ``api_floor``: the same request refused by the API's schema (422): the token, the throttle,
+  ninja and the middleware, without the check-in.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fd REDIS_URL=redis://127.0.0.1:6379/9 \\
       .venv/bin/python benchmarks/profile_hot.py [names…] [--rounds N] [--profile FILE]
@@ -83,7 +85,8 @@ class Timer:
 
 def main():
     parser = argparse.ArgumentParser()
-    everything = ["livez", "console_page", "call_next", "kiosk", "kiosk_returning", "api_check_in"]
+    everything = ["livez", "console_page", "call_next", "kiosk", "kiosk_returning", "api_check_in",
+                  "api_floor"]  # fmt: skip
     parser.add_argument("names", nargs="*", default=everything)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--profile")
@@ -175,6 +178,15 @@ def main():
                 ),  # fmt: skip
             )
             assert response.status_code == 201, (response.status_code, response.content[:300])
+    if "api_floor" in args.names:  # the API's own floor: a check-in refused by its schema
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {_api_key(office)}")
+        url = f"/api/v1/offices/{office.slug}/check-ins"
+        for _ in range(args.rounds):
+            response = timer(
+                "api_floor",
+                lambda: api.post(url, {"reason_ids": "x"}, content_type="application/json"),
+            )
+            assert response.status_code == 422, response.status_code
     timer.report()
     if profiler:
         profiler.dump_stats(args.profile)

@@ -109,12 +109,36 @@ class SecondFactorForm(forms.Form):
         return data
 
 
+class _ChoicesWhenDrawn(forms.models.ModelChoiceIterator):
+    """The field's choices, its queryset read when they are drawn (Django's iterator reads
+    it when made, with the form)."""
+
+    def __init__(self, field):
+        self.field = field
+
+    @property
+    def queryset(self):
+        return self.field.queryset
+
+
 class OfferedReasonsField(forms.ModelMultipleChoiceField):
     """Reasons checked against a list the caller already has (``offered``: a callable, for the
     office's active reasons from the cache), not a query per form; the same answers and errors
     as the model field's, the chosen ones in the list's order."""
 
     offered = None
+    # A callable making the queryset (for drawing the choices, or checking without
+    # ``offered``), called the first time it is asked for: a form only validated — the API's,
+    # a kiosk step's — then compiles no query it does not run.
+    queryset_for = None
+
+    def _get_queryset(self):
+        if self._queryset is None and self.queryset_for is not None:
+            self._queryset = self.queryset_for()
+        return self._queryset
+
+    queryset = property(_get_queryset, forms.ModelMultipleChoiceField._set_queryset)
+    iterator = _ChoicesWhenDrawn
 
     def _check_values(self, value):
         if self.offered is None:
@@ -142,7 +166,7 @@ class OfferedReasonsField(forms.ModelMultipleChoiceField):
 
 class ReasonsForm(forms.Form):
     reasons = OfferedReasonsField(
-        queryset=ReasonForVisit.objects.none(),
+        queryset=None,  # made per form, when first needed
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -158,10 +182,12 @@ class ReasonsForm(forms.Form):
 
     def __init__(self, *args, office, day, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reasons"].queryset = ReasonForVisit.objects.filter(
+        field = self.fields["reasons"]
+        field.queryset_for = lambda: ReasonForVisit.objects.filter(
             office=office, is_active=True
         ).exclude(closed_on=day)
-        self.fields["reasons"].offered = lambda: [
+        field.widget.choices = field.choices  # this form's field's, drawn from its queryset
+        field.offered = lambda: [
             reason for reason in active_reasons(office) if reason.closed_on != day
         ]
 
