@@ -62,3 +62,12 @@ def test_ten_counts_at_once_each_get_their_own_number(redis_cache):
     with ThreadPoolExecutor(max_workers=10) as pool:
         numbers = list(pool.map(lambda _n: cache.incr("together"), range(10)))
     assert sorted(numbers) == list(range(1, 11))
+
+
+def test_a_restarted_redis_that_lost_the_script_still_counts(redis_cache):
+    cache, sent = redis_cache
+    cache.add("count", 1, 60)
+    assert cache.incr("count") == 2
+    if REAL:  # as after a restart: the server no longer knows the script
+        Redis.from_url(django_settings.REDIS_URL).script_flush()
+    assert cache.incr("count") == 3
