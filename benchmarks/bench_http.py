@@ -19,6 +19,7 @@ Prints one line per figure, each with its ratio to the ceiling's throughput:
   BENCH kiosk_checkin db=… load=rate target_per_s=50 … checkins_per_s=…  (every kiosk request)
   BENCH remote_join db=… load=rate target_per_s=50 … joins_per_s=…  (public page + join's requests)
   BENCH api_check_in db=… load=saturate users=32 …    (POST …/check-ins, a new visitor each)
+  BENCH api_floor db=… load=saturate users=32 …       (the same POST refused by the schema: 422)
 
 ``ceiling`` is GET /livez: a minimal Django view on the same server, settings and middleware.
 The server is started like the Dockerfile's (``gunicorn frontdesk.wsgi --workers
@@ -242,6 +243,24 @@ def _wrk(port, path, *, headers=(), method="GET", body="", users=USERS, seconds=
     return report
 
 
+def _status(port, path, *, headers=(), method="GET", body="") -> int:
+    """The status one request gets (through nginx, as wrk's will)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=body.encode() or None, method=method
+    )
+    for header in headers:
+        name, value = header.split(": ", 1)
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
 def _wrk_kiosk(port, *, office, kiosks, returning, headers, seconds=SECONDS) -> dict:
     """``kiosks`` paired kiosks, each one wrk thread on one connection checking a visitor in
     every second (returning visitors first, by name and digits, then new ones); wrk's figures."""
@@ -451,6 +470,19 @@ def main():
             result = _wrk(port, f"/api/v1/offices/{office.slug}/check-ins", headers=api,
                           method="POST", body=body)  # fmt: skip
             _line("api_check_in", vendor, result, base, load="saturate", users=USERS)
+        if _wanted("api_floor"):
+            # The API's own floor: the same request, refused by its schema (422) once the token
+            # and the throttle have passed, before any check-in work. No API write can be
+            # faster than this through this stack.
+            api = [f"Authorization: Bearer {api_token}", "Content-Type: application/json"]
+            url = f"/api/v1/offices/{office.slug}/check-ins"
+            body = json.dumps({"reason_ids": "not a list"})
+            status = _status(port, url, headers=api, method="POST", body=body)
+            if status != 422:
+                raise SystemExit(f"api_floor: the refused check-in answered {status}, not 422")
+            result = _wrk(port, url, headers=api, method="POST", body=body)
+            result["failures"] = result["socket_errors"]  # every 422 is the answer asked for
+            _line("api_floor", vendor, result, base, load="saturate", users=USERS)
         _close_all(office)
     finally:
         proxy.terminate()
