@@ -31,6 +31,15 @@ STOPPED_REDIS = {
 }
 
 
+def production_cache(redis_url: str | None, prefix: str) -> dict:
+    """CACHES with the production cache class: the real Redis in the PostgreSQL + Redis suite
+    (``redis_url``), the stopped one above (its stand-in answering) otherwise."""
+    default = STOPPED_REDIS["default"] | {"KEY_PREFIX": prefix}
+    if redis_url:
+        default["LOCATION"] = redis_url
+    return {"default": default}
+
+
 @pytest.fixture
 def office(db):
     return OfficeFactory(name="Riverside Job Center", slug="riverside", time_zone="America/Chicago")

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from frontdesk.cache import ResilientRedisCache
+from tests.conftest import production_cache
 from tests.factories import ReasonFactory
 from tests.kiosk.conftest import Tablet
 from visitors.offices.models import KioskLink
@@ -23,14 +24,7 @@ pytestmark = pytest.mark.django_db
 def counted(settings, monkeypatch):
     """The production cache class: the real Redis in the PostgreSQL + Redis suite, a stopped
     one (its stand-in answering) otherwise; every call to it counted by operation."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "frontdesk.cache.ResilientRedisCache",
-            "LOCATION": settings.REDIS_URL or "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "round-trips-test",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
+    settings.CACHES = production_cache(settings.REDIS_URL, "round-trips-test")
     settings.RATELIMIT_ENABLE = True
     cache.clear()
     calls: Counter = Counter()

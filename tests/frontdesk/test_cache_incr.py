@@ -9,19 +9,14 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from redis import Redis
 
+from tests.conftest import production_cache
+
 REAL = bool(django_settings.REDIS_URL)
 
 
 @pytest.fixture
 def redis_cache(settings, monkeypatch):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "frontdesk.cache.ResilientRedisCache",
-            "LOCATION": settings.REDIS_URL or "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "incr-test",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
+    settings.CACHES = production_cache(settings.REDIS_URL, "incr-test")
     cache.clear()
     sent: list = []
     execute = Redis.execute_command
