@@ -148,19 +148,29 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker, results and cache; or the embedded defaults -------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Publishing fails fast when Redis is down (one quick retry, no long back-off): the rows a task
+# would send wait in the database for beat's sweepers, and a request that queued a task after
+# its commit must not hang on the broker (visitors.broker). Down means refusing connections or
+# hanging (a stopped server, a network that drops packets): without a read timeout a publish to
+# a hung Redis waits until gunicorn kills the worker, and the visitor sees an error for a
+# check-in that was saved. 2 s is above the worker's 1 s BRPOP, so an idle worker's poll is
+# never cut short.
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    # Publishing fails fast when Redis is down (one quick retry, no long back-off): the rows a
-    # task would send wait in the database for beat's sweepers, and a request that queued a
-    # task after its commit must not hang on the broker (visitors.broker).
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-        "max_retries": 1,
-        "interval_start": 0,
-        "interval_step": 0.2,
-        "interval_max": 0.2,
-        "socket_connect_timeout": 2,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
+    # The same bound on the results (/healthz waits for a worker's answer there); Celery's
+    # default read timeout is 120 s.
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 2
     CACHES = {
         "default": {
             # Redis, with a local-memory stand-in while Redis is down (frontdesk/cache.py).
