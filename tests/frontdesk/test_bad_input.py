@@ -43,6 +43,20 @@ def test_the_api_answers_a_nul_in_json_with_its_error_shape(client, office, cler
     assert not Visit.objects.exists()
 
 
+def test_the_api_answers_a_body_too_large_with_its_413_not_an_html_400(client, office, clerk):
+    """The NUL check reads the body first; a body over DATA_UPLOAD_MAX_MEMORY_SIZE is left for
+    the API to answer in its own shape (docs/api.md: 413 ``too_large``)."""
+    token = ApiToken.issue(name="CRM", offices=[office], scope="write", created_by=clerk)[1]
+    huge = '{"first_name": "Rosa", "last_name": "Parks", "reason_other": "' + "x" * 3_000_000
+    response = client.post(
+        f"/api/v1/offices/{office.slug}/check-ins", huge + '"}',
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert not Visit.objects.exists()
+
+
 @pytest.mark.parametrize(
     "query",
     [
