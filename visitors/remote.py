@@ -118,7 +118,10 @@ def remote_join(*, office: Office, proof: PhoneVerification, data: JoinRequest) 
     or services.AlreadyWaiting.
     """
     now = timezone.now()
-    made = Visit.objects.filter(checkin_token=proof.token).first()
+    try:
+        made = services.made_by_form(proof.token, office.pk)
+    except services.FormUsedElsewhere:
+        raise JoinRefused(_("This code was for another office. Start again here.")) from None
     if made is not None:
         made.replayed = True
         return made

@@ -61,6 +61,24 @@ class AlreadyWaiting(Exception):
         self.visit = visit
 
 
+class FormUsedElsewhere(Exception):
+    """This form's token (``checkin_token``) already made a visit at another office.
+
+    A token is unique across offices, so the form was sent to the wrong one: a client reusing
+    its idempotency key, a form's token copied from another office's page. Never answered with
+    that visit, which belongs to the other office; the caller refuses the request instead.
+    """
+
+
+def made_by_form(token: str, office_id: int) -> Visit | None:
+    """The visit this form's ``token`` already made at the office, or None; FormUsedElsewhere
+    when it made one at another office."""
+    made = Visit.objects.filter(checkin_token=token).first()
+    if made is not None and made.office_id != office_id:
+        raise FormUsedElsewhere(token)
+    return made
+
+
 class DuplicateSubmission(Exception):
     """This form (``checkin_token``) already made ``visit``: the caller answers with it.
 
@@ -131,7 +149,7 @@ def visit_check_in(
     quote = options.pop("quote", False)
     service_date = office.local_date(at)
     if checkin_token and not token_checked:
-        made = Visit.objects.filter(checkin_token=checkin_token).first()
+        made = made_by_form(checkin_token, office.pk)
         if made is not None:
             raise DuplicateSubmission(made)
     if not new_visitor and not callers_conflicts:
@@ -210,7 +228,7 @@ def visit_check_in(
             raise
         # A concurrent check-in of the same visitor (or the same form, twice) won the race.
         if checkin_token:
-            made = Visit.objects.filter(checkin_token=checkin_token).first()
+            made = made_by_form(checkin_token, office.pk)
             if made is not None:
                 raise DuplicateSubmission(made) from None
         existing = Visit.objects.filter(
@@ -291,10 +309,11 @@ def kiosk_check_in(
     idempotency key.
 
     A repeated ``token`` — also ten at once — makes no second visitor and no second visit: it
-    returns the first visit with ``replayed`` set. Raises AlreadyWaiting when the visitor
-    already has an active visit here. The token is not looked for first: a first submission
-    (nearly all of them) pays nothing for it. A repeat is found by the unique token on the visit
-    (or, for someone on record, as their active visit), its transaction rolled back whole.
+    returns the first visit with ``replayed`` set, and raises FormUsedElsewhere when that
+    visit is at another office. Raises AlreadyWaiting when the visitor already has an active
+    visit here. The token is not looked for first: a first submission (nearly all of them) pays
+    nothing for it. A repeat is found by the unique token on the visit (or, for someone on
+    record, as their active visit), its transaction rolled back whole.
 
     ``reasons``: the office's active reasons among ``data.reason_ids``, as the caller read them
     in this same request (a form's validation); otherwise they are read here. (Read here they
@@ -335,7 +354,7 @@ def kiosk_check_in(
         # Lost a race, and the transaction is rolled back (this handler is outside it, so it
         # may ask again): the same form, committed by a concurrent request after this one
         # began, or the same visitor checked in elsewhere meanwhile (the desk, a phone).
-        made = Visit.objects.filter(checkin_token=token).first()
+        made = made_by_form(token, office.pk)
         if made is not None:
             made.replayed = True
             return made

@@ -135,7 +135,10 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
         )
     names = name_form.cleaned_data if name_form is not None else {}
     contact = contact_form.cleaned_data
-    key = f"api:{request.auth.pk}:{payload.idempotency_key or secrets.token_urlsafe(18)}"
+    # A key is the client's, per token and office: the same key at two offices is two requests.
+    key = f"api:{request.auth.pk}:{office.pk}:" + (
+        payload.idempotency_key or secrets.token_urlsafe(18)
+    )
     reasons = list(reasons_form.cleaned_data["reasons"])
     try:
         visit = services.kiosk_check_in(
@@ -165,6 +168,9 @@ def check_in(request, office: OfficeSlug, payload: CheckInIn):
     except services.AlreadyWaiting as already:
         refuse(409, f"This visitor is already in line here as {already.visit.ticket_code} "
                f"(visit {already.visit.pk}).", code="already_waiting")  # fmt: skip
+    except services.FormUsedElsewhere:
+        refuse(409, "This idempotency_key was already used for a check-in at another office; "
+               "use a new key.", code="idempotency_key_reused")  # fmt: skip
     if visit.replayed:  # the earlier request's visit, as it is now
         return Status(200, _queued(_visit(office, visit.pk)))
     # Just made in this request: the row as written, its reasons as validated, the wait as

@@ -118,7 +118,7 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
             visit = services.kiosk_check_in(
                 office=office,
                 data=check_in_data,
-                token=f"desk:{token or secrets.token_urlsafe(18)}",
+                token=f"desk:{office.pk}:{token or secrets.token_urlsafe(18)}",
                 source=Source.DESK,
                 by=request.user,
             )
@@ -131,6 +131,11 @@ def check_in(request: HttpRequest, slug: str) -> HttpResponse:
             messages.info(
                 request, _("%(name)s is already in line as %(ticket)s.")
                 % {"name": visitor.display_name, "ticket": already.visit.ticket_code},
+            )  # fmt: skip
+        except services.FormUsedElsewhere:
+            messages.error(
+                request, _("This check-in form was already used. Nobody was checked in; please "
+                           "fill it in again.")
             )  # fmt: skip
         return redirect("desk:visitors", slug=office.slug)
     context = {

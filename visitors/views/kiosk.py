@@ -427,6 +427,8 @@ def _check_in(request, office, flow, data, reasons=None):
         )
     except services.AlreadyWaiting as already:
         return _ticket_screen(request, office, already.visit, already=True)
+    except services.FormUsedElsewhere:  # a flow is made per office: only if tampered with
+        return _welcome(request, office)
     return _ticket_screen(request, office, visit, already=False)
 
 
