@@ -3,6 +3,7 @@ subscribes and again at each send, on the addresses the host resolves to then; a
 log keeps the receiver's status, never its body."""
 
 import http.server
+import re
 import socket
 import ssl
 import threading
@@ -65,6 +66,13 @@ class FakeNetwork:
         with sock:
             data = b""
             while b"\r\n\r\n" not in data and (chunk := sock.recv(65536)):
+                data += chunk
+            # The whole body too, before answering and closing: a receiver that hangs up while
+            # the client still sends its body makes a broken pipe (seen on a loaded machine).
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            while length and len(body) < int(length.group(1)) and (chunk := sock.recv(65536)):
+                body += chunk
                 data += chunk
             if data:  # an https client that gave up at the handshake sent nothing
                 self.requests.append(data)
