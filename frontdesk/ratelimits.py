@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit import ALL
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 from django_ratelimit.decorators import ratelimit
 from django_ratelimit.exceptions import Ratelimited
 
@@ -37,6 +37,18 @@ def count(
         request, group=group, key=key, rate=rate(name), method=method, increment=True
     ):
         raise Ratelimited()
+
+
+def used_up(request, *, group: str, key: str, name: str) -> bool:
+    """Whether ``key``'s bucket in ``group`` is full at ``settings.<name>``, without counting
+    this request (False while RATELIMIT_ENABLE is off)."""
+    usage = get_usage(request, group=group, key=lambda _g, _r: key, rate=rate(name))
+    return usage is not None and usage["count"] >= usage["limit"]
+
+
+def add(request, *, group: str, key: str, name: str) -> None:
+    """Count one in ``key``'s bucket in ``group`` at ``settings.<name>``."""
+    get_usage(request, group=group, key=lambda _g, _r: key, rate=rate(name), increment=True)
 
 
 def public_page(group: str):

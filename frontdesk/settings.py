@@ -253,6 +253,10 @@ RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 # a few steps a minute; the status page polls every 5 s and a whole waiting room may share one
 # public Wi-Fi address.
 RATELIMIT_KIOSK = env_str("RATELIMIT_KIOSK", "60/m")
+# Wrong second-factor answers against one visitor's record, over every tablet and flow (a new
+# flow buys three more tries; this does not): past it, the kiosk no longer recognises them and
+# goes on as for a newcomer, flagged for the desk.
+RATELIMIT_KIOSK_FACTOR = env_str("RATELIMIT_KIOSK_FACTOR", "5/h")
 RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
 RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
 RATELIMIT_SMS_WEBHOOK = env_str("RATELIMIT_SMS_WEBHOOK", "300/m")

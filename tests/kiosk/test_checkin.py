@@ -188,13 +188,14 @@ def test_it_continues_as_new_and_flags_after_three_wrong_answers(tablet, jose, r
     assert visit.identity_flag == FLAG_WRONG_ANSWERS
 
 
-def test_it_shows_the_existing_ticket_to_a_visitor_already_waiting(tablet, jose, office):
+def test_it_tells_a_visitor_already_waiting_without_showing_the_ticket(tablet, jose, office):
     waiting = VisitFactory(office=office, visitor=jose, ticket_number=7, ticket_code="A-007")
     tablet.start()
     tablet.name("José", "García")
     screen = tablet.verify(phone_last4="4477")
     assert "You are already in line." in screen.text
-    assert "A-007" in screen.text
+    assert "A-007" not in screen.text and waiting.status_token not in screen.text
+    assert "ask at the front desk" in screen.text
     assert Visit.objects.filter(visitor=jose, status=Status.WAITING).get() == waiting
 
 

@@ -144,11 +144,16 @@ def test_the_last_request_sent_ten_times_makes_one_visit(tablet, reasons):
     assert Visit.objects.count() == 1
 
 
-def test_a_returning_visitor_already_in_line_is_shown_their_ticket(tablet, jose, office):
+def test_a_returning_visitor_already_in_line_is_told_so_and_shown_nothing_of_it(
+    tablet, jose, office
+):
+    """Whoever knows a name and four digits must not get that visit's ticket or status link
+    (which can take it out of the line)."""
     waiting = VisitFactory(office=office, visitor=jose, status=Status.WAITING)
     screen = tablet.identify("José", "García", phone_last4="4477")
     assert "You are already in line." in screen.text
-    assert waiting.ticket_code in screen.text
+    assert waiting.ticket_code not in screen.text
+    assert waiting.status_token not in screen.text
     assert Visit.objects.filter(visitor=jose, status=Status.WAITING).count() == 1
 
 

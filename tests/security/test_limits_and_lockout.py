@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.factories import ReasonFactory, VisitFactory
+from tests.factories import ReasonFactory, VisitFactory, VisitorFactory
 from tests.kiosk.conftest import Tablet
 from visitors.offices.models import KioskLink
 from visitors.views.kiosk import KIOSK_COOKIE
@@ -133,3 +133,36 @@ def test_sign_in_attempts_from_one_address_are_rate_limited(client, settings):
     codes = [client.post(url, {"username": f"u{i}", "password": "x"}).status_code
              for i in range(3)]  # fmt: skip
     assert codes == [200, 200, 429]
+
+
+def _kiosk_tablet(client, office):
+    client.cookies[KIOSK_COOKIE] = KioskLink.issue(office=office, label="Lobby")[1]
+
+
+def test_a_new_kiosk_flow_buys_no_new_guesses_at_one_visitor_s_digits(client, office, settings):
+    """Each flow has three tries; starting a new one used to give three more, so the last
+    four digits of a waiting visitor's phone fell in under a minute (an outside probe)."""
+    settings.RATELIMIT_KIOSK_FACTOR = "5/h"
+    jose = VisitorFactory(first_name="José", last_name="García", phone="(555) 201-4477")
+    VisitFactory(office=office, visitor=jose)
+    _kiosk_tablet(client, office)
+    for guess in ("1111", "2222", "3333", "4444", "5555"):  # five misses, each in a new flow
+        screen = Tablet(client, office).identify("José", "García", phone_last4=guess)
+        assert "We could not find you" in screen.text
+    right = Tablet(client, office).identify("José", "García", phone_last4="4477")
+    # Answered exactly as a miss: a right guess is not told apart from a wrong one.
+    assert "We could not find you" in right.text
+    assert "You are already in line." not in right.text
+    # The count is per record and per window: an hour on, José is recognised again.
+    with time_machine.travel(dt.datetime(2026, 3, 2, 16, 1, tzinfo=dt.UTC), tick=False):
+        later = Tablet(client, office).identify("José", "García", phone_last4="4477")
+    assert "You are already in line." in later.text
+
+
+def test_a_visitor_who_mistypes_once_is_still_recognised(client, office, settings):
+    settings.RATELIMIT_KIOSK_FACTOR = "5/h"
+    VisitorFactory(first_name="José", last_name="García", phone="(555) 201-4477")
+    _kiosk_tablet(client, office)
+    tablet = Tablet(client, office)
+    assert "We could not find you" in tablet.identify("José", "García", phone_last4="4478").text
+    assert "Welcome back" in tablet.verify(phone_last4="4477").text

@@ -18,6 +18,7 @@ database: an old form sent again does not reset them, and a stopped Redis does n
 """
 
 import datetime as dt
+from dataclasses import replace
 from functools import lru_cache, wraps
 
 import segno
@@ -329,6 +330,15 @@ def _find(request, office, flow, form):
         # The other factor, asked because several fitted the first: both must agree.
         answer = Answer.from_data(state.get("answer")).and_(answer)
     found = identify(first_name=state["first"], last_name=state["last"], answer=answer)
+    if found.result == "confirmed" and _guessed_at(request, found.visitor):
+        # Too many wrong answers against this record lately, over every tablet and flow:
+        # someone may be guessing. Answered exactly as a miss, so that a right guess is not
+        # told apart either; after the flow's tries, on as new and the desk is told.
+        found = replace(found, result="none", visitor=None)
+    if found.result == "none":
+        for candidate in found.candidates:  # the answer fitted none of them: a miss on each
+            ratelimits.add(request, group="kiosk:factor", key=str(candidate.visitor.pk),
+                           name="RATELIMIT_KIOSK_FACTOR")  # fmt: skip
     if found.result == "confirmed":
         visitor = found.visitor
         active = selectors.visitor_active_visit(visitor=visitor, office=office)
@@ -360,6 +370,12 @@ def _find(request, office, flow, form):
     )
     flow.save_data()
     return _verify_screen(request, office, flow, form, status=422)
+
+
+def _guessed_at(request, visitor) -> bool:
+    return ratelimits.used_up(
+        request, group="kiosk:factor", key=str(visitor.pk), name="RATELIMIT_KIOSK_FACTOR"
+    )
 
 
 def _step_reasons(request, office, flow):
@@ -548,6 +564,12 @@ def _contact_screen(request, office, flow, form, status=200):
 
 
 def _ticket_screen(request, office, visit, *, already):
+    if already:
+        # Someone already in line, found by name and one short answer (or checked in at the
+        # desk meanwhile). The person at the tablet may not be them: nothing of the visit is
+        # shown — not its ticket, place or wait, and above all not the status page's link, which
+        # can take them out of the line. The desk, or the text they were sent, has it.
+        return _screen(request, office, "ticket", {"already": True})
     status_url = request.build_absolute_uri(reverse("status:page", args=[visit.status_token]))
     qr_svg = ""
     if not request.htmx:
