@@ -218,18 +218,22 @@ def visit_for_staff(request: HttpRequest, slug: str, pk: int) -> tuple[Office, V
 # --- Visitors -----------------------------------------------------------------------------------
 
 
-def _offices_q(offices) -> Q:
+def _offices_q(offices, field: str = "office") -> Q:
     if offices is None:  # any office
-        return Q()
-    return Q(office=offices) if isinstance(offices, Office) else Q(office__in=offices)
+        return Q(**{f"{field}__isnull": False}) if field != "office" else Q()
+    if isinstance(offices, Office):
+        return Q(**{field: offices})
+    return Q(**{f"{field}__in": offices})
 
 
 def _records_at(offices, person: str) -> Q:
     """A visit, appointment, follow-up, reminder or open request of ``person`` (an OuterRef)
-    there. A reminder counts: the office's outbox already shows whom it texts."""
+    there, or the record made there before any visit (``Visitor.registered_at``). A reminder
+    counts: the office's outbox already shows whom it texts."""
     where = _offices_q(offices)
     return (
-        Q(Exists(Visit.objects.filter(where, visitor=OuterRef(person))))
+        Q(Exists(Visitor.objects.filter(_offices_q(offices, "registered_at"), pk=OuterRef(person))))
+        | Q(Exists(Visit.objects.filter(where, visitor=OuterRef(person))))
         | Q(Exists(Appointment.objects.filter(where, visitor=OuterRef(person))))
         | Q(Exists(FollowUp.objects.filter(where, visitor=OuterRef(person))))
         | Q(Exists(Reminder.objects.filter(where, visitor=OuterRef(person))))
@@ -262,8 +266,9 @@ def visitor_for_office(user, office: Office, pk: int) -> Visitor:
 def visitor_for_check_in(office: Office, pk: int) -> Visitor | None:
     """A visitor who may be checked in at ``office`` by id, or None.
 
-    One seen here, or a record no office has yet (just created by an integration, checking in
-    for the first time); never a tombstone.
+    One seen here (made here by an integration or an import included), or a record no office
+    has (an older one made before any visit); never a tombstone, and never one made at another
+    office that has no record here.
     """
     return (
         Visitor.objects.filter(pk=pk, merged_into__isnull=True)
@@ -275,7 +280,7 @@ def visitor_for_check_in(office: Office, pk: int) -> Visitor | None:
 def merge_offices(*visitors: Visitor) -> set[int]:
     """The ids of the offices where any of ``visitors`` has a record."""
     ids = [v.pk for v in visitors]
-    found: set[int] = set()
+    found: set[int] = {v.registered_at_id for v in visitors if v.registered_at_id is not None}
     for model in (Visit, Appointment, FollowUp, Reminder):
         found |= set(model.objects.filter(visitor__in=ids).values_list("office", flat=True))
     found |= set(

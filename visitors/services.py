@@ -445,9 +445,12 @@ def _move_conversations(*, merge: Visitor, keep: Visitor) -> int:
     return moved
 
 
-def visitor_create(*, first_name: str, last_name: str, **fields) -> Visitor:
-    """A new visitor record (staff or an integration; the kiosk makes its own as it checks in)."""
+def visitor_create(*, office: Office, first_name: str, last_name: str, **fields) -> Visitor:
+    """A new visitor record made at ``office`` before any visit (an integration; the kiosk
+    makes its own as it checks in): that office alone sees it until the person has records
+    elsewhere."""
     now = timezone.now()
+    fields["registered_at"] = office
     if fields.get("phone") or fields.get("email"):
         fields.setdefault("consent_updated_at", now)
     visitor = Visitor(
@@ -511,6 +514,8 @@ def visitor_merge(
         keep.last_seen_at = max(keep.last_seen_at, merge.last_seen_at)
         if keep.priority_category == PriorityCategory.NONE:
             keep.priority_category = merge.priority_category
+        if keep.registered_at_id is None:  # the office that made the merged record sees on
+            keep.registered_at_id = merge.registered_at_id
         keep.save()
         record = VisitorMerge.objects.create(
             kept=keep,

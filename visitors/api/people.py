@@ -125,7 +125,7 @@ def create(request, office: OfficeSlug, payload: VisitorIn):
         fields = form_fields(names) | form_fields(contact)
         raise ApiError(422, "Some fields are not valid; see fields.", fields=fields)
     visitor = services.visitor_create(
-        **names.cleaned_data, phone=contact.cleaned_data["phone"],
+        office=office, **names.cleaned_data, phone=contact.cleaned_data["phone"],
         email=contact.cleaned_data["email"], birth_date=payload.birth_date,
         preferred_language=payload.preferred_language, consent_sms=payload.consent_sms,
         consent_email=payload.consent_email, priority_category=payload.priority_category,

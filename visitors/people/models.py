@@ -51,6 +51,14 @@ class Visitor(models.Model):
     anonymised_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the personal data was removed.")
     )
+    # The office that made the record before any visit (an integration's POST, an import with
+    # --office): it alone sees it, and checks it in by id, until the person has records
+    # elsewhere too. Null for a record made by a check-in (its visit says where) and for older
+    # records.
+    registered_at = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("The office that made this record before any visit."),
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -194,6 +194,7 @@ class Command(BaseCommand):
                     if rng.random() < 0.06 else PriorityCategory.NONE,
                     "first_seen_at": long_ago, "last_seen_at": now, "merged_into_id": None,
                     "created_at": long_ago, "updated_at": now, "anonymised_at": None,
+                    "registered_at_id": None,
                 }  # fmt: skip
                 yield tuple(values[f] for f in fields)
 

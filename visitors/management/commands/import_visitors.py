@@ -38,10 +38,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--office", default="", help="Office slug the visitors came to")
+        parser.add_argument(
+            "--office", default="",
+            help="Office slug the visitors came to: only that office sees them (until they come "
+            "in elsewhere). Without it, the first office to check one in by id makes it theirs.",
+        )  # fmt: skip
 
     def handle(self, *args, file, office, **opts):
-        if office and not Office.objects.filter(slug=office).exists():
+        at = Office.objects.filter(slug=office).first() if office else None
+        if office and at is None:
             raise CommandError(f"No office with slug {office!r}")
         errors: list[str] = []
         try:
@@ -54,7 +59,7 @@ class Command(BaseCommand):
                 if unknown:
                     raise CommandError(f"Unknown column(s): {', '.join(sorted(unknown))}")
                 with transaction.atomic():
-                    imported = _import(reader, errors)
+                    imported = _import(reader, errors, office_id=at.pk if at else None)
         except _BadRows:
             for error in errors:
                 self.stderr.write(error)
@@ -64,8 +69,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Imported {imported} visitor(s)."))
 
 
-def _import(reader: csv.DictReader, errors: list[str]) -> int:
-    """Check and write every row; raise _BadRows (rolling back) if any was bad."""
+def _import(reader: csv.DictReader, errors: list[str], *, office_id: int | None = None) -> int:
+    """Check and write every row; raise _BadRows (rolling back) if any was bad. With
+    ``office_id``, the records are that office's (``Visitor.registered_at``): it alone sees
+    them until the people come in elsewhere."""
     now = timezone.now()
     today = timezone.localdate(now)
     writer = _Writer(now)
@@ -74,6 +81,7 @@ def _import(reader: csv.DictReader, errors: list[str]) -> int:
     for row in reader:
         try:
             visitor = _visitor(row, now, today)
+            visitor.registered_at_id = office_id
         except ValueError as exc:
             errors.append(f"line {reader.line_num}: {exc}")
             continue
