@@ -257,6 +257,9 @@ RATELIMIT_KIOSK = env_str("RATELIMIT_KIOSK", "60/m")
 # flow buys three more tries; this does not): past it, the kiosk no longer recognises them and
 # goes on as for a newcomer, flagged for the desk.
 RATELIMIT_KIOSK_FACTOR = env_str("RATELIMIT_KIOSK_FACTOR", "5/h")
+# The same per paired tablet, over every record: a name shared by many records can push the one
+# guessed at out of the records a miss is counted on.
+RATELIMIT_KIOSK_MISSES = env_str("RATELIMIT_KIOSK_MISSES", "30/h")
 RATELIMIT_STATUS = env_str("RATELIMIT_STATUS", "600/m")
 RATELIMIT_STATUS_POST = env_str("RATELIMIT_STATUS_POST", "30/m")
 RATELIMIT_SMS_WEBHOOK = env_str("RATELIMIT_SMS_WEBHOOK", "300/m")

@@ -166,3 +166,22 @@ def test_a_visitor_who_mistypes_once_is_still_recognised(client, office, setting
     tablet = Tablet(client, office)
     assert "We could not find you" in tablet.identify("José", "García", phone_last4="4478").text
     assert "Welcome back" in tablet.verify(phone_last4="4477").text
+
+
+def test_records_sharing_the_name_do_not_hide_the_one_guessed_at(client, office, settings):
+    """A miss is counted on the ten records that fit the name best; with ten newer namesakes the
+    one guessed at is not among them (a second probe made them at another office). The tablet's
+    own count of misses still stops the guessing."""
+    settings.RATELIMIT_KIOSK_FACTOR = "100/h"  # not what stops it here
+    settings.RATELIMIT_KIOSK_MISSES = "5/h"
+    hana = VisitorFactory(first_name="Hana", last_name="Decoyed", phone="(555) 201-2468")
+    VisitFactory(office=office, visitor=hana)
+    for n in range(10):
+        VisitorFactory(first_name="Hana", last_name="Decoyed", phone=f"(555) 301-10{n:02d}")
+    _kiosk_tablet(client, office)
+    for guess in ("1111", "2222", "3333", "4444", "5555"):
+        screen = Tablet(client, office).identify("Hana", "Decoyed", phone_last4=guess)
+        assert "We could not find you" in screen.text
+    right = Tablet(client, office).identify("Hana", "Decoyed", phone_last4="2468")
+    assert "We could not find you" in right.text
+    assert "You are already in line." not in right.text

@@ -330,13 +330,15 @@ def _find(request, office, flow, form):
         # The other factor, asked because several fitted the first: both must agree.
         answer = Answer.from_data(state.get("answer")).and_(answer)
     found = identify(first_name=state["first"], last_name=state["last"], answer=answer)
-    if found.result == "confirmed" and _guessed_at(request, found.visitor):
-        # Too many wrong answers against this record lately, over every tablet and flow:
-        # someone may be guessing. Answered exactly as a miss, so that a right guess is not
-        # told apart either; after the flow's tries, on as new and the desk is told.
+    tablet = request.COOKIES[KIOSK_COOKIE]
+    if found.result == "confirmed" and _guessed_at(request, found.visitor, tablet):
+        # Too many wrong answers lately against this record (over every tablet and flow) or at
+        # this tablet: someone may be guessing. Answered exactly as a miss, so that a right
+        # guess is not told apart either; after the flow's tries, on as new, the desk told.
         found = replace(found, result="none", visitor=None)
-    if found.result == "none":
-        for candidate in found.candidates:  # the answer fitted none of them: a miss on each
+    if found.result == "none" and found.candidates:  # someone has the name; the answer fitted
+        ratelimits.add(request, group="kiosk:misses", key=tablet, name="RATELIMIT_KIOSK_MISSES")
+        for candidate in found.candidates:  # none of them: a miss on each
             ratelimits.add(request, group="kiosk:factor", key=str(candidate.visitor.pk),
                            name="RATELIMIT_KIOSK_FACTOR")  # fmt: skip
     if found.result == "confirmed":
@@ -372,9 +374,11 @@ def _find(request, office, flow, form):
     return _verify_screen(request, office, flow, form, status=422)
 
 
-def _guessed_at(request, visitor) -> bool:
+def _guessed_at(request, visitor, tablet: str) -> bool:
     return ratelimits.used_up(
         request, group="kiosk:factor", key=str(visitor.pk), name="RATELIMIT_KIOSK_FACTOR"
+    ) or ratelimits.used_up(
+        request, group="kiosk:misses", key=tablet, name="RATELIMIT_KIOSK_MISSES"
     )
 
 
