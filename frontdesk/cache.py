@@ -5,7 +5,8 @@ the API throttle, the console poll's "still version N?" answers and permits. So 
 stops, the lobby must not: each operation that fails to reach Redis is answered by a
 per-process local-memory cache instead, and for ``RETRY_SECONDS`` this process does not try
 Redis again (a stopped Redis answers at once, but an unreachable host would cost a timeout on
-every call).
+every call). After a timeout (a Redis that takes connections and never answers) it waits
+``HUNG_RETRY_SECONDS``: each try costs a request the whole read timeout.
 
 Why a stand-in rather than failing open (no limits at all) or a database fallback: limits stay
 in force during an outage, counted per process (with N web processes an address gets at most N
@@ -31,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
+HUNG_RETRY_SECONDS = 30.0
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 _lock = threading.Lock()
@@ -49,7 +51,8 @@ def _mark_down(error: Exception) -> None:
         if _down_since is None:
             _down_since = time.monotonic()
             logger.warning("cache: Redis unreachable (%s); using local memory", error)
-        _down_until = time.monotonic() + RETRY_SECONDS
+        hung = isinstance(error, (RedisTimeoutError, TimeoutError))
+        _down_until = time.monotonic() + (HUNG_RETRY_SECONDS if hung else RETRY_SECONDS)
 
 
 def _mark_up() -> None:

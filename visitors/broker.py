@@ -5,7 +5,10 @@ The rows a task would act on are already in the database (reminders, webhook del
 beat's sweepers send whatever is left pending, so a broker that is down only delays them. What
 must not happen is a request waiting on it: each attempt fails fast (no retries, no result
 backend), and after one failure this process stops trying for ``PAUSE_SECONDS`` — a change
-with five webhook subscribers costs one failed attempt, not five.
+with five webhook subscribers costs one failed attempt, not five. A failure that took seconds
+(a Redis that takes connections and never answers: each attempt waits for the read timeout)
+pauses it for ``HUNG_PAUSE_SECONDS``, so a hung broker costs a request that wait about once a
+minute per process, not every few requests.
 """
 
 import logging
@@ -16,6 +19,8 @@ from celery import current_app
 logger = logging.getLogger(__name__)
 
 PAUSE_SECONDS = 10.0
+HUNG_PAUSE_SECONDS = 60.0
+SLOW_FAILURE_SECONDS = 1.0
 _paused_until = 0.0
 
 
@@ -24,10 +29,13 @@ def queue(task_name: str, *args) -> bool:
     global _paused_until
     if time.monotonic() < _paused_until:
         return False
+    started = time.monotonic()
     try:
         current_app.send_task(task_name, args, retry=False, ignore_result=True)
     except Exception:  # noqa: BLE001 - any broker failure: the sweepers send the rows later
-        _paused_until = time.monotonic() + PAUSE_SECONDS
+        now = time.monotonic()
+        hung = now - started > SLOW_FAILURE_SECONDS
+        _paused_until = now + (HUNG_PAUSE_SECONDS if hung else PAUSE_SECONDS)
         logger.warning("broker unavailable; %s not queued, the rows wait for the sweepers",
                        task_name, exc_info=True)  # fmt: skip
         return False

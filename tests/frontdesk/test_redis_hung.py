@@ -8,13 +8,17 @@ The hung server here is a socket that listens and never accepts: the kernel comp
 connection, and nothing is ever read or answered.
 """
 
+import contextlib
 import signal
 import socket
+import threading
 import time
 
 import pytest
 from celery import Celery, current_app
+from django.core.cache import caches
 
+from frontdesk import cache as cache_backend
 from frontdesk.celery import app
 from tests.conftest import production_cache
 from tests.factories import MembershipFactory, ReasonFactory, UserFactory
@@ -28,13 +32,54 @@ from visitors.visits.models import Visit
 WELL_INSIDE_THE_WORKER_TIMEOUT = 15.0
 
 
+class HungRedis:
+    """A "Redis" that takes connections and never answers; it counts the connections."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.url = f"redis://127.0.0.1:{self.server.getsockname()[1]}/0"
+        self.held: list[socket.socket] = []
+        self.received = b""
+        threading.Thread(target=self._take, daemon=True).start()
+
+    def _take(self):
+        while True:
+            try:
+                conn, _address = self.server.accept()
+            except OSError:  # closed
+                return
+            self.held.append(conn)  # kept open and read from, never answered
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        with contextlib.suppress(OSError):
+            while chunk := conn.recv(65536):
+                self.received += chunk
+
+    @property
+    def pings(self) -> int:
+        """The PING commands sent to it: one per attempt to reach it."""
+        return self.received.count(b"PING")
+
+    def close(self):
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
 @pytest.fixture
-def hung_redis():
+def hung():
+    server = HungRedis()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hung_redis(hung):
     """The URL of a "Redis" that takes connections and never answers."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(64)
-        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    return hung.url
 
 
 @pytest.fixture
@@ -82,18 +127,28 @@ def test_a_task_queued_while_redis_hangs_gives_up_within_seconds(hung_broker):
         WELL_INSIDE_THE_WORKER_TIMEOUT, lambda: broker.queue("visitors.tasks.dispatch_reminders")
     )
     assert queued is False  # the rows wait for beat's sweepers
-    # The failure pauses this process's publishing: the next request does not wait again.
+    # The failure pauses this process's publishing: the next request does not wait again, and
+    # a failure that waited out a timeout pauses it longer than a refusal does.
     again, took_again = _within(1.0, lambda: broker.queue("visitors.tasks.dispatch_reminders"))
     assert again is False
     assert took_again < took
+    assert broker._paused_until - time.monotonic() > broker.PAUSE_SECONDS
+
+
+def test_the_cache_waits_longer_before_trying_a_hung_redis_again(settings, hung_redis):
+    settings.CACHES = production_cache(hung_redis, "hung")
+    assert caches["default"].get("anything", "stand-in") == "stand-in"
+    assert cache_backend._down_until - time.monotonic() > cache_backend.RETRY_SECONDS
 
 
 @pytest.mark.django_db(transaction=True)
 def test_healthz_says_degraded_while_redis_hangs(client, settings, hung_redis):
+    """And asks the broker once: every retry would cost its read timeout again (three tries
+    made /healthz take 7 s, close to docker-compose's 8 s probe)."""
     settings.CACHES = production_cache(hung_redis, "hung")
-    settings.CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+    broker_server = HungRedis()
     saved = app.conf.broker_write_url, app.conf.broker_transport_options
-    app.conf.broker_write_url = hung_redis
+    app.conf.broker_write_url = broker_server.url
     app.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
     settings.HEALTHZ_TOKEN = "monitor-token-for-tests"
     try:
@@ -103,11 +158,13 @@ def test_healthz_says_degraded_while_redis_hangs(client, settings, hung_redis):
         )
     finally:
         app.conf.broker_write_url, app.conf.broker_transport_options = saved
+        broker_server.close()
     body = response.json()
     assert (response.status_code, body["status"]) == (200, "degraded")
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["broker"]["ok"] is False
     assert "imeout" in body["checks"]["broker"]["error"]
+    assert broker_server.pings == 1
 
 
 @pytest.mark.django_db(transaction=True)
