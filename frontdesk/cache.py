@@ -18,6 +18,7 @@ forgotten when Redis returns: counters start again, polls ask the database once,
 
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +53,10 @@ def _mark_down(error: Exception) -> None:
             _down_since = time.monotonic()
             logger.warning("cache: Redis unreachable (%s); using local memory", error)
         hung = isinstance(error, (RedisTimeoutError, TimeoutError))
-        _down_until = time.monotonic() + (HUNG_RETRY_SECONDS if hung else RETRY_SECONDS)
+        # After a timeout, spread (±25 %): processes that timed out together would otherwise
+        # all try again at the same moment, each holding a request for the timeout.
+        wait = HUNG_RETRY_SECONDS * random.uniform(0.75, 1.25) if hung else RETRY_SECONDS
+        _down_until = time.monotonic() + wait
 
 
 def _mark_up() -> None:

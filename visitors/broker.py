@@ -12,6 +12,7 @@ minute per process, not every few requests.
 """
 
 import logging
+import random
 import time
 
 from celery import current_app
@@ -35,7 +36,10 @@ def queue(task_name: str, *args) -> bool:
     except Exception:  # noqa: BLE001 - any broker failure: the sweepers send the rows later
         now = time.monotonic()
         hung = now - started > SLOW_FAILURE_SECONDS
-        _paused_until = now + (HUNG_PAUSE_SECONDS if hung else PAUSE_SECONDS)
+        # Spread (±25 %): processes that failed together would otherwise try again together,
+        # and every web worker would wait at the same moment.
+        pause = HUNG_PAUSE_SECONDS * random.uniform(0.75, 1.25) if hung else PAUSE_SECONDS
+        _paused_until = now + pause
         logger.warning("broker unavailable; %s not queued, the rows wait for the sweepers",
                        task_name, exc_info=True)  # fmt: skip
         return False
