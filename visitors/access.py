@@ -220,7 +220,7 @@ def visit_for_staff(request: HttpRequest, slug: str, pk: int) -> tuple[Office, V
 
 def _offices_q(offices, field: str = "office") -> Q:
     if offices is None:  # any office
-        return Q(**{f"{field}__isnull": False}) if field != "office" else Q()
+        return Q()
     if isinstance(offices, Office):
         return Q(**{field: offices})
     return Q(**{f"{field}__in": offices})
@@ -231,8 +231,12 @@ def _records_at(offices, person: str) -> Q:
     there, or the record made there before any visit (``Visitor.registered_at``). A reminder
     counts: the office's outbox already shows whom it texts."""
     where = _offices_q(offices)
+    # The record made at one of ``offices`` (any office: made at one at all).
+    made = (
+        Q(registered_at__isnull=False) if offices is None else _offices_q(offices, "registered_at")
+    )
     return (
-        Q(Exists(Visitor.objects.filter(_offices_q(offices, "registered_at"), pk=OuterRef(person))))
+        Q(Exists(Visitor.objects.filter(made, pk=OuterRef(person))))
         | Q(Exists(Visit.objects.filter(where, visitor=OuterRef(person))))
         | Q(Exists(Appointment.objects.filter(where, visitor=OuterRef(person))))
         | Q(Exists(FollowUp.objects.filter(where, visitor=OuterRef(person))))
